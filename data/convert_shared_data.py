@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Converts the hand-checked CSV data set (../shared/data in the workplace) into
+pledgewatch's own import format, data/reference.json. Run once when the CSVs change:
+
+    python3 data/convert_shared_data.py ../shared/data > data/reference.json
+
+The mapping is documented in data/README.md. No figure, date or URL is added here: every
+value comes from the CSVs; only the shapes change.
+"""
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+
+def rows(folder, name):
+    with open(Path(folder) / name, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def opt(value):
+    return value if value != "" else None
+
+
+def ids(value):
+    return [s for s in value.split(";") if s]
+
+
+def url(value):
+    # github:owner/repo@commit:path -> the same file's address on GitHub.
+    m = re.fullmatch(r"github:([^@]+)@([0-9a-f]+):(.+)", value)
+    return f"https://github.com/{m.group(1)}/blob/{m.group(2)}/{m.group(3)}" if m else value
+
+
+def main(folder):
+    out = {
+        "format": "pledgewatch/1",
+        "description": "Reference facts of the Paris AI Action Summit (6-11 Feb 2025) and its "
+        "comparison points, converted from the project's hand-checked CSV data set "
+        "(see data/README.md).",
+    }
+    out["sources"] = [
+        {
+            "slug": r["id"],
+            "url": url(r["url"]),
+            "publisher": r["publisher"],
+            "title": r["title"],
+            "published_on": opt(r["published_on"]),
+            "language": opt(r["language"]),
+            "quote": opt(r["quote"]),
+        }
+        for r in rows(folder, "sources.csv")
+    ]
+    out["actors"] = [
+        {
+            "slug": r["slug"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "country": opt(r["country"]),
+            "aliases": [a for a in r["aliases"].split(";") if a],
+            "sources": ids(r["source_ids"]),
+        }
+        for r in rows(folder, "actors.csv")
+    ]
+    out["events"] = [
+        {
+            "slug": r["slug"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "city": opt(r["city"]),
+            "country": opt(r["country"]),
+            "start_date": opt(r["start_date"]),
+            "end_date": opt(r["end_date"]),
+            "sources": ids(r["source_ids"]),
+        }
+        for r in rows(folder, "events.csv")
+    ]
+    foundations = [a["slug"] for a in out["actors"] if a["kind"] == "FOUNDATION"]
+    assert len(foundations) == 1, "the target mapping below assumes one foundation"
+    commitments, targets = [], []
+    target_rows = {r["slug"] for r in rows(folder, "commitments.csv") if r["status"] == "TARGET"}
+    for r in rows(folder, "commitments.csv"):
+        sources = ids(r["source_ids"])
+        if r["status"] == "TARGET":
+            # A fundraising target is an attribute of the beneficiary, not money pledged.
+            targets.append(
+                {
+                    "actor": foundations[0],
+                    "amount_low": opt(r["amount_low"]),
+                    "amount_high": opt(r["amount_high"]),
+                    "currency": r["currency"],
+                    "horizon_year": int(r["horizon_year"]) if r["horizon_year"] else None,
+                    "notes": f"{r['title']}. {r['notes']}".strip(),
+                    "sources": sources,
+                }
+            )
+            continue
+        towards_target = r["parent_slug"] in target_rows
+        status = {"AMOUNT_DISPUTED": "ANNOUNCED", "UNQUANTIFIED": "ANNOUNCED"}.get(r["status"], r["status"])
+        commitments.append(
+            {
+                "slug": r["slug"],
+                "title": r["title"],
+                "pledger": r["pledger_slug"],
+                "event": opt(r["event_slug"]),
+                "beneficiary": foundations[0] if r["kind"] == "ENDOWMENT" else None,
+                "announced_on": opt(r["announced_on"]),
+                "amount_low": opt(r["amount_low"]),
+                "amount_high": opt(r["amount_high"]),
+                "currency": r["currency"],
+                "recipient_country": opt(r["recipient_country"]),
+                "sector": opt(r["sector"]),
+                "horizon_year": int(r["horizon_year"]) if r["horizon_year"] else None,
+                "kind": r["kind"],
+                "status": status,
+                "amount_disputed": r["status"] == "AMOUNT_DISPUTED",
+                "parent": None if towards_target else opt(r["parent_slug"]),
+                "relation": opt(r["relation"]),
+                "notes": opt(r["notes"]),
+                "sources": sources,
+                "status_history": [
+                    {"status": status, "effective_on": opt(r["announced_on"]), "sources": sources}
+                ],
+            }
+        )
+    out["commitments"] = commitments
+    out["fundraising_targets"] = targets
+    out["overlaps"] = [
+        {
+            "later": r["later_slug"],
+            "earlier": r["earlier_slug"],
+            "amount_low": opt(r["overlap_low"]),
+            "amount_high": opt(r["overlap_high"]),
+            "currency": r["currency"],
+            "note": opt(r["note"]),
+            "sources": ids(r["source_ids"]),
+        }
+        for r in rows(folder, "overlaps.csv")
+    ]
+    out["coalitions"] = [
+        {
+            "slug": r["slug"],
+            "name": r["name"],
+            # The summit's statement is a declaration; the others are groups that members join.
+            "kind": "DECLARATION" if r["slug"] == "paris-ai-action-statement-2025" else "COALITION",
+            "launched_on": opt(r["launched_on"]),
+            "event": opt(r["event_slug"]),
+            "sources": ids(r["source_ids"]),
+        }
+        for r in rows(folder, "coalitions.csv")
+    ]
+    out["signatures"] = [
+        {
+            "coalition": r["coalition_slug"],
+            "actor": r["actor_slug"],
+            "stance": "SIGNED" if r["stance"] == "LEAD" else r["stance"],
+            "initiator": r["stance"] == "LEAD",
+            "signed_on": opt(r["signed_on"]),
+            "sources": ids(r["source_ids"]),
+        }
+        for r in rows(folder, "signatories.csv")
+    ]
+    out["exchange_rates"] = [
+        {"date": r["date"], "base": r["base"], "quote": r["quote"], "rate": r["rate"], "sources": ids(r["source_id"])}
+        for r in rows(folder, "fx_rates.csv")
+    ]
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")

@@ -1,0 +1,164 @@
+//! Table and column names, as the migrations knew them.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveIden)]
+pub enum Sources {
+    Table,
+    Id,
+    Slug,
+    Url,
+    Publisher,
+    Title,
+    PublishedOn,
+    Language,
+    Quote,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum SourceLinks {
+    Table,
+    EntityKind,
+    EntityId,
+    SourceId,
+    Position,
+}
+
+#[derive(DeriveIden)]
+pub enum Actors {
+    Table,
+    Id,
+    Slug,
+    Name,
+    NameFolded,
+    Kind,
+    Country,
+    Aliases,
+    AliasesFolded,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Events {
+    Table,
+    Id,
+    Slug,
+    Name,
+    NameFolded,
+    Kind,
+    City,
+    Country,
+    StartDate,
+    EndDate,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Commitments {
+    Table,
+    Id,
+    Slug,
+    Title,
+    TitleFolded,
+    PledgerId,
+    EventId,
+    BeneficiaryId,
+    AnnouncedOn,
+    AmountLow,
+    AmountHigh,
+    Currency,
+    CurrencyExponent,
+    RecipientCountry,
+    Sector,
+    Kind,
+    HorizonYear,
+    Status,
+    AmountDisputed,
+    ParentId,
+    Relation,
+    Notes,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Overlaps {
+    Table,
+    Id,
+    LaterId,
+    EarlierId,
+    AmountLow,
+    AmountHigh,
+    Currency,
+    CurrencyExponent,
+    Note,
+}
+
+#[derive(DeriveIden)]
+pub enum FundraisingTargets {
+    Table,
+    Id,
+    ActorId,
+    AmountLow,
+    AmountHigh,
+    Currency,
+    CurrencyExponent,
+    HorizonYear,
+    Notes,
+}
+
+#[derive(DeriveIden)]
+pub enum StatusHistory {
+    Table,
+    Id,
+    CommitmentId,
+    Status,
+    EffectiveOn,
+    Note,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Coalitions {
+    Table,
+    Id,
+    Slug,
+    Name,
+    NameFolded,
+    Kind,
+    LaunchedOn,
+    EventId,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Signatures {
+    Table,
+    Id,
+    CoalitionId,
+    ActorId,
+    Stance,
+    Initiator,
+    SignedOn,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum ExchangeRates {
+    Table,
+    Id,
+    RateDate,
+    Base,
+    Quote,
+    Rate,
+}

@@ -1,0 +1,20 @@
+//! Database migrations of pledgewatch.
+//!
+//! Migrations use their own identifiers ([`iden`]) and never import the `entity` crate, so
+//! an applied migration keeps meaning what it meant when it ran. An applied migration is
+//! never edited: change the schema with a new file `mYYYYMMDD_NNNNNN_verb_noun.rs`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod iden;
+mod m20261124_000001_create_core_tables;
+
+/// The ordered list of pledgewatch migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_create_core_tables::Migration)]
+    }
+}

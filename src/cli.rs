@@ -1,0 +1,242 @@
+//! The command line: `serve`, `migrate`, `import`, `export-schema`. Startup errors are
+//! `anyhow` with context; nothing below this module uses it.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    graphql::{ApiLimits, build_schema, sdl},
+    http::{AppState, HttpLimits, router},
+    reference::reference_data,
+    storage::{Db, PoolOptions, import::ImportSummary},
+};
+
+/// pledgewatch: tracks what governments, companies and funds announce and commit around AI
+/// investment summits, and answers questions on it over GraphQL.
+#[derive(Debug, Parser)]
+#[command(name = "pledgewatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API (and GraphiQL at /graphql). Creates and migrates the database
+    /// if needed, and loads the reference data into an empty one.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate(DbArgs),
+    /// Import a data set file in pledgewatch's JSON format (see data/README.md): every
+    /// record validated, all written in one transaction or none; re-importing is a no-op.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The JSON file to import.
+        path: PathBuf,
+    },
+    /// Print the GraphQL schema (SDL); no database needed.
+    ExportSchema {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Database URL: a SQLite file (`sqlite://pledgewatch.db?mode=rwc`, created if missing)
+    /// or PostgreSQL (`postgres://user:password@host/db`).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://pledgewatch.db?mode=rwc", hide_env_values = true)]
+    pub database_url: String,
+    /// Most database connections open at once.
+    #[arg(long, env = "PLEDGEWATCH_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a database connection before failing the request.
+    #[arg(long, env = "PLEDGEWATCH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_acquire_timeout_secs: u64,
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "PLEDGEWATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Rows per page when a query gives no `first`.
+    #[arg(long, env = "PLEDGEWATCH_DEFAULT_PAGE_SIZE", default_value_t = 50)]
+    pub default_page_size: u32,
+    /// Most rows per page; a larger `first` is refused with BAD_USER_INPUT.
+    #[arg(long, env = "PLEDGEWATCH_MAX_PAGE_SIZE", default_value_t = 500)]
+    pub max_page_size: u32,
+    /// Largest request body in bytes; larger is answered 413.
+    #[arg(long, env = "PLEDGEWATCH_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "PLEDGEWATCH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Do not load the reference data into an empty database.
+    #[arg(long, env = "PLEDGEWATCH_NO_REFERENCE_DATA")]
+    pub no_reference_data: bool,
+}
+
+impl DbArgs {
+    fn pool(&self) -> PoolOptions {
+        PoolOptions {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+        }
+    }
+
+    /// Opens and migrates the database.
+    pub async fn open(&self) -> anyhow::Result<Db> {
+        let db = Db::connect(&self.database_url, &self.pool())
+            .await
+            .with_context(|| format!("cannot open database {}", redact(&self.database_url)))?;
+        db.migrate().await.context("cannot migrate the database")?;
+        Ok(db)
+    }
+}
+
+/// The URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Loads the shipped reference data when the database holds no commitments or actors yet.
+pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSummary>> {
+    if db.actors_count(&Default::default()).await? > 0 {
+        return Ok(None);
+    }
+    let data = reference_data().context("the shipped reference data does not parse")?;
+    let summary = db.import(&data).await.context("cannot load the reference data")?;
+    Ok(Some(summary))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            db.open().await?;
+            println!("database migrated: {}", redact(&db.database_url));
+            Ok(())
+        }
+        Command::Import { db, path } => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let data = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
+            let db = db.open().await?;
+            match db.import(&data).await {
+                Ok(s) => {
+                    println!(
+                        "imported {}: {} inserted, {} updated, {} unchanged",
+                        path.display(),
+                        s.inserted,
+                        s.updated,
+                        s.unchanged
+                    );
+                    Ok(())
+                }
+                Err(err) => bail!("{}: {err}", path.display()),
+            }
+        }
+        Command::ExportSchema { out } => {
+            let schema = sdl();
+            match out {
+                Some(path) => std::fs::write(&path, schema).with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    print!("{schema}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = args.db.open().await?;
+    if !args.no_reference_data
+        && let Some(s) = load_reference_if_empty(&db).await?
+    {
+        tracing::info!(inserted = s.inserted, "loaded the reference data into the empty database");
+    }
+    let limits = ApiLimits { default_page_size: args.default_page_size, max_page_size: args.max_page_size };
+    if limits.default_page_size > limits.max_page_size {
+        bail!("--default-page-size ({}) is above --max-page-size ({})", limits.default_page_size, limits.max_page_size);
+    }
+    let state = AppState { schema: build_schema(Some(db.clone()), limits), db };
+    let http_limits = HttpLimits {
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
+    tracing::info!(%address, database = %redact(&args.db.database_url), "pledgewatch listening");
+    println!("pledgewatch is serving GraphQL; open GraphiQL at http://{address}/graphql");
+    axum::serve(listener, router(state, http_limits))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
+        assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
+    }
+}

@@ -1,0 +1,132 @@
+//! Text rules: accent folding for search, slugs, and the limits on names.
+
+use super::FieldError;
+
+/// Folds text for accent- and case-insensitive search: transliterate to ASCII, lowercase,
+/// collapse white space ("Élysée" → "elysee", "Straße" → "strasse", "Łódź" → "lodz").
+pub fn fold(text: &str) -> String {
+    let ascii = deunicode::deunicode(text).to_lowercase();
+    ascii.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A `LIKE` pattern matching folded text that contains the folded `query`; `\` escapes.
+pub fn contains_pattern(query: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in fold(query).chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Longest slug accepted.
+pub const MAX_SLUG_LEN: usize = 100;
+
+/// Checks a slug: lower-case ASCII letters and digits in groups joined by single hyphens.
+pub fn check_slug(field: &str, raw: &str) -> Result<(), FieldError> {
+    let well_formed = !raw.is_empty()
+        && raw.len() <= MAX_SLUG_LEN
+        && raw
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("{raw:?} is not a slug: use a-z, 0-9 and single hyphens, at most {MAX_SLUG_LEN} characters"),
+        ))
+    }
+}
+
+/// Checks a required one-line text (names, titles): not blank, no control characters, at
+/// most `max` characters.
+pub fn check_line(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
+    if raw.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be blank"));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    check_len(field, raw, max)
+}
+
+/// Checks a free text (notes, quotes): at most `max` characters, no control characters but
+/// line breaks and tabs.
+pub fn check_free_text(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
+    if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    check_len(field, raw, max)
+}
+
+fn check_len(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
+    let len = raw.chars().count();
+    if len > max {
+        return Err(FieldError::new(field, format!("is {len} characters long, the limit is {max}")));
+    }
+    Ok(())
+}
+
+/// Checks an absolute http(s) URL with a host.
+pub fn check_url(field: &str, raw: &str) -> Result<(), FieldError> {
+    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    let ok = matches!(host, Some(h) if !h.is_empty() && !h.contains(char::is_whitespace))
+        && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+        && raw.len() <= 2000;
+    if ok { Ok(()) } else { Err(FieldError::new(field, format!("{raw:?} is not an absolute http(s) URL"))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_accents_and_case() {
+        let cases = [
+            ("Élysée", "elysee"),
+            ("Émirats arabes unis", "emirats arabes unis"),
+            ("Straße", "strasse"),
+            ("Łódź", "lodz"),
+            ("  Saint-Siège\n", "saint-siege"),
+        ];
+        for (input, folded) in cases {
+            assert_eq!(fold(input), folded, "case {input:?}");
+        }
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("Élysée"), "%elysee%");
+        assert_eq!(contains_pattern("50%_x"), "%50\\%\\_x%");
+    }
+
+    #[test]
+    fn slugs_are_lowercase_words_joined_by_hyphens() {
+        assert!(check_slug("slug", "ai-action-summit-2025").is_ok());
+        for bad in ["", "AI", "a--b", "-a", "a-", "a b", "é"] {
+            assert!(check_slug("slug", bad).is_err(), "case {bad:?}");
+        }
+        assert!(check_slug("slug", &"a".repeat(MAX_SLUG_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn lines_refuse_blanks_control_characters_and_excess_length() {
+        assert!(check_line("name", "France", 10).is_ok());
+        assert_eq!(check_line("name", "  ", 10).unwrap_err().message, "must not be blank");
+        assert!(check_line("name", "a\u{7}b", 10).is_err());
+        assert!(check_line("name", "abcdefghijk", 10).is_err());
+    }
+
+    #[test]
+    fn urls_must_be_absolute_http() {
+        assert!(check_url("url", "https://www.elysee.fr/x").is_ok());
+        for bad in ["ftp://x.org", "https://", "www.x.org", "https://a b.org", "javascript:alert(1)"] {
+            assert!(check_url("url", bad).is_err(), "case {bad:?}");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! DataLoaders: one per lookup, created per request, so that nested fields of a page cost
+//! one query per kind of lookup instead of one per row.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{actor, coalition, commitment, event, fundraising_target, overlap, source, status_history};
+
+use crate::storage::{
+    Db, StorageError,
+    read::{Linked, StanceCounts},
+};
+
+/// A storage error shared between the fields that waited on one batch.
+pub type LoadError = Arc<StorageError>;
+
+macro_rules! by_id_loader {
+    ($(#[$meta:meta])* $name:ident, $model:ty, $method:ident, $key_of:expr) => {
+        $(#[$meta])*
+        pub struct $name(Db);
+
+        impl Loader<i64> for $name {
+            type Value = $model;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+                let rows = self.0.$method(keys).await.map_err(Arc::new)?;
+                let key_of: fn(&$model) -> i64 = $key_of;
+                Ok(rows.into_iter().map(|row| (key_of(&row), row)).collect())
+            }
+        }
+    };
+}
+
+macro_rules! grouped_loader {
+    ($(#[$meta:meta])* $name:ident, $model:ty, $method:ident, $key_of:expr) => {
+        $(#[$meta])*
+        pub struct $name(Db);
+
+        impl Loader<i64> for $name {
+            type Value = Vec<$model>;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+                let rows = self.0.$method(keys).await.map_err(Arc::new)?;
+                let key_of: fn(&$model) -> i64 = $key_of;
+                let mut map: HashMap<i64, Self::Value> = HashMap::new();
+                for row in rows {
+                    map.entry(key_of(&row)).or_default().push(row);
+                }
+                Ok(map)
+            }
+        }
+    };
+}
+
+by_id_loader!(
+    /// Actors by id.
+    ActorLoader, actor::Model, actors_by_ids, |a| a.id
+);
+by_id_loader!(
+    /// Events by id.
+    EventLoader, event::Model, events_by_ids, |e| e.id
+);
+by_id_loader!(
+    /// Commitments by id (parents).
+    CommitmentLoader, commitment::Model, commitments_by_ids, |c| c.id
+);
+by_id_loader!(
+    /// Coalitions by id.
+    CoalitionLoader, coalition::Model, coalitions_by_ids, |c| c.id
+);
+by_id_loader!(
+    /// Fundraising targets by actor id.
+    TargetLoader, fundraising_target::Model, targets_of, |t| t.actor_id
+);
+grouped_loader!(
+    /// Children by parent id.
+    PartsLoader, commitment::Model, children_of, |c| c.parent_id.unwrap_or_default()
+);
+grouped_loader!(
+    /// Status history by commitment id.
+    StatusLoader, status_history::Model, status_history_of, |s| s.commitment_id
+);
+
+/// Overlaps by commitment id (as the later or the earlier one).
+pub struct OverlapLoader(Db);
+
+impl Loader<i64> for OverlapLoader {
+    type Value = Vec<overlap::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let rows = self.0.overlaps_of(keys).await.map_err(Arc::new)?;
+        let mut map: HashMap<i64, Self::Value> = HashMap::new();
+        for row in rows {
+            for id in [row.later_id, row.earlier_id] {
+                if keys.contains(&id) {
+                    map.entry(id).or_default().push(row.clone());
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Sources by (kind of row, row id).
+pub struct SourcesLoader(Db);
+
+impl Loader<(Linked, i64)> for SourcesLoader {
+    type Value = Vec<source::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[(Linked, i64)]) -> Result<HashMap<(Linked, i64), Self::Value>, Self::Error> {
+        let mut by_kind: HashMap<Linked, Vec<i64>> = HashMap::new();
+        for (kind, id) in keys {
+            by_kind.entry(*kind).or_default().push(*id);
+        }
+        let mut map = HashMap::new();
+        for (kind, ids) in by_kind {
+            let found = self.0.sources_of(kind, &ids).await.map_err(Arc::new)?;
+            map.extend(found.into_iter().map(|(id, sources)| ((kind, id), sources)));
+        }
+        Ok(map)
+    }
+}
+
+/// Signature counts by coalition id.
+pub struct StanceCountsLoader(Db);
+
+impl Loader<i64> for StanceCountsLoader {
+    type Value = StanceCounts;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        self.0.stance_counts(keys).await.map_err(Arc::new)
+    }
+}
+
+/// All loaders of one request.
+pub struct Loaders {
+    pub actors: DataLoader<ActorLoader>,
+    pub events: DataLoader<EventLoader>,
+    pub commitments: DataLoader<CommitmentLoader>,
+    pub coalitions: DataLoader<CoalitionLoader>,
+    pub targets: DataLoader<TargetLoader>,
+    pub parts: DataLoader<PartsLoader>,
+    pub statuses: DataLoader<StatusLoader>,
+    pub overlaps: DataLoader<OverlapLoader>,
+    pub sources: DataLoader<SourcesLoader>,
+    pub stance_counts: DataLoader<StanceCountsLoader>,
+}
+
+impl Loaders {
+    /// Fresh loaders (no cache shared between requests, so no stale reads).
+    pub fn new(db: &Db) -> Self {
+        fn new<L: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(loader: L) -> DataLoader<L> {
+            DataLoader::new(loader, tokio::spawn)
+        }
+        Self {
+            actors: new(ActorLoader(db.clone())),
+            events: new(EventLoader(db.clone())),
+            commitments: new(CommitmentLoader(db.clone())),
+            coalitions: new(CoalitionLoader(db.clone())),
+            targets: new(TargetLoader(db.clone())),
+            parts: new(PartsLoader(db.clone())),
+            statuses: new(StatusLoader(db.clone())),
+            overlaps: new(OverlapLoader(db.clone())),
+            sources: new(SourcesLoader(db.clone())),
+            stance_counts: new(StanceCountsLoader(db.clone())),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Strict scalars: `Decimal` (money, exchange rates) and `Date`, both read and written as
+//! strings only.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::NaiveDate;
+
+use crate::domain::records::{parse_date, parse_decimal};
+
+/// An exact decimal number written as a string ("109000000000", "0.3"). Input accepts only
+/// strings: a JSON number would already have passed through a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal(pub rust_decimal::Decimal);
+
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(s) => parse_decimal("value", &s).map(Decimal).map_err(|e| InputValueError::custom(e.message)),
+            _ => Err(InputValueError::custom(
+                "a Decimal is written as a string such as \"1500000.50\", never as a JSON number",
+            )),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.normalize().to_string())
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(s) => parse_date("value", &s).map(Date).map_err(|e| InputValueError::custom(e.message)),
+            _ => Err(InputValueError::custom("a Date is written as a string YYYY-MM-DD")),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}

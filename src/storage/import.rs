@@ -1,0 +1,828 @@
+//! Imports a [`DataSet`] in one transaction: every record validated first (all problems
+//! reported, not just the first), then upserted by its natural key, so that importing the
+//! same file again changes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use entity::{
+    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, signature, source, source_link,
+    status_history,
+};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, prelude::DateTimeUtc,
+};
+
+use super::{Db, StorageError, read::Linked};
+use crate::domain::{
+    FieldError,
+    money::MinorRange,
+    records::{DataSet, FORMAT, ValidCommitment, ValidStatus},
+    text::fold,
+};
+
+/// One bad record: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The collection (`commitments`, `signatures`, …).
+    pub collection: &'static str,
+    /// Position in the collection, from 0.
+    pub index: usize,
+    /// The record's key (slug, or the pair it links).
+    pub key: String,
+    /// The field and reason.
+    pub error: FieldError,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}] ({}): {}", self.collection, self.index, self.key, self.error)
+    }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Records break rules; nothing was written.
+    #[error("{} invalid record(s), nothing written:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+    /// The database failed; nothing was written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<DbErr> for ImportError {
+    fn from(err: DbErr) -> Self {
+        Self::Storage(StorageError::Db(err))
+    }
+}
+
+/// What an import did, per collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Rows whose content changed.
+    pub updated: usize,
+    /// Rows already as in the file.
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+impl ImportSummary {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Inserted => self.inserted += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// A stored row that imports can upsert: how to carry its identity over from the row it
+/// replaces, and how to mark a real change.
+trait Stored: Clone + PartialEq + Send + Sync + Sized + 'static {
+    type Entity: EntityTrait<Model = Self>;
+    type Active: ActiveModelTrait<Entity = Self::Entity> + ActiveModelBehavior + From<Self> + Send;
+    fn id(&self) -> i64;
+    fn id_column() -> <Self::Entity as EntityTrait>::Column;
+    /// Copies id, version and timestamps from `old`, so that equal content compares equal.
+    fn keep_identity(&mut self, old: &Self);
+    /// Marks an update of `old` (version + 1, updated_at).
+    fn bump(&mut self, _old: &Self, _now: DateTimeUtc) {}
+}
+
+macro_rules! stored {
+    ($module:ident, versioned) => {
+        impl Stored for $module::Model {
+            type Entity = $module::Entity;
+            type Active = $module::ActiveModel;
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn id_column() -> $module::Column {
+                $module::Column::Id
+            }
+            fn keep_identity(&mut self, old: &Self) {
+                self.id = old.id;
+                self.version = old.version;
+                self.created_at = old.created_at;
+                self.updated_at = old.updated_at;
+            }
+            fn bump(&mut self, old: &Self, now: DateTimeUtc) {
+                self.version = old.version + 1;
+                self.updated_at = now;
+            }
+        }
+    };
+    ($module:ident) => {
+        impl Stored for $module::Model {
+            type Entity = $module::Entity;
+            type Active = $module::ActiveModel;
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn id_column() -> $module::Column {
+                $module::Column::Id
+            }
+            fn keep_identity(&mut self, old: &Self) {
+                self.id = old.id;
+            }
+        }
+    };
+}
+
+stored!(actor, versioned);
+stored!(event, versioned);
+stored!(commitment, versioned);
+stored!(coalition, versioned);
+stored!(signature, versioned);
+stored!(overlap);
+stored!(fundraising_target);
+stored!(exchange_rate);
+
+impl Stored for source::Model {
+    type Entity = source::Entity;
+    type Active = source::ActiveModel;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn id_column() -> source::Column {
+        source::Column::Id
+    }
+    fn keep_identity(&mut self, old: &Self) {
+        self.id = old.id;
+        self.created_at = old.created_at;
+    }
+}
+
+async fn upsert<M>(
+    txn: &DatabaseTransaction,
+    existing: Option<M>,
+    mut fresh: M,
+    now: DateTimeUtc,
+) -> Result<(i64, Outcome), DbErr>
+where
+    M: Stored + IntoActiveModel<M::Active>,
+{
+    match existing {
+        Some(old) => {
+            fresh.keep_identity(&old);
+            if fresh == old {
+                return Ok((old.id(), Outcome::Unchanged));
+            }
+            fresh.bump(&old, now);
+            let model = M::Active::from(fresh).reset_all().update(txn).await?;
+            Ok((model.id(), Outcome::Updated))
+        }
+        None => {
+            let mut active = M::Active::from(fresh).reset_all();
+            active.not_set(M::id_column());
+            let model = active.insert(txn).await?;
+            Ok((model.id(), Outcome::Inserted))
+        }
+    }
+}
+
+/// Replaces the source links of one row when they differ; true when they did.
+async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources: &[i64]) -> Result<bool, DbErr> {
+    let current: Vec<i64> = source_link::Entity::find()
+        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+        .filter(source_link::Column::EntityId.eq(id))
+        .order_by_asc(source_link::Column::Position)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|l| l.source_id)
+        .collect();
+    if current == sources {
+        return Ok(false);
+    }
+    source_link::Entity::delete_many()
+        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+        .filter(source_link::Column::EntityId.eq(id))
+        .exec(txn)
+        .await?;
+    let mut seen = HashSet::new();
+    let links: Vec<source_link::ActiveModel> = sources
+        .iter()
+        .filter(|s| seen.insert(**s))
+        .enumerate()
+        .map(|(position, source_id)| {
+            source_link::Model {
+                entity_kind: kind.as_str().to_owned(),
+                entity_id: id,
+                source_id: *source_id,
+                position: position as i32,
+            }
+            .into()
+        })
+        .collect();
+    if !links.is_empty() {
+        source_link::Entity::insert_many(links).exec(txn).await?;
+    }
+    Ok(true)
+}
+
+/// Slug → id for one table, filled from the file as rows are written and from the
+/// database for slugs the file only references.
+struct Ids {
+    map: HashMap<String, i64>,
+}
+
+impl Ids {
+    async fn load<E: EntityTrait>(
+        txn: &DatabaseTransaction,
+        id: E::Column,
+        slug: E::Column,
+        wanted: impl IntoIterator<Item = String>,
+    ) -> Result<Self, DbErr> {
+        let wanted: Vec<String> = wanted.into_iter().collect::<HashSet<_>>().into_iter().collect();
+        let mut map = HashMap::new();
+        for chunk in wanted.chunks(500) {
+            let rows: Vec<(i64, String)> = E::find()
+                .select_only()
+                .column(id)
+                .column(slug)
+                .filter(slug.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            map.extend(rows.into_iter().map(|(id, slug)| (slug, id)));
+        }
+        Ok(Self { map })
+    }
+
+    fn get(&self, field: &str, what: &str, slug: &str) -> Result<i64, FieldError> {
+        self.map.get(slug).copied().ok_or_else(|| FieldError::new(field, format!("no {what} with slug {slug:?}")))
+    }
+
+    fn get_opt(&self, field: &str, what: &str, slug: &Option<String>) -> Result<Option<i64>, FieldError> {
+        slug.as_deref().map(|s| self.get(field, what, s)).transpose()
+    }
+
+    fn sources(&self, slugs: &[String]) -> Result<Vec<i64>, FieldError> {
+        slugs.iter().enumerate().map(|(i, s)| self.get(&format!("sources[{i}]"), "source", s)).collect()
+    }
+}
+
+/// A commitment with its position in the file.
+type Numbered = (usize, ValidCommitment);
+
+/// Orders commitments so that parents in the file come before their children; records in
+/// a parent cycle are reported.
+fn parents_first(commitments: Vec<Numbered>) -> (Vec<Numbered>, Vec<Numbered>) {
+    let in_file: HashSet<String> = commitments.iter().map(|(_, c)| c.slug.clone()).collect();
+    let mut placed: HashSet<String> = HashSet::new();
+    let mut ordered = Vec::with_capacity(commitments.len());
+    let mut pending = commitments;
+    loop {
+        let before = pending.len();
+        let (ready, waiting): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, c)| match &c.parent {
+            Some(p) if in_file.contains(p) => placed.contains(p),
+            _ => true,
+        });
+        placed.extend(ready.iter().map(|(_, c)| c.slug.clone()));
+        ordered.extend(ready);
+        pending = waiting;
+        if pending.is_empty() || pending.len() == before {
+            return (ordered, pending);
+        }
+    }
+}
+
+fn minor(range: &MinorRange) -> (Option<i64>, Option<i64>, String, i16) {
+    (range.low, range.high, range.currency.as_str().to_owned(), range.currency.exponent() as i16)
+}
+
+fn status_rows_equal(old: &[(status_history::Model, Vec<i64>)], new: &[(ValidStatus, Vec<i64>)]) -> bool {
+    old.len() == new.len()
+        && old.iter().zip(new).all(|((o, os), (n, ns))| {
+            o.status == n.status.as_str() && o.effective_on == n.effective_on && o.note == n.note && os == ns
+        })
+}
+
+impl Db {
+    /// Validates and writes `data` in one transaction; nothing is written when any record
+    /// is invalid or references something that does not exist.
+    pub async fn import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let mut problems = Vec::new();
+        if data.format != FORMAT {
+            problems.push(Problem {
+                collection: "format",
+                index: 0,
+                key: data.format.clone(),
+                error: FieldError::new("format", format!("expected {FORMAT:?}")),
+            });
+        }
+        macro_rules! check {
+            ($collection:ident, $r:ident => $key:expr) => {
+                data.$collection
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, record)| match record.validate() {
+                        Ok(valid) => Some((index, valid)),
+                        Err(error) => {
+                            let $r = record;
+                            problems.push(Problem { collection: stringify!($collection), index, key: $key, error });
+                            None
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            };
+        }
+        let sources = check!(sources, r => r.slug.clone());
+        let actors = check!(actors, r => r.slug.clone());
+        let events = check!(events, r => r.slug.clone());
+        let commitments = check!(commitments, r => r.slug.clone());
+        let targets = check!(fundraising_targets, r => r.actor.clone());
+        let overlaps = check!(overlaps, r => format!("{} > {}", r.later, r.earlier));
+        let coalitions = check!(coalitions, r => r.slug.clone());
+        let signatures = check!(signatures, r => format!("{} / {}", r.coalition, r.actor));
+        let rates = check!(exchange_rates, r => format!("{} {}/{}", r.date, r.base, r.quote));
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems));
+        }
+
+        let now = Utc::now();
+        let txn = self.conn().begin().await?;
+        let mut summary = ImportSummary::default();
+        let mut fail = |collection: &'static str, index: usize, key: &str, error: FieldError| {
+            problems.push(Problem { collection, index, key: key.to_owned(), error });
+        };
+
+        // Sources first: everything else links to them.
+        let referenced =
+            data.actors
+                .iter()
+                .flat_map(|r| r.sources.clone())
+                .chain(data.events.iter().flat_map(|r| r.sources.clone()))
+                .chain(data.commitments.iter().flat_map(|r| {
+                    r.sources.iter().cloned().chain(r.status_history.iter().flat_map(|s| s.sources.clone()))
+                }))
+                .chain(data.fundraising_targets.iter().flat_map(|r| r.sources.clone()))
+                .chain(data.overlaps.iter().flat_map(|r| r.sources.clone()))
+                .chain(data.coalitions.iter().flat_map(|r| r.sources.clone()))
+                .chain(data.signatures.iter().flat_map(|r| r.sources.clone()))
+                .chain(data.exchange_rates.iter().flat_map(|r| r.sources.clone()));
+        let mut source_ids =
+            Ids::load::<source::Entity>(&txn, source::Column::Id, source::Column::Slug, referenced).await?;
+        for (_, valid) in &sources {
+            let r = &valid.0;
+            let existing = source::Entity::find().filter(source::Column::Slug.eq(&r.slug)).one(&txn).await?;
+            let fresh = source::Model {
+                id: 0,
+                slug: r.slug.clone(),
+                url: r.url.clone(),
+                publisher: r.publisher.clone(),
+                title: r.title.clone(),
+                published_on: r.published_on.clone(),
+                language: r.language.clone(),
+                quote: r.quote.clone(),
+                created_at: now,
+            };
+            let (id, outcome) = upsert(&txn, existing, fresh, now).await?;
+            source_ids.map.insert(r.slug.clone(), id);
+            summary.count(outcome);
+        }
+
+        let actor_refs = data
+            .commitments
+            .iter()
+            .flat_map(|c| [Some(c.pledger.clone()), c.beneficiary.clone()])
+            .flatten()
+            .chain(data.fundraising_targets.iter().map(|t| t.actor.clone()))
+            .chain(data.signatures.iter().map(|s| s.actor.clone()));
+        let mut actor_ids =
+            Ids::load::<actor::Entity>(&txn, actor::Column::Id, actor::Column::Slug, actor_refs).await?;
+        for (index, a) in &actors {
+            let existing = actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(&txn).await?;
+            let fresh = actor::Model {
+                id: 0,
+                slug: a.slug.clone(),
+                name: a.name.clone(),
+                name_folded: fold(&a.name),
+                kind: a.kind.as_str().to_owned(),
+                country: a.country.as_ref().map(|c| c.as_str().to_owned()),
+                aliases: serde_json::to_string(&a.aliases).unwrap_or_else(|_| "[]".into()),
+                aliases_folded: a.aliases.iter().map(|x| fold(x)).collect::<Vec<_>>().join(" | "),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            actor_ids.map.insert(a.slug.clone(), id);
+            match source_ids.sources(&a.sources) {
+                Ok(ids) => {
+                    if link_sources(&txn, Linked::Actor, id, &ids).await? && outcome == Outcome::Unchanged {
+                        outcome = Outcome::Updated;
+                    }
+                }
+                Err(e) => fail("actors", *index, &a.slug, e),
+            }
+            summary.count(outcome);
+        }
+
+        let event_refs = data
+            .commitments
+            .iter()
+            .filter_map(|c| c.event.clone())
+            .chain(data.coalitions.iter().filter_map(|c| c.event.clone()));
+        let mut event_ids =
+            Ids::load::<event::Entity>(&txn, event::Column::Id, event::Column::Slug, event_refs).await?;
+        for (index, e) in &events {
+            let existing = event::Entity::find().filter(event::Column::Slug.eq(&e.slug)).one(&txn).await?;
+            let fresh = event::Model {
+                id: 0,
+                slug: e.slug.clone(),
+                name: e.name.clone(),
+                name_folded: fold(&e.name),
+                kind: e.kind.as_str().to_owned(),
+                city: e.city.clone(),
+                country: e.country.as_ref().map(|c| c.as_str().to_owned()),
+                start_date: e.start_date,
+                end_date: e.end_date,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            event_ids.map.insert(e.slug.clone(), id);
+            match source_ids.sources(&e.sources) {
+                Ok(ids) => {
+                    if link_sources(&txn, Linked::Event, id, &ids).await? && outcome == Outcome::Unchanged {
+                        outcome = Outcome::Updated;
+                    }
+                }
+                Err(err) => fail("events", *index, &e.slug, err),
+            }
+            summary.count(outcome);
+        }
+
+        let commitment_refs = data
+            .commitments
+            .iter()
+            .filter_map(|c| c.parent.clone())
+            .chain(data.overlaps.iter().flat_map(|o| [o.later.clone(), o.earlier.clone()]));
+        let mut commitment_ids =
+            Ids::load::<commitment::Entity>(&txn, commitment::Column::Id, commitment::Column::Slug, commitment_refs)
+                .await?;
+        let (ordered, cyclic) = parents_first(commitments);
+        for (index, c) in cyclic {
+            fail("commitments", index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
+        }
+        for (index, c) in &ordered {
+            let resolved = (|| {
+                Ok::<_, FieldError>((
+                    actor_ids.get("pledger", "actor", &c.pledger)?,
+                    event_ids.get_opt("event", "event", &c.event)?,
+                    actor_ids.get_opt("beneficiary", "actor", &c.beneficiary)?,
+                    commitment_ids.get_opt("parent", "commitment", &c.parent)?,
+                    source_ids.sources(&c.sources)?,
+                ))
+            })();
+            let (pledger_id, event_id, beneficiary_id, parent_id, sources) = match resolved {
+                Ok(ids) => ids,
+                Err(e) => {
+                    fail("commitments", *index, &c.slug, e);
+                    continue;
+                }
+            };
+            let existing = commitment::Entity::find().filter(commitment::Column::Slug.eq(&c.slug)).one(&txn).await?;
+            if let (Some(old), Some(parent)) = (&existing, parent_id)
+                && self.is_ancestor(&txn, old.id, parent).await?
+            {
+                fail("commitments", *index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
+                continue;
+            }
+            let (amount_low, amount_high, currency, currency_exponent) = match c.money.to_minor("amount") {
+                Ok(range) => minor(&range),
+                Err(e) => {
+                    fail("commitments", *index, &c.slug, e);
+                    continue;
+                }
+            };
+            let fresh = commitment::Model {
+                id: 0,
+                slug: c.slug.clone(),
+                title: c.title.clone(),
+                title_folded: fold(&c.title),
+                pledger_id,
+                event_id,
+                beneficiary_id,
+                announced_on: c.announced_on,
+                amount_low,
+                amount_high,
+                currency,
+                currency_exponent,
+                recipient_country: c.recipient_country.as_ref().map(|r| r.as_str().to_owned()),
+                sector: c.sector.clone(),
+                kind: c.kind.as_str().to_owned(),
+                horizon_year: c.horizon_year,
+                status: c.status.as_str().to_owned(),
+                amount_disputed: c.amount_disputed,
+                parent_id,
+                relation: c.relation.map(|r| r.as_str().to_owned()),
+                notes: c.notes.clone(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            commitment_ids.map.insert(c.slug.clone(), id);
+            let sources_changed = link_sources(&txn, Linked::Commitment, id, &sources).await?;
+            let history_changed = match self.write_status_history(&txn, id, c, &sources, &source_ids, now).await? {
+                Ok(changed) => changed,
+                Err(e) => {
+                    fail("commitments", *index, &c.slug, e);
+                    continue;
+                }
+            };
+            if (sources_changed || history_changed) && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        for (index, t) in &targets {
+            let key = t.actor.as_str();
+            let resolved =
+                actor_ids.get("actor", "actor", &t.actor).and_then(|a| Ok((a, source_ids.sources(&t.sources)?)));
+            let money = t.money.to_minor("amount");
+            let ((actor_id, sources), range) = match (resolved, money) {
+                (Ok(r), Ok(m)) => (r, m),
+                (Err(e), _) | (_, Err(e)) => {
+                    fail("fundraising_targets", *index, key, e);
+                    continue;
+                }
+            };
+            let (amount_low, amount_high, currency, currency_exponent) = minor(&range);
+            let existing = fundraising_target::Entity::find()
+                .filter(fundraising_target::Column::ActorId.eq(actor_id))
+                .one(&txn)
+                .await?;
+            let fresh = fundraising_target::Model {
+                id: 0,
+                actor_id,
+                amount_low,
+                amount_high,
+                currency,
+                currency_exponent,
+                horizon_year: t.horizon_year,
+                notes: t.notes.clone(),
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            if link_sources(&txn, Linked::Target, id, &sources).await? && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        for (index, o) in &overlaps {
+            let key = format!("{} > {}", o.later, o.earlier);
+            let resolved = (|| {
+                Ok::<_, FieldError>((
+                    commitment_ids.get("later", "commitment", &o.later)?,
+                    commitment_ids.get("earlier", "commitment", &o.earlier)?,
+                    source_ids.sources(&o.sources)?,
+                    o.money.to_minor("amount")?,
+                ))
+            })();
+            let (later_id, earlier_id, sources, range) = match resolved {
+                Ok(r) => r,
+                Err(e) => {
+                    fail("overlaps", *index, &key, e);
+                    continue;
+                }
+            };
+            let (amount_low, amount_high, currency, currency_exponent) = minor(&range);
+            let existing = overlap::Entity::find()
+                .filter(overlap::Column::LaterId.eq(later_id))
+                .filter(overlap::Column::EarlierId.eq(earlier_id))
+                .one(&txn)
+                .await?;
+            let fresh = overlap::Model {
+                id: 0,
+                later_id,
+                earlier_id,
+                amount_low,
+                amount_high,
+                currency,
+                currency_exponent,
+                note: o.note.clone(),
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            if link_sources(&txn, Linked::Overlap, id, &sources).await? && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        let coalition_refs = data.signatures.iter().map(|s| s.coalition.clone());
+        let mut coalition_ids =
+            Ids::load::<coalition::Entity>(&txn, coalition::Column::Id, coalition::Column::Slug, coalition_refs)
+                .await?;
+        for (index, c) in &coalitions {
+            let resolved = (|| {
+                Ok::<_, FieldError>((event_ids.get_opt("event", "event", &c.event)?, source_ids.sources(&c.sources)?))
+            })();
+            let (event_id, sources) = match resolved {
+                Ok(r) => r,
+                Err(e) => {
+                    fail("coalitions", *index, &c.slug, e);
+                    continue;
+                }
+            };
+            let existing = coalition::Entity::find().filter(coalition::Column::Slug.eq(&c.slug)).one(&txn).await?;
+            let fresh = coalition::Model {
+                id: 0,
+                slug: c.slug.clone(),
+                name: c.name.clone(),
+                name_folded: fold(&c.name),
+                kind: c.kind.as_str().to_owned(),
+                launched_on: c.launched_on,
+                event_id,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            coalition_ids.map.insert(c.slug.clone(), id);
+            if link_sources(&txn, Linked::Coalition, id, &sources).await? && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        for (index, s) in &signatures {
+            let key = format!("{} / {}", s.coalition, s.actor);
+            let resolved = (|| {
+                Ok::<_, FieldError>((
+                    coalition_ids.get("coalition", "coalition", &s.coalition)?,
+                    actor_ids.get("actor", "actor", &s.actor)?,
+                    source_ids.sources(&s.sources)?,
+                ))
+            })();
+            let (coalition_id, actor_id, sources) = match resolved {
+                Ok(r) => r,
+                Err(e) => {
+                    fail("signatures", *index, &key, e);
+                    continue;
+                }
+            };
+            let existing = signature::Entity::find()
+                .filter(signature::Column::CoalitionId.eq(coalition_id))
+                .filter(signature::Column::ActorId.eq(actor_id))
+                .one(&txn)
+                .await?;
+            let fresh = signature::Model {
+                id: 0,
+                coalition_id,
+                actor_id,
+                stance: s.stance.as_str().to_owned(),
+                initiator: s.initiator,
+                signed_on: s.signed_on,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            if link_sources(&txn, Linked::Signature, id, &sources).await? && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        for (index, r) in &rates {
+            let key = format!("{} {}/{}", r.date, r.base.as_str(), r.quote.as_str());
+            let sources = match source_ids.sources(&r.sources) {
+                Ok(s) => s,
+                Err(e) => {
+                    fail("exchange_rates", *index, &key, e);
+                    continue;
+                }
+            };
+            let existing = exchange_rate::Entity::find()
+                .filter(exchange_rate::Column::RateDate.eq(r.date))
+                .filter(exchange_rate::Column::Base.eq(r.base.as_str()))
+                .filter(exchange_rate::Column::Quote.eq(r.quote.as_str()))
+                .one(&txn)
+                .await?;
+            let fresh = exchange_rate::Model {
+                id: 0,
+                rate_date: r.date,
+                base: r.base.as_str().to_owned(),
+                quote: r.quote.as_str().to_owned(),
+                rate: r.rate.normalize().to_string(),
+            };
+            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            if link_sources(&txn, Linked::Rate, id, &sources).await? && outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+            summary.count(outcome);
+        }
+
+        if !problems.is_empty() {
+            txn.rollback().await?;
+            return Err(ImportError::Invalid(problems));
+        }
+        txn.commit().await?;
+        Ok(summary)
+    }
+
+    /// Whether `ancestor` is `id` or one of its parents' chain (bounded walk).
+    async fn is_ancestor(&self, txn: &DatabaseTransaction, ancestor: i64, id: i64) -> Result<bool, DbErr> {
+        let mut current = Some(id);
+        for _ in 0..1000 {
+            match current {
+                Some(c) if c == ancestor => return Ok(true),
+                Some(c) => {
+                    current = commitment::Entity::find_by_id(c).one(txn).await?.and_then(|m| m.parent_id);
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes a commitment's status history when it differs from the stored one. Without
+    /// a history in the record, the commitment's own status from its announcement day,
+    /// backed by its sources, is the history.
+    async fn write_status_history(
+        &self,
+        txn: &DatabaseTransaction,
+        commitment_id: i64,
+        c: &ValidCommitment,
+        commitment_sources: &[i64],
+        source_ids: &Ids,
+        now: DateTimeUtc,
+    ) -> Result<Result<bool, FieldError>, DbErr> {
+        let wanted: Vec<(ValidStatus, Vec<i64>)> = if c.status_history.is_empty() {
+            let status = ValidStatus { status: c.status, effective_on: c.announced_on, note: None, sources: vec![] };
+            vec![(status, commitment_sources.to_vec())]
+        } else {
+            let mut rows = Vec::new();
+            for (i, s) in c.status_history.iter().enumerate() {
+                match source_ids.sources(&s.sources) {
+                    Ok(ids) => rows.push((s.clone(), ids)),
+                    Err(e) => return Ok(Err(e.within(&format!("statusHistory[{i}]")))),
+                }
+            }
+            rows
+        };
+        let existing = status_history::Entity::find()
+            .filter(status_history::Column::CommitmentId.eq(commitment_id))
+            .order_by_asc(status_history::Column::Id)
+            .all(txn)
+            .await?;
+        let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
+        let mut old = Vec::new();
+        for row in existing {
+            let sources: Vec<i64> = source_link::Entity::find()
+                .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
+                .filter(source_link::Column::EntityId.eq(row.id))
+                .order_by_asc(source_link::Column::Position)
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|l| l.source_id)
+                .collect();
+            old.push((row, sources));
+        }
+        if status_rows_equal(&old, &wanted) {
+            return Ok(Ok(false));
+        }
+        source_link::Entity::delete_many()
+            .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
+            .filter(source_link::Column::EntityId.is_in(ids))
+            .exec(txn)
+            .await?;
+        status_history::Entity::delete_many()
+            .filter(status_history::Column::CommitmentId.eq(commitment_id))
+            .exec(txn)
+            .await?;
+        for (status, sources) in wanted {
+            let row = status_history::ActiveModel::from(status_history::Model {
+                id: 0,
+                commitment_id,
+                status: status.status.as_str().to_owned(),
+                effective_on: status.effective_on,
+                note: status.note,
+                created_at: now,
+            })
+            .reset_all();
+            let mut row = row;
+            row.not_set(status_history::Column::Id);
+            let inserted = row.insert(txn).await?;
+            link_sources(txn, Linked::Status, inserted.id, &sources).await?;
+        }
+        Ok(Ok(true))
+    }
+}

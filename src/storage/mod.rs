@@ -1,0 +1,100 @@
+//! Storage: the only module that speaks SQL (through sea-orm). It opens and migrates the
+//! database, reads with batched queries, and writes whole transactions.
+
+pub mod cursor;
+pub mod import;
+pub mod read;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+
+use crate::domain::FieldError;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The caller's input breaks a rule.
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    /// The database failed; the cause is logged, never shown to clients.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// A result of storage.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Pool and timeout settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// How long a request may wait for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The database handle shared by the whole server: a pool plus a count of the SQL
+/// statements it ran (for metrics, and for tests that prove batching).
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    /// Opens the database at `url` (`sqlite://file.db?mode=rwc` or `postgres://…`).
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(pool.max_connections)
+            .min_connections(1)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_timeout(pool.acquire_timeout)
+            .sqlx_logging(false);
+        let mut conn = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        if conn.get_database_backend() == DatabaseBackend::Sqlite {
+            // WAL lets readers go on while one writer writes.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Ok(Self { conn, statements })
+    }
+
+    /// The sea-orm connection.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// How many SQL statements this handle has run so far.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        migration::Migrator::up(&self.conn, None).await
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+}

@@ -1,0 +1,690 @@
+//! Reads: lookups by slug, batched lookups by id (for DataLoaders), keyset-paginated lists
+//! with filters, and accent-insensitive search.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    actor, coalition, commitment, event, fundraising_target, overlap, signature, source, source_link, status_history,
+};
+use rust_decimal::{Decimal, prelude::ToPrimitive};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+    sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Query},
+};
+
+use super::{Db, StorageResult, cursor};
+use crate::domain::{
+    FieldError,
+    kinds::{ActorKind, CommitmentKind, CommitmentRelation, CommitmentStatus, Stance},
+    text::contains_pattern,
+};
+
+/// Which table a source link belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Linked {
+    Actor,
+    Event,
+    Commitment,
+    Status,
+    Target,
+    Overlap,
+    Coalition,
+    Signature,
+    Rate,
+}
+
+impl Linked {
+    /// The stored `entity_kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Actor => "actor",
+            Self::Event => "event",
+            Self::Commitment => "commitment",
+            Self::Status => "status",
+            Self::Target => "target",
+            Self::Overlap => "overlap",
+            Self::Coalition => "coalition",
+            Self::Signature => "signature",
+            Self::Rate => "rate",
+        }
+    }
+}
+
+/// A page of a keyset-paginated list: rows with their cursors, and whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows, each with the cursor that continues after it.
+    pub rows: Vec<(T, String)>,
+    /// Whether rows follow the last one.
+    pub has_next: bool,
+}
+
+/// Filters on commitments; an empty list or `None` does not filter.
+#[derive(Debug, Clone, Default)]
+pub struct CommitmentFilter {
+    pub events: Vec<String>,
+    pub pledgers: Vec<String>,
+    pub pledger_kinds: Vec<ActorKind>,
+    pub pledger_countries: Vec<String>,
+    pub beneficiaries: Vec<String>,
+    pub recipient_countries: Vec<String>,
+    pub sectors: Vec<String>,
+    pub kinds: Vec<CommitmentKind>,
+    pub statuses: Vec<CommitmentStatus>,
+    pub currencies: Vec<String>,
+    pub announced_from: Option<NaiveDate>,
+    pub announced_to: Option<NaiveDate>,
+    /// Keeps commitments whose range reaches at least this amount (original currency).
+    pub amount_min: Option<Decimal>,
+    /// Keeps commitments whose range starts at most at this amount (original currency).
+    pub amount_max: Option<Decimal>,
+    /// Children of this commitment.
+    pub part_of: Option<String>,
+    pub relations: Vec<CommitmentRelation>,
+    /// `Some(true)`: only rows without parent; `Some(false)`: only rows with one.
+    pub top_level: Option<bool>,
+    pub text: Option<String>,
+}
+
+/// Orders of the commitments list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitmentOrder {
+    /// Newest announcement first; unknown dates last.
+    AnnouncedOnDesc,
+    /// Oldest announcement first; unknown dates last.
+    AnnouncedOnAsc,
+    /// By title.
+    TitleAsc,
+}
+
+impl CommitmentOrder {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::AnnouncedOnDesc => "commitments:announced_desc",
+            Self::AnnouncedOnAsc => "commitments:announced_asc",
+            Self::TitleAsc => "commitments:title_asc",
+        }
+    }
+}
+
+/// Filters on actors.
+#[derive(Debug, Clone, Default)]
+pub struct ActorFilter {
+    pub kinds: Vec<ActorKind>,
+    pub countries: Vec<String>,
+    pub text: Option<String>,
+}
+
+/// Filters on a coalition's signatures.
+#[derive(Debug, Clone, Default)]
+pub struct SignatureFilter {
+    pub stances: Vec<Stance>,
+    pub actor_kinds: Vec<ActorKind>,
+    pub countries: Vec<String>,
+}
+
+/// Counts of a coalition's signatures by stance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StanceCounts {
+    pub signed: u64,
+    pub declined: u64,
+    pub withdrawn: u64,
+}
+
+/// One search hit.
+#[derive(Debug, Clone)]
+pub enum SearchHit {
+    Actor(actor::Model),
+    Event(event::Model),
+    Coalition(coalition::Model),
+    Commitment(commitment::Model),
+}
+
+fn strs<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+    values.iter().map(|v| as_str(*v)).collect()
+}
+
+fn ids_of_slugs<E: EntityTrait>(
+    id: E::Column,
+    slug: E::Column,
+    slugs: &[String],
+) -> sea_orm::sea_query::SelectStatement {
+    Query::select().column(id).from(E::default()).and_where(slug.is_in(slugs.iter().cloned())).take()
+}
+
+fn actor_ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
+    Query::select().column(actor::Column::Id).from(actor::Entity).cond_where(cond).take()
+}
+
+/// `minor` bound for an amount in a currency of `exponent`, rounded towards inclusion.
+fn minor_bound(amount: Decimal, exponent: u32, round_up: bool) -> Option<i64> {
+    let scaled = amount.checked_mul(Decimal::from(10_i64.pow(exponent)))?;
+    let rounded = if round_up { scaled.ceil() } else { scaled.floor() };
+    rounded.to_i64()
+}
+
+/// Exponents that ISO 4217 currencies use.
+const EXPONENTS: [u32; 4] = [0, 2, 3, 4];
+
+fn amount_condition(min: Option<Decimal>, max: Option<Decimal>) -> Condition {
+    let mut any = Condition::any();
+    for exponent in EXPONENTS {
+        let mut this = Condition::all().add(commitment::Column::CurrencyExponent.eq(exponent as i16));
+        if let Some(min) = min {
+            match minor_bound(min, exponent, true) {
+                Some(bound) => this = this.add(commitment::Column::AmountHigh.gte(bound)),
+                None => continue,
+            }
+        } else {
+            this = this.add(commitment::Column::AmountHigh.is_not_null());
+        }
+        if let Some(bound) = max.and_then(|max| minor_bound(max, exponent, false)) {
+            this = this.add(
+                Condition::any()
+                    .add(commitment::Column::AmountLow.is_null())
+                    .add(commitment::Column::AmountLow.lte(bound)),
+            );
+        }
+        any = any.add(this);
+    }
+    // With no branch left, nothing matches.
+    if any.is_empty() { Condition::all().add(Expr::val(1).eq(0)) } else { any }
+}
+
+fn commitment_condition(filter: &CommitmentFilter) -> Condition {
+    use commitment::Column as C;
+    let mut cond = Condition::all();
+    if !filter.events.is_empty() {
+        cond = cond.add(C::EventId.in_subquery(ids_of_slugs::<event::Entity>(
+            event::Column::Id,
+            event::Column::Slug,
+            &filter.events,
+        )));
+    }
+    if !filter.pledgers.is_empty() {
+        cond = cond.add(C::PledgerId.in_subquery(ids_of_slugs::<actor::Entity>(
+            actor::Column::Id,
+            actor::Column::Slug,
+            &filter.pledgers,
+        )));
+    }
+    if !filter.beneficiaries.is_empty() {
+        cond = cond.add(C::BeneficiaryId.in_subquery(ids_of_slugs::<actor::Entity>(
+            actor::Column::Id,
+            actor::Column::Slug,
+            &filter.beneficiaries,
+        )));
+    }
+    if !filter.pledger_kinds.is_empty() {
+        let kinds = strs(&filter.pledger_kinds, ActorKind::as_str);
+        cond =
+            cond.add(C::PledgerId.in_subquery(actor_ids_where(Condition::all().add(actor::Column::Kind.is_in(kinds)))));
+    }
+    if !filter.pledger_countries.is_empty() {
+        let countries = filter.pledger_countries.iter().cloned();
+        cond = cond.add(
+            C::PledgerId.in_subquery(actor_ids_where(Condition::all().add(actor::Column::Country.is_in(countries)))),
+        );
+    }
+    if !filter.recipient_countries.is_empty() {
+        cond = cond.add(C::RecipientCountry.is_in(filter.recipient_countries.iter().cloned()));
+    }
+    if !filter.sectors.is_empty() {
+        cond = cond.add(C::Sector.is_in(filter.sectors.iter().cloned()));
+    }
+    if !filter.kinds.is_empty() {
+        cond = cond.add(C::Kind.is_in(strs(&filter.kinds, CommitmentKind::as_str)));
+    }
+    if !filter.statuses.is_empty() {
+        cond = cond.add(C::Status.is_in(strs(&filter.statuses, CommitmentStatus::as_str)));
+    }
+    if !filter.currencies.is_empty() {
+        cond = cond.add(C::Currency.is_in(filter.currencies.iter().cloned()));
+    }
+    if let Some(from) = filter.announced_from {
+        cond = cond.add(C::AnnouncedOn.gte(from));
+    }
+    if let Some(to) = filter.announced_to {
+        cond = cond.add(C::AnnouncedOn.lte(to));
+    }
+    if filter.amount_min.is_some() || filter.amount_max.is_some() {
+        cond = cond.add(amount_condition(filter.amount_min, filter.amount_max));
+    }
+    if let Some(parent) = &filter.part_of {
+        let parents = std::slice::from_ref(parent);
+        cond = cond.add(C::ParentId.in_subquery(ids_of_slugs::<commitment::Entity>(C::Id, C::Slug, parents)));
+    }
+    if !filter.relations.is_empty() {
+        cond = cond.add(C::Relation.is_in(strs(&filter.relations, CommitmentRelation::as_str)));
+    }
+    match filter.top_level {
+        Some(true) => cond = cond.add(C::ParentId.is_null()),
+        Some(false) => cond = cond.add(C::ParentId.is_not_null()),
+        None => {}
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = contains_pattern(text);
+        let like = || LikeExpr::new(pattern.clone()).escape('\\');
+        let pledgers = actor_ids_where(
+            Condition::any().add(actor::Column::NameFolded.like(like())).add(actor::Column::AliasesFolded.like(like())),
+        );
+        cond = cond.add(Condition::any().add(C::TitleFolded.like(like())).add(C::PledgerId.in_subquery(pledgers)));
+    }
+    cond
+}
+
+fn actor_condition(filter: &ActorFilter) -> Condition {
+    let mut cond = Condition::all();
+    if !filter.kinds.is_empty() {
+        cond = cond.add(actor::Column::Kind.is_in(strs(&filter.kinds, ActorKind::as_str)));
+    }
+    if !filter.countries.is_empty() {
+        cond = cond.add(actor::Column::Country.is_in(filter.countries.iter().cloned()));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = contains_pattern(text);
+        cond = cond.add(
+            Condition::any()
+                .add(actor::Column::NameFolded.like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(actor::Column::AliasesFolded.like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    cond
+}
+
+fn date_text(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn parse_key_date(raw: &Option<String>) -> Result<Option<NaiveDate>, FieldError> {
+    raw.as_deref()
+        .map(|r| {
+            NaiveDate::parse_from_str(r, "%Y-%m-%d")
+                .map_err(|_| FieldError::new("after", "is not a cursor of this list"))
+        })
+        .transpose()
+}
+
+fn parse_key_id(raw: &Option<String>) -> Result<i64, FieldError> {
+    raw.as_deref().and_then(|r| r.parse().ok()).ok_or_else(|| FieldError::new("after", "is not a cursor of this list"))
+}
+
+/// Rows after the cursor for an order on a nullable date (nulls last) then id.
+fn after_date(date: Option<NaiveDate>, id: i64, descending: bool) -> Condition {
+    use commitment::Column as C;
+    let id_after = if descending { C::Id.lt(id) } else { C::Id.gt(id) };
+    match date {
+        Some(d) => Condition::any()
+            .add(if descending { C::AnnouncedOn.lt(d) } else { C::AnnouncedOn.gt(d) })
+            .add(Condition::all().add(C::AnnouncedOn.eq(d)).add(id_after))
+            .add(C::AnnouncedOn.is_null()),
+        None => Condition::all().add(C::AnnouncedOn.is_null()).add(id_after),
+    }
+}
+
+impl Db {
+    /// A page of commitments after `after`, at most `first` rows.
+    pub async fn commitments_page(
+        &self,
+        filter: &CommitmentFilter,
+        order: CommitmentOrder,
+        first: u64,
+        after: Option<&str>,
+    ) -> StorageResult<Page<commitment::Model>> {
+        use commitment::Column as C;
+        let mut select = commitment::Entity::find().filter(commitment_condition(filter));
+        let tag = order.tag();
+        let key = after.map(|a| cursor::decode("after", tag, 2, a)).transpose()?;
+        select = match order {
+            CommitmentOrder::AnnouncedOnDesc | CommitmentOrder::AnnouncedOnAsc => {
+                let descending = order == CommitmentOrder::AnnouncedOnDesc;
+                if let Some(key) = &key {
+                    select = select.filter(after_date(parse_key_date(&key[0])?, parse_key_id(&key[1])?, descending));
+                }
+                let direction = if descending { Order::Desc } else { Order::Asc };
+                select
+                    .order_by_with_nulls(C::AnnouncedOn, direction.clone(), NullOrdering::Last)
+                    .order_by(C::Id, direction)
+            }
+            CommitmentOrder::TitleAsc => {
+                if let Some(key) = &key {
+                    let title = key[0].clone().unwrap_or_default();
+                    let id = parse_key_id(&key[1])?;
+                    select = select.filter(
+                        Condition::any()
+                            .add(C::Title.gt(title.clone()))
+                            .add(Condition::all().add(C::Title.eq(title)).add(C::Id.gt(id))),
+                    );
+                }
+                select.order_by_asc(C::Title).order_by_asc(C::Id)
+            }
+        };
+        let mut rows = select.limit(first + 1).all(self.conn()).await?;
+        let has_next = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let first_key = match order {
+                    CommitmentOrder::TitleAsc => Some(row.title.clone()),
+                    _ => date_text(row.announced_on),
+                };
+                let cursor = cursor::encode(tag, &[first_key, Some(row.id.to_string())]);
+                (row, cursor)
+            })
+            .collect();
+        Ok(Page { rows, has_next })
+    }
+
+    /// How many commitments match `filter`.
+    pub async fn commitments_count(&self, filter: &CommitmentFilter) -> StorageResult<u64> {
+        Ok(commitment::Entity::find().filter(commitment_condition(filter)).count(self.conn()).await?)
+    }
+
+    /// A page of actors ordered by slug.
+    pub async fn actors_page(
+        &self,
+        filter: &ActorFilter,
+        first: u64,
+        after: Option<&str>,
+    ) -> StorageResult<Page<actor::Model>> {
+        let select = actor::Entity::find().filter(actor_condition(filter));
+        page_by_slug(self, select, actor::Column::Slug, "actors", first, after, |a| a.slug.clone()).await
+    }
+
+    /// How many actors match `filter`.
+    pub async fn actors_count(&self, filter: &ActorFilter) -> StorageResult<u64> {
+        Ok(actor::Entity::find().filter(actor_condition(filter)).count(self.conn()).await?)
+    }
+
+    /// How many events there are.
+    pub async fn events_count(&self) -> StorageResult<u64> {
+        Ok(event::Entity::find().count(self.conn()).await?)
+    }
+
+    /// How many coalitions there are.
+    pub async fn coalitions_count(&self) -> StorageResult<u64> {
+        Ok(coalition::Entity::find().count(self.conn()).await?)
+    }
+
+    /// A page of events ordered by slug.
+    pub async fn events_page(&self, first: u64, after: Option<&str>) -> StorageResult<Page<event::Model>> {
+        page_by_slug(self, event::Entity::find(), event::Column::Slug, "events", first, after, |e| e.slug.clone()).await
+    }
+
+    /// A page of coalitions ordered by slug.
+    pub async fn coalitions_page(&self, first: u64, after: Option<&str>) -> StorageResult<Page<coalition::Model>> {
+        page_by_slug(self, coalition::Entity::find(), coalition::Column::Slug, "coalitions", first, after, |c| {
+            c.slug.clone()
+        })
+        .await
+    }
+
+    /// The commitment with `slug`.
+    pub async fn commitment_by_slug(&self, slug: &str) -> StorageResult<Option<commitment::Model>> {
+        Ok(commitment::Entity::find().filter(commitment::Column::Slug.eq(slug)).one(self.conn()).await?)
+    }
+
+    /// The actor with `slug`.
+    pub async fn actor_by_slug(&self, slug: &str) -> StorageResult<Option<actor::Model>> {
+        Ok(actor::Entity::find().filter(actor::Column::Slug.eq(slug)).one(self.conn()).await?)
+    }
+
+    /// The event with `slug`.
+    pub async fn event_by_slug(&self, slug: &str) -> StorageResult<Option<event::Model>> {
+        Ok(event::Entity::find().filter(event::Column::Slug.eq(slug)).one(self.conn()).await?)
+    }
+
+    /// The coalition with `slug`.
+    pub async fn coalition_by_slug(&self, slug: &str) -> StorageResult<Option<coalition::Model>> {
+        Ok(coalition::Entity::find().filter(coalition::Column::Slug.eq(slug)).one(self.conn()).await?)
+    }
+
+    /// Actors by id, for a DataLoader.
+    pub async fn actors_by_ids(&self, ids: &[i64]) -> StorageResult<Vec<actor::Model>> {
+        Ok(actor::Entity::find().filter(actor::Column::Id.is_in(ids.iter().copied())).all(self.conn()).await?)
+    }
+
+    /// Events by id, for a DataLoader.
+    pub async fn events_by_ids(&self, ids: &[i64]) -> StorageResult<Vec<event::Model>> {
+        Ok(event::Entity::find().filter(event::Column::Id.is_in(ids.iter().copied())).all(self.conn()).await?)
+    }
+
+    /// Commitments by id, for a DataLoader.
+    pub async fn commitments_by_ids(&self, ids: &[i64]) -> StorageResult<Vec<commitment::Model>> {
+        Ok(commitment::Entity::find()
+            .filter(commitment::Column::Id.is_in(ids.iter().copied()))
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Coalitions by id, for a DataLoader.
+    pub async fn coalitions_by_ids(&self, ids: &[i64]) -> StorageResult<Vec<coalition::Model>> {
+        Ok(coalition::Entity::find().filter(coalition::Column::Id.is_in(ids.iter().copied())).all(self.conn()).await?)
+    }
+
+    /// The children of each parent id, ordered by title.
+    pub async fn children_of(&self, parent_ids: &[i64]) -> StorageResult<Vec<commitment::Model>> {
+        Ok(commitment::Entity::find()
+            .filter(commitment::Column::ParentId.is_in(parent_ids.iter().copied()))
+            .order_by_asc(commitment::Column::Title)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// The sources of each row of one kind, in their given order.
+    pub async fn sources_of(&self, kind: Linked, ids: &[i64]) -> StorageResult<HashMap<i64, Vec<source::Model>>> {
+        let links = source_link::Entity::find()
+            .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+            .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
+            .order_by_asc(source_link::Column::EntityId)
+            .order_by_asc(source_link::Column::Position)
+            .find_also_related(source::Entity)
+            .all(self.conn())
+            .await?;
+        let mut map: HashMap<i64, Vec<source::Model>> = HashMap::new();
+        for (link, source) in links {
+            if let Some(source) = source {
+                map.entry(link.entity_id).or_default().push(source);
+            }
+        }
+        Ok(map)
+    }
+
+    /// The status history of each commitment, oldest first.
+    pub async fn status_history_of(&self, ids: &[i64]) -> StorageResult<Vec<status_history::Model>> {
+        Ok(status_history::Entity::find()
+            .filter(status_history::Column::CommitmentId.is_in(ids.iter().copied()))
+            .order_by_with_nulls(status_history::Column::EffectiveOn, Order::Asc, NullOrdering::First)
+            .order_by_asc(status_history::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// The fundraising targets of these actors.
+    pub async fn targets_of(&self, actor_ids: &[i64]) -> StorageResult<Vec<fundraising_target::Model>> {
+        Ok(fundraising_target::Entity::find()
+            .filter(fundraising_target::Column::ActorId.is_in(actor_ids.iter().copied()))
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Overlaps in which these commitments are the later or the earlier one.
+    pub async fn overlaps_of(&self, ids: &[i64]) -> StorageResult<Vec<overlap::Model>> {
+        Ok(overlap::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(overlap::Column::LaterId.is_in(ids.iter().copied()))
+                    .add(overlap::Column::EarlierId.is_in(ids.iter().copied())),
+            )
+            .order_by_asc(overlap::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Signatures of a coalition, with their actors, ordered by actor name.
+    pub async fn signatures_of(
+        &self,
+        coalition_id: i64,
+        filter: &SignatureFilter,
+    ) -> StorageResult<Vec<(signature::Model, actor::Model)>> {
+        let mut actor_cond = Condition::all();
+        if !filter.actor_kinds.is_empty() {
+            actor_cond = actor_cond.add(actor::Column::Kind.is_in(strs(&filter.actor_kinds, ActorKind::as_str)));
+        }
+        if !filter.countries.is_empty() {
+            actor_cond = actor_cond.add(actor::Column::Country.is_in(filter.countries.iter().cloned()));
+        }
+        let mut select = signature::Entity::find().filter(signature::Column::CoalitionId.eq(coalition_id));
+        if !filter.stances.is_empty() {
+            select = select.filter(signature::Column::Stance.is_in(strs(&filter.stances, Stance::as_str)));
+        }
+        if !actor_cond.is_empty() {
+            select = select.filter(signature::Column::ActorId.in_subquery(actor_ids_where(actor_cond)));
+        }
+        let signatures = select.all(self.conn()).await?;
+        let actor_ids: Vec<i64> = signatures.iter().map(|s| s.actor_id).collect();
+        let actors: HashMap<i64, actor::Model> =
+            self.actors_by_ids(&actor_ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        let mut rows: Vec<_> =
+            signatures.into_iter().filter_map(|s| actors.get(&s.actor_id).cloned().map(|a| (s, a))).collect();
+        rows.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        Ok(rows)
+    }
+
+    /// Signature counts by stance for each coalition, in one GROUP BY.
+    pub async fn stance_counts(&self, coalition_ids: &[i64]) -> StorageResult<HashMap<i64, StanceCounts>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            coalition_id: i64,
+            stance: String,
+            n: i64,
+        }
+        let rows = signature::Entity::find()
+            .select_only()
+            .column(signature::Column::CoalitionId)
+            .column(signature::Column::Stance)
+            .column_as(Expr::col(signature::Column::Id).count(), "n")
+            .filter(signature::Column::CoalitionId.is_in(coalition_ids.iter().copied()))
+            .group_by(signature::Column::CoalitionId)
+            .group_by(signature::Column::Stance)
+            .into_model::<Row>()
+            .all(self.conn())
+            .await?;
+        let mut map: HashMap<i64, StanceCounts> = HashMap::new();
+        for row in rows {
+            let counts = map.entry(row.coalition_id).or_default();
+            let n = u64::try_from(row.n).unwrap_or_default();
+            match Stance::parse("stance", &row.stance) {
+                Ok(Stance::Signed) => counts.signed += n,
+                Ok(Stance::Declined) => counts.declined += n,
+                Ok(Stance::Withdrawn) => counts.withdrawn += n,
+                Err(_) => {}
+            }
+        }
+        Ok(map)
+    }
+
+    /// Coalitions launched at these events.
+    pub async fn coalitions_of_events(&self, event_ids: &[i64]) -> StorageResult<Vec<coalition::Model>> {
+        Ok(coalition::Entity::find()
+            .filter(coalition::Column::EventId.is_in(event_ids.iter().copied()))
+            .order_by_asc(coalition::Column::Slug)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Signatures of these actors.
+    pub async fn signatures_of_actors(&self, actor_ids: &[i64]) -> StorageResult<Vec<signature::Model>> {
+        Ok(signature::Entity::find()
+            .filter(signature::Column::ActorId.is_in(actor_ids.iter().copied()))
+            .order_by_asc(signature::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Accent- and case-insensitive search over actor names and aliases, event and
+    /// coalition names and commitment titles: actors first, then events, coalitions,
+    /// commitments, each by name; at most `limit` hits.
+    pub async fn search(&self, query: &str, limit: u64) -> StorageResult<Vec<SearchHit>> {
+        let pattern = contains_pattern(query);
+        if pattern == "%%" || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let like = || LikeExpr::new(pattern.clone()).escape('\\');
+        let mut hits = Vec::new();
+        let actors = actor::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(actor::Column::NameFolded.like(like()))
+                    .add(actor::Column::AliasesFolded.like(like())),
+            )
+            .order_by_asc(actor::Column::NameFolded)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        hits.extend(actors.into_iter().map(SearchHit::Actor));
+        if (hits.len() as u64) < limit {
+            let events = event::Entity::find()
+                .filter(event::Column::NameFolded.like(like()))
+                .order_by_asc(event::Column::NameFolded)
+                .limit(limit - hits.len() as u64)
+                .all(self.conn())
+                .await?;
+            hits.extend(events.into_iter().map(SearchHit::Event));
+        }
+        if (hits.len() as u64) < limit {
+            let coalitions = coalition::Entity::find()
+                .filter(coalition::Column::NameFolded.like(like()))
+                .order_by_asc(coalition::Column::NameFolded)
+                .limit(limit - hits.len() as u64)
+                .all(self.conn())
+                .await?;
+            hits.extend(coalitions.into_iter().map(SearchHit::Coalition));
+        }
+        if (hits.len() as u64) < limit {
+            let commitments = commitment::Entity::find()
+                .filter(commitment::Column::TitleFolded.like(like()))
+                .order_by_asc(commitment::Column::TitleFolded)
+                .limit(limit - hits.len() as u64)
+                .all(self.conn())
+                .await?;
+            hits.extend(commitments.into_iter().map(SearchHit::Commitment));
+        }
+        Ok(hits)
+    }
+}
+
+/// A slug-ordered keyset page of any table with a unique slug.
+async fn page_by_slug<E, F>(
+    db: &Db,
+    select: Select<E>,
+    slug: E::Column,
+    tag: &str,
+    first: u64,
+    after: Option<&str>,
+    slug_of: F,
+) -> StorageResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    F: Fn(&E::Model) -> String,
+{
+    let mut select = select;
+    if let Some(after) = after {
+        let key = cursor::decode("after", tag, 1, after)?;
+        select = select.filter(slug.gt(key[0].clone().unwrap_or_default()));
+    }
+    let mut rows = select.order_by_asc(slug).limit(first + 1).all(db.conn()).await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let cursor = cursor::encode(tag, &[Some(slug_of(&row))]);
+            (row, cursor)
+        })
+        .collect();
+    Ok(Page { rows, has_next })
+}
