@@ -202,7 +202,7 @@ impl CommitmentQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<CommitmentFilterInput>,
-        #[graphql(default)] order_by: CommitmentOrderBy,
+        #[graphql(desc = "Ordering (default ANNOUNCED_ON_DESC).")] order_by: Option<CommitmentOrderBy>,
         #[graphql(desc = "Rows per page (default 50, at most the configured limit, 500 by default).")] first: Option<
             i32,
         >,
@@ -210,7 +210,7 @@ impl CommitmentQuery {
         after: Option<String>,
     ) -> Result<CommitmentConnection, ApiError> {
         let filter = filter.unwrap_or_default().into_filter()?;
-        commitments_page(ctx, filter, order_by, first, after).await
+        commitments_page(ctx, filter, order_by.unwrap_or_default(), first, after).await
     }
 
     /// The commitment with this slug.
@@ -309,9 +309,9 @@ impl SearchQuery {
         &self,
         ctx: &Context<'_>,
         query: String,
-        #[graphql(default = 20, desc = "Most hits (at most the page-size limit).")] first: i32,
+        #[graphql(desc = "Most hits (default 20, at most the page-size limit).")] first: Option<i32>,
     ) -> Result<Vec<SearchHit>, ApiError> {
-        let limit = page_size(ctx, Some(first))?;
+        let limit = page_size(ctx, Some(first.unwrap_or(20)))?;
         let hits = ctx.db()?.search(&query, limit).await.api()?;
         Ok(hits
             .into_iter()

@@ -1,0 +1,91 @@
+//! The test application: the real server on an ephemeral port over a real database file.
+
+use std::net::SocketAddr;
+
+use pledgewatch::{
+    cli::load_reference_if_empty,
+    graphql::{ApiLimits, build_schema},
+    http::{AppState, HttpLimits, router},
+    storage::{Db, PoolOptions},
+};
+use serde_json::{Value, json};
+
+/// The GraphQL documents of the tests.
+pub const QUERIES: &str = include_str!("queries.graphql");
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: Db,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts the server on a fresh SQLite file holding the reference data.
+    pub async fn spawn() -> Self {
+        let app = Self::spawn_empty().await;
+        load_reference_if_empty(&app.db).await.expect("reference data loads");
+        app
+    }
+
+    /// Starts the server on a fresh, migrated, empty SQLite file.
+    pub async fn spawn_empty() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+        db.migrate().await.expect("migrations apply");
+        let state = AppState { schema: build_schema(Some(db.clone()), ApiLimits::default()), db: db.clone() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            axum::serve(listener, router(state, HttpLimits::default())).await.expect("server runs");
+        });
+        Self { address, client: reqwest::Client::new(), db, _dir: dir }
+    }
+
+    /// The GraphQL endpoint.
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.address)
+    }
+
+    /// Runs a named operation of `queries.graphql`; returns the HTTP status and JSON body.
+    pub async fn operation(&self, name: &str, variables: Value) -> (u16, Value) {
+        self.post(json!({ "query": QUERIES, "operationName": name, "variables": variables })).await
+    }
+
+    /// Runs a query given inline.
+    pub async fn query(&self, query: &str) -> (u16, Value) {
+        self.post(json!({ "query": query })).await
+    }
+
+    /// POSTs a JSON body to /graphql.
+    pub async fn post(&self, body: Value) -> (u16, Value) {
+        let response = self.client.post(self.graphql_url()).json(&body).send().await.expect("request is sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Runs a named operation that must succeed, returning `data`.
+    pub async fn data(&self, name: &str, variables: Value) -> Value {
+        let (status, body) = self.operation(name, variables).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.get("errors").is_none(), "{name}: {body}");
+        body["data"].clone()
+    }
+}
+
+/// The slugs of a list of nodes, sorted.
+pub fn sorted_slugs(nodes: &Value) -> Vec<String> {
+    let mut slugs: Vec<String> =
+        nodes.as_array().expect("a list").iter().map(|n| n["slug"].as_str().expect("slug").to_owned()).collect();
+    slugs.sort();
+    slugs
+}
+
+/// Sorted owned strings.
+pub fn sorted(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,173 @@
+//! Imports: exact amounts survive the database, bad records are all reported and nothing
+//! is written, re-importing changes nothing.
+
+use pledgewatch::{
+    domain::records::{CommitmentRecord, DataSet, SourceRecord},
+    reference::reference_data,
+    storage::import::ImportError,
+};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+fn source() -> SourceRecord {
+    SourceRecord {
+        slug: "test-source".into(),
+        url: "https://example.org/a".into(),
+        publisher: "Example".into(),
+        title: "A test page".into(),
+        published_on: None,
+        language: Some("en".into()),
+        quote: None,
+    }
+}
+
+fn commitment(slug: &str, low: &str, high: &str, currency: &str) -> CommitmentRecord {
+    CommitmentRecord {
+        slug: slug.into(),
+        title: format!("Test {slug}"),
+        pledger: "france".into(),
+        event: None,
+        beneficiary: None,
+        announced_on: Some("2025-02-10".into()),
+        amount_low: Some(low.into()),
+        amount_high: Some(high.into()),
+        currency: currency.into(),
+        recipient_country: None,
+        sector: None,
+        horizon_year: None,
+        kind: "INVESTMENT".into(),
+        status: "ANNOUNCED".into(),
+        amount_disputed: false,
+        parent: None,
+        relation: None,
+        notes: None,
+        sources: vec!["test-source".into()],
+        status_history: vec![],
+    }
+}
+
+#[tokio::test]
+async fn amounts_that_a_double_would_round_come_back_exactly() {
+    let app = TestApp::spawn().await;
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![source()],
+        commitments: vec![
+            commitment("cents", "0.10", "1000000000000000.01", "EUR"),
+            commitment("four-decimals", "12345678901234.5678", "12345678901234.5678", "CLF"),
+            commitment("yen", "5", "123456789012345678", "JPY"),
+        ],
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+
+    let cases = [
+        ("cents", "0.1", "1000000000000000.01"),
+        ("four-decimals", "12345678901234.5678", "12345678901234.5678"),
+        ("yen", "5", "123456789012345678"),
+    ];
+    for (slug, low, high) in cases {
+        let data = app.data("CommitmentBySlug", json!({ "slug": slug })).await;
+        assert_eq!(data["commitment"]["amount"]["low"], low, "{slug}");
+        assert_eq!(data["commitment"]["amount"]["high"], high, "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn every_bad_record_is_reported_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let before = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
+    let mut bad_url = source();
+    bad_url.slug = "bad-url".into();
+    bad_url.url = "not a url".into();
+    let mut unknown_pledger = commitment("unknown-pledger", "1", "2", "EUR");
+    unknown_pledger.pledger = "nobody".into();
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![source(), bad_url],
+        commitments: vec![
+            commitment("good-one", "1", "2", "EUR"),
+            commitment("low-above-high", "3", "2", "EUR"),
+            commitment("bad-currency", "1", "2", "EURO"),
+        ],
+        ..Default::default()
+    };
+
+    let Err(ImportError::Invalid(problems)) = app.db.import(&data).await else { panic!("the import must fail") };
+
+    let found: Vec<(&str, usize, &str)> =
+        problems.iter().map(|p| (p.collection, p.index, p.error.field.as_str())).collect();
+    assert_eq!(found, vec![("sources", 1, "url"), ("commitments", 1, "amountLow"), ("commitments", 2, "currency")]);
+
+    // References are checked against the database too, and a failure there also rolls back.
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![source()],
+        commitments: vec![commitment("good-one", "1", "2", "EUR"), unknown_pledger],
+        ..Default::default()
+    };
+    let Err(ImportError::Invalid(problems)) = app.db.import(&data).await else { panic!("the import must fail") };
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].error.field, "pledger");
+    assert_eq!(problems[0].error.message, "no actor with slug \"nobody\"");
+
+    let after = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
+    assert_eq!(before, after);
+    let (_, body) = app.query("{ commitment(slug: \"good-one\") { slug } }").await;
+    assert_eq!(body["data"]["commitment"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn importing_the_reference_data_again_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let data = reference_data().unwrap();
+
+    let summary = app.db.import(&data).await.unwrap();
+
+    assert_eq!(summary.inserted, 0);
+    assert_eq!(summary.updated, 0);
+    assert_eq!(summary.unchanged, 346);
+}
+
+#[tokio::test]
+async fn the_reference_data_loads_completely_into_an_empty_database() {
+    let app = TestApp::spawn_empty().await;
+    let data = reference_data().unwrap();
+
+    let summary = app.db.import(&data).await.unwrap();
+
+    let records = data.sources.len()
+        + data.actors.len()
+        + data.events.len()
+        + data.commitments.len()
+        + data.fundraising_targets.len()
+        + data.overlaps.len()
+        + data.coalitions.len()
+        + data.signatures.len()
+        + data.exchange_rates.len();
+    assert_eq!(summary.inserted, records);
+    assert_eq!(records, 346);
+}
+
+#[tokio::test]
+async fn a_parent_cycle_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut a = commitment("cycle-a", "1", "1", "EUR");
+    let mut b = commitment("cycle-b", "1", "1", "EUR");
+    a.parent = Some("cycle-b".into());
+    a.relation = Some("PART_OF".into());
+    b.parent = Some("cycle-a".into());
+    b.relation = Some("PART_OF".into());
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![source()],
+        commitments: vec![a, b],
+        ..Default::default()
+    };
+
+    let Err(ImportError::Invalid(problems)) = app.db.import(&data).await else { panic!("the import must fail") };
+
+    assert_eq!(problems.len(), 2);
+    assert!(problems.iter().all(|p| p.error.field == "parent" && p.error.message == "the parents form a cycle"));
+}

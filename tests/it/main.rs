@@ -1,0 +1,6 @@
+//! Integration tests: the real server over HTTP against a real database.
+
+mod helpers;
+mod import;
+mod read_api;
+mod schema;

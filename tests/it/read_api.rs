@@ -1,0 +1,491 @@
+//! The read API over HTTP on the reference data.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, sorted, sorted_slugs};
+
+const SUMMIT_COMMITMENTS: [&str; 19] = [
+    "amazon-cloud-france-2031",
+    "apollo-ai-energy-france",
+    "bpifrance-ai-10bn-2029",
+    "brookfield-france-ai-infrastructure",
+    "current-ai-initial-400m",
+    "digital-realty-data-centres-france",
+    "equinix-data-centres-france",
+    "eu-investai-200bn",
+    "eu-investai-gigafactories-fund",
+    "eu-investai-public-50bn",
+    "evroc-mougins-ai-data-centre",
+    "fluidstack-ai-supercomputer-france",
+    "fr-ai-investment-109bn",
+    "iliad-ai-3bn",
+    "mistral-ai-essonne-data-centre",
+    "prologis-data-centres-2025-02",
+    "sesterce-valence-ai-data-centre",
+    "telehouse-france-2025-02",
+    "uae-mgx-ai-campus-france",
+];
+
+async fn slugs_for(app: &TestApp, filter: Value) -> (Vec<String>, u64) {
+    let data = app.data("CommitmentSlugs", json!({ "filter": filter, "first": 500 })).await;
+    let connection = &data["commitments"];
+    let nodes: Vec<Value> = connection["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    (sorted_slugs(&Value::Array(nodes)), connection["totalCount"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn summit_commitments_come_back_with_their_sources() {
+    let app = TestApp::spawn().await;
+
+    let data =
+        app.data("CommitmentsNested", json!({ "filter": { "events": ["ai-action-summit-2025"] }, "first": 100 })).await;
+
+    let nodes = &data["commitments"]["nodes"];
+    assert_eq!(sorted_slugs(nodes), sorted(&SUMMIT_COMMITMENTS));
+    for node in nodes.as_array().unwrap() {
+        let sources = node["sources"].as_array().unwrap();
+        assert!(!sources.is_empty(), "{} has no source", node["slug"]);
+        assert!(sources.iter().all(|s| s["url"].as_str().unwrap().starts_with("http")), "{node}");
+        assert_eq!(node["event"]["slug"], "ai-action-summit-2025");
+    }
+    let headline = nodes.as_array().unwrap().iter().find(|n| n["slug"] == "fr-ai-investment-109bn").unwrap();
+    assert_eq!(
+        headline["amount"],
+        json!({ "low": "109000000000", "high": "109000000000", "currency": "EUR", "kind": "POINT" })
+    );
+    assert_eq!(headline["pledger"]["slug"], "various-private-investors");
+    assert_eq!(headline["parts"].as_array().unwrap().len(), 13);
+}
+
+#[tokio::test]
+async fn every_filter_selects_exactly_its_rows() {
+    let app = TestApp::spawn().await;
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        ("events", json!({ "events": ["ai-action-summit-2025"] }), SUMMIT_COMMITMENTS.to_vec()),
+        (
+            "pledgers",
+            json!({ "pledgers": ["brookfield"] }),
+            vec!["brookfield-cambrai-ai-campus", "brookfield-france-ai-infrastructure"],
+        ),
+        (
+            "pledgerKinds",
+            json!({ "pledgerKinds": ["INVESTMENT_FUND"] }),
+            vec![
+                "apollo-ai-energy-france",
+                "brookfield-cambrai-ai-campus",
+                "brookfield-france-ai-infrastructure",
+                "campus-ia-mgx-phase-1",
+            ],
+        ),
+        ("pledgerCountries", json!({ "pledgerCountries": ["GB"] }), vec!["fluidstack-ai-supercomputer-france"]),
+        ("beneficiaries", json!({ "beneficiaries": ["current-ai"] }), vec!["current-ai-initial-400m"]),
+        (
+            "recipientCountries",
+            json!({ "recipientCountries": ["US"] }),
+            vec!["stargate-500bn", "stargate-initial-100bn"],
+        ),
+        (
+            "sectors",
+            json!({ "sectors": ["Pharmaceuticals"] }),
+            vec!["astrazeneca-choose-france-2024", "pfizer-choose-france-2024"],
+        ),
+        ("kinds", json!({ "kinds": ["ENDOWMENT"] }), vec!["current-ai-initial-400m"]),
+        (
+            "statuses",
+            json!({ "statuses": ["CONFIRMED"] }),
+            vec!["brookfield-cambrai-ai-campus", "campus-ia-mgx-phase-1", "digital-realty-marseille-dugny"],
+        ),
+        (
+            "currencies",
+            json!({ "currencies": ["USD"] }),
+            vec!["apollo-ai-energy-france", "current-ai-initial-400m", "stargate-500bn", "stargate-initial-100bn"],
+        ),
+        (
+            "announced range",
+            json!({ "announcedFrom": "2024-05-01", "announcedTo": "2024-05-31" }),
+            vec![
+                "amazon-choose-france-2024",
+                "astrazeneca-choose-france-2024",
+                "choose-france-2024-total",
+                "mccain-choose-france-2024",
+                "microsoft-choose-france-2024",
+                "pfizer-choose-france-2024",
+            ],
+        ),
+        (
+            "amountMin",
+            json!({ "amountMin": "100000000000" }),
+            vec!["eu-investai-200bn", "fr-ai-investment-109bn", "stargate-500bn", "stargate-initial-100bn"],
+        ),
+        (
+            "amountMax (up-to figures match, unquantified ones never do)",
+            json!({ "amountMax": "400000000" }),
+            vec![
+                "astrazeneca-choose-france-2024",
+                "current-ai-initial-400m",
+                "evroc-mougins-ai-data-centre",
+                "mccain-choose-france-2024",
+                "sesterce-valence-ai-data-centre",
+                "telehouse-france-2025-02",
+            ],
+        ),
+        ("partOf", json!({ "partOf": "stargate-500bn" }), vec!["stargate-initial-100bn"]),
+        (
+            "relations",
+            json!({ "relations": ["DETAIL_OF"] }),
+            vec!["eu-investai-gigafactories-fund", "eu-investai-public-50bn"],
+        ),
+        (
+            "topLevel",
+            json!({ "topLevel": true }),
+            vec![
+                "bpifrance-ai-10bn-2029",
+                "choose-france-2024-total",
+                "choose-france-2025-total",
+                "current-ai-initial-400m",
+                "eu-investai-200bn",
+                "fr-ai-investment-109bn",
+                "stargate-500bn",
+            ],
+        ),
+        (
+            "text in titles, accent- and case-insensitive",
+            json!({ "text": "DATA CENTRE" }),
+            vec![
+                "brookfield-france-ai-infrastructure",
+                "digital-realty-data-centres-france",
+                "equinix-data-centres-france",
+                "evroc-mougins-ai-data-centre",
+                "microsoft-choose-france-2024",
+                "mistral-ai-essonne-data-centre",
+                "prologis-choose-france-2025",
+                "sesterce-valence-ai-data-centre",
+                "uae-mgx-ai-campus-france",
+            ],
+        ),
+        ("text in a pledger alias", json!({ "text": "emirats" }), vec!["uae-mgx-ai-campus-france"]),
+        (
+            "combined filters",
+            json!({ "events": ["choose-france-2024"], "topLevel": false, "amountMin": "1000000000" }),
+            vec!["amazon-choose-france-2024", "microsoft-choose-france-2024"],
+        ),
+    ];
+    for (name, filter, expected) in cases {
+        let (slugs, total) = slugs_for(&app, filter).await;
+        assert_eq!(slugs, sorted(&expected), "filter case: {name}");
+        assert_eq!(total, expected.len() as u64, "totalCount for case: {name}");
+    }
+}
+
+#[tokio::test]
+async fn paging_forward_visits_every_row_once_in_order() {
+    let app = TestApp::spawn().await;
+    let (all, total) = slugs_for(&app, json!({})).await;
+    assert_eq!(total, 32);
+
+    for order in ["ANNOUNCED_ON_DESC", "ANNOUNCED_ON_ASC", "TITLE_ASC"] {
+        let mut seen = Vec::new();
+        let mut keys = Vec::new();
+        let mut after = Value::Null;
+        let mut pages = 0;
+        loop {
+            let data = app.data("CommitmentSlugs", json!({ "orderBy": order, "first": 5, "after": after })).await;
+            let connection = &data["commitments"];
+            assert_eq!(connection["pageInfo"]["hasPreviousPage"], json!(pages > 0), "{order}");
+            for edge in connection["edges"].as_array().unwrap() {
+                seen.push(edge["node"]["slug"].as_str().unwrap().to_owned());
+                keys.push((
+                    edge["node"]["announcedOn"].as_str().map(str::to_owned),
+                    edge["node"]["title"].as_str().unwrap().to_owned(),
+                ));
+            }
+            pages += 1;
+            if connection["pageInfo"]["hasNextPage"] == json!(false) {
+                break;
+            }
+            after = connection["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(pages, 7, "{order}: 32 rows in pages of 5");
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{order}: a row came twice");
+        let mut sorted_seen = seen.clone();
+        sorted_seen.sort();
+        assert_eq!(sorted_seen, all, "{order}: rows lost");
+        // Dates never go the wrong way, and unknown dates come last.
+        match order {
+            "TITLE_ASC" => assert!(keys.windows(2).all(|w| w[0].1 <= w[1].1), "{order}"),
+            _ => {
+                let dates: Vec<_> = keys.iter().map(|k| k.0.clone()).collect();
+                let known: Vec<_> = dates.iter().take_while(|d| d.is_some()).collect();
+                assert!(dates[known.len()..].iter().all(Option::is_none), "{order}: unknown dates last");
+                let ordered =
+                    known.windows(2).all(|w| if order == "ANNOUNCED_ON_ASC" { w[0] <= w[1] } else { w[0] >= w[1] });
+                assert!(ordered, "{order}: {dates:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_from_another_ordering_is_refused_on_the_after_field() {
+    let app = TestApp::spawn().await;
+    let data = app.data("CommitmentSlugs", json!({ "orderBy": "TITLE_ASC", "first": 2 })).await;
+    let cursor = data["commitments"]["pageInfo"]["endCursor"].clone();
+
+    let (status, body) =
+        app.operation("CommitmentSlugs", json!({ "orderBy": "ANNOUNCED_ON_ASC", "after": cursor })).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "after");
+}
+
+#[tokio::test]
+async fn lookups_by_slug_return_the_whole_record() {
+    let app = TestApp::spawn().await;
+
+    let data = app.data("CommitmentBySlug", json!({ "slug": "uae-mgx-ai-campus-france" })).await;
+    let c = &data["commitment"];
+    assert_eq!(c["amount"], json!({ "low": "30000000000", "high": "50000000000", "currency": "EUR", "kind": "RANGE" }));
+    assert_eq!(c["announcedOn"], "2025-02-06");
+    assert_eq!(c["relation"], "PART_OF");
+    assert_eq!(c["parent"]["slug"], "fr-ai-investment-109bn");
+    assert_eq!(c["parts"], json!([{ "slug": "campus-ia-mgx-phase-1" }]));
+    assert_eq!(c["pledger"]["name"], "United Arab Emirates");
+    assert_eq!(c["sources"].as_array().unwrap().len(), 6);
+    assert_eq!(c["statusHistory"][0]["status"], "ANNOUNCED");
+    assert_eq!(c["statusHistory"][0]["effectiveOn"], "2025-02-06");
+    assert_eq!(c["version"], 1);
+
+    let evroc = app.data("CommitmentBySlug", json!({ "slug": "evroc-mougins-ai-data-centre" })).await;
+    assert_eq!(
+        evroc["commitment"]["amount"],
+        json!({ "low": null, "high": "4000000000", "currency": "EUR", "kind": "UP_TO" })
+    );
+    let mistral = app.data("CommitmentBySlug", json!({ "slug": "mistral-ai-essonne-data-centre" })).await;
+    assert_eq!(
+        mistral["commitment"]["amount"],
+        json!({ "low": null, "high": null, "currency": "EUR", "kind": "UNQUANTIFIED" })
+    );
+    let apollo = app.data("CommitmentBySlug", json!({ "slug": "apollo-ai-energy-france" })).await;
+    assert_eq!(apollo["commitment"]["amountDisputed"], true);
+    let cf2025 = app.data("CommitmentBySlug", json!({ "slug": "choose-france-2025-total" })).await;
+    assert_eq!(
+        cf2025["commitment"]["overlaps"],
+        json!([{
+            "earlier": { "slug": "fr-ai-investment-109bn" },
+            "later": { "slug": "choose-france-2025-total" },
+            "amount": { "low": "17000000000", "high": "20800000000", "currency": "EUR" }
+        }])
+    );
+
+    let data = app.data("Directory", json!({})).await;
+    assert_eq!(data["missing"], Value::Null);
+    assert_eq!(data["actor"]["kind"], "FOUNDATION");
+    assert_eq!(
+        data["actor"]["fundraisingTarget"]["amount"],
+        json!({ "low": "2500000000", "high": "2500000000", "currency": "USD", "kind": "POINT" })
+    );
+    assert_eq!(data["actor"]["fundraisingTarget"]["horizonYear"], 2030);
+    assert_eq!(data["event"]["startDate"], "2024-05-13");
+    assert_eq!(data["event"]["city"], "Versailles");
+    let statement = &data["coalition"];
+    assert_eq!(statement["kind"], "DECLARATION");
+    assert_eq!(statement["counts"], json!({ "signed": 16, "declined": 2, "withdrawn": 0, "total": 18 }));
+    assert_eq!(
+        sorted_slugs(&Value::Array(
+            statement["declined"].as_array().unwrap().iter().map(|s| s["actor"].clone()).collect()
+        )),
+        sorted(&["united-kingdom", "united-states"])
+    );
+    assert_eq!(statement["initiators"].as_array().unwrap().len(), 2);
+    let stargate = data["stargate"]["signatures"].as_array().unwrap();
+    let initiators: Vec<_> =
+        stargate.iter().filter(|s| s["initiator"] == json!(true)).map(|s| s["actor"]["slug"].clone()).collect();
+    assert_eq!(initiators.len(), 2, "LEAD in the data set means signed as an initiator");
+    assert!(initiators.contains(&json!("openai")) && initiators.contains(&json!("softbank")));
+}
+
+#[tokio::test]
+async fn search_ignores_accents_and_case() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("elysee", vec![("Actor", "france")]),
+        ("ÉLYSÉE", vec![("Actor", "france")]),
+        ("emirats", vec![("Actor", "united-arab-emirates")]),
+        ("choose france 2024", vec![("Event", "choose-france-2024"), ("Commitment", "choose-france-2024-total")]),
+        ("sustainable ai", vec![("Coalition", "coalition-sustainable-ai")]),
+        (
+            "stargate",
+            vec![
+                ("Actor", "stargate-project"),
+                ("Event", "stargate-announcement-2025"),
+                ("Coalition", "stargate-equity-funders"),
+                ("Commitment", "stargate-initial-100bn"),
+                ("Commitment", "stargate-500bn"),
+            ],
+        ),
+        ("zzz-nothing", vec![]),
+    ];
+    for (query, expected) in cases {
+        let data = app.data("Search", json!({ "query": query })).await;
+        let hits: Vec<(String, String)> = data["search"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["__typename"].as_str().unwrap().to_owned(), h["slug"].as_str().unwrap().to_owned()))
+            .collect();
+        let expected: Vec<(String, String)> = expected.into_iter().map(|(t, s)| (t.to_owned(), s.to_owned())).collect();
+        assert_eq!(hits, expected, "search {query:?}");
+    }
+    let data = app.data("Search", json!({ "query": "stargate", "first": 2 })).await;
+    assert_eq!(data["search"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn nested_fields_cost_the_same_number_of_queries_for_any_page_size() {
+    let app = TestApp::spawn().await;
+    let mut counts = Vec::new();
+    for first in [2, 10, 100] {
+        let before = app.db.statement_count();
+        let data = app.data("CommitmentsNested", json!({ "first": first })).await;
+        counts.push(app.db.statement_count() - before);
+        let rows = data["commitments"]["nodes"].as_array().unwrap().len();
+        assert_eq!(rows, first.min(32));
+    }
+    // One page query, then one batch each for pledgers+beneficiaries, events, parents,
+    // parts and sources: never one per row.
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert_eq!(counts[1], counts[2], "{counts:?}");
+    assert!(counts[2] <= 6, "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_page_above_the_cap_is_refused_on_the_first_field() {
+    let app = TestApp::spawn().await;
+
+    let (status, body) = app.operation("CommitmentSlugs", json!({ "first": 501 })).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "first");
+    assert_eq!(body["errors"][0]["message"], "first: 501 is above the page-size limit of 500");
+    let (_, ok) = app.operation("CommitmentSlugs", json!({ "first": 500 })).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+}
+
+#[tokio::test]
+async fn bad_filter_values_name_their_field() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (json!({ "currencies": ["EURO"] }), "filter.currencies[0]"),
+        (json!({ "pledgerCountries": ["XX"] }), "filter.pledgerCountries[0]"),
+        (json!({ "amountMin": "5", "amountMax": "1" }), "filter.amountMax"),
+        (json!({ "announcedFrom": "2025-02-01", "announcedTo": "2025-01-01" }), "filter.announcedTo"),
+    ];
+    for (filter, field) in cases {
+        let (_, body) = app.operation("CommitmentSlugs", json!({ "filter": filter })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{filter}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn decimals_are_accepted_as_strings_only() {
+    let app = TestApp::spawn().await;
+
+    // In the document. async-graphql coerces argument scalars while executing, so this is
+    // a field error (200, no data) rather than a 400 validation error.
+    let (status, body) = app.query("{ commitments(filter: { amountMin: 100000000000 }) { totalCount } }").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], Value::Null);
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("never as a JSON number"), "{message}");
+
+    // In a variable: refused as well, and nothing is answered.
+    let (_, body) = app.operation("CommitmentSlugs", json!({ "filter": { "amountMin": 100000000000_u64 } })).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("never as a JSON number"), "{message}");
+    assert_eq!(body["data"], Value::Null);
+
+    let (_, body) = app.operation("CommitmentSlugs", json!({ "filter": { "amountMin": "100000000000" } })).await;
+    assert_eq!(body["data"]["commitments"]["totalCount"], 4);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400_with_a_graphql_error_body() {
+    let app = TestApp::spawn().await;
+
+    let (status, body) = app.query("{ commitments( }").await;
+    assert_eq!(status, 400);
+    assert!(body.get("data").is_none(), "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expected name"), "{body}");
+
+    let (status, body) = app.query("{ noSuchField }").await;
+    assert_eq!(status, 400);
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("noSuchField"), "{body}");
+
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("malformed GraphQL request"), "{body}");
+
+    // Legacy clients that accept only application/json get 200 with the errors.
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("accept", "application/json")
+        .json(&json!({ "query": "{ commitments( }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn get_requests_serve_queries_graphiql_and_health() {
+    let app = TestApp::spawn().await;
+    let base = format!("http://{}", app.address);
+
+    let response = app
+        .client
+        .get(format!("{base}/graphql?query=%7Bevent(slug:%22choose-france-2024%22)%7Bcity%7D%7D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/graphql-response+json; charset=utf-8");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["event"]["city"], "Versailles");
+
+    let page = app.client.get(format!("{base}/graphql")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("pledgewatch GraphiQL"));
+
+    let health = app.client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn actors_page_by_slug_with_filters() {
+    let app = TestApp::spawn().await;
+    let data = app.data("ActorsPage", json!({ "filter": { "kinds": ["PHILANTHROPY"] }, "first": 2 })).await;
+    assert_eq!(data["actors"]["totalCount"], 4);
+    assert_eq!(data["actors"]["nodes"], json!([{ "slug": "ai-collaborative" }, { "slug": "ford-foundation" }]));
+    let after = data["actors"]["pageInfo"]["endCursor"].clone();
+    let next =
+        app.data("ActorsPage", json!({ "filter": { "kinds": ["PHILANTHROPY"] }, "first": 2, "after": after })).await;
+    assert_eq!(next["actors"]["nodes"], json!([{ "slug": "macarthur-foundation" }, { "slug": "mcgovern-foundation" }]));
+    assert_eq!(next["actors"]["pageInfo"]["hasNextPage"], false);
+}
