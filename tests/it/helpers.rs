@@ -13,26 +13,64 @@ use serde_json::{Value, json};
 /// The GraphQL documents of the tests.
 pub const QUERIES: &str = include_str!("queries.graphql");
 
+/// The database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database in the shared throwaway PostgreSQL cluster.
+    Postgres,
+}
+
+/// Defines each test body once and runs it as `sqlite_NAME` and `postgres_NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        pub mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Sqlite).await;
+                }
+            )+
+        }
+        pub mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub db: Db,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
-    /// Starts the server on a fresh SQLite file holding the reference data.
-    pub async fn spawn() -> Self {
-        let app = Self::spawn_empty().await;
+    /// Starts the server on a fresh database holding the reference data; `None` when the
+    /// backend is not installed here (PostgreSQL outside CI, said loudly).
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let app = Self::spawn_empty(backend).await?;
         load_reference_if_empty(&app.db).await.expect("reference data loads");
-        app
+        Some(app)
     }
 
-    /// Starts the server on a fresh, migrated, empty SQLite file.
-    pub async fn spawn_empty() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    /// Starts the server on a fresh, migrated, empty database.
+    pub async fn spawn_empty(backend: Backend) -> Option<Self> {
+        let (url, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                (format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()), Some(dir))
+            }
+            Backend::Postgres => (crate::postgres::cluster()?.fresh_database().await, None),
+        };
         let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
         db.migrate().await.expect("migrations apply");
         let state = AppState { schema: build_schema(Some(db.clone()), ApiLimits::default()), db: db.clone() };
@@ -41,7 +79,7 @@ impl TestApp {
         tokio::spawn(async move {
             axum::serve(listener, router(state, HttpLimits::default())).await.expect("server runs");
         });
-        Self { address, client: reqwest::Client::new(), db, _dir: dir }
+        Some(Self { address, client: reqwest::Client::new(), db, _dir: dir })
     }
 
     /// The GraphQL endpoint.

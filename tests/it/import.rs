@@ -8,7 +8,7 @@ use pledgewatch::{
 };
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp, on_both_backends};
 
 fn source() -> SourceRecord {
     SourceRecord {
@@ -47,9 +47,8 @@ fn commitment(slug: &str, low: &str, high: &str, currency: &str) -> CommitmentRe
     }
 }
 
-#[tokio::test]
-async fn amounts_that_a_double_would_round_come_back_exactly() {
-    let app = TestApp::spawn().await;
+async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let data = DataSet {
         format: "pledgewatch/1".into(),
         sources: vec![source()],
@@ -74,9 +73,8 @@ async fn amounts_that_a_double_would_round_come_back_exactly() {
     }
 }
 
-#[tokio::test]
-async fn every_bad_record_is_reported_and_nothing_is_written() {
-    let app = TestApp::spawn().await;
+async fn every_bad_record_is_reported_and_nothing_is_written(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let before = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
     let mut bad_url = source();
     bad_url.slug = "bad-url".into();
@@ -118,9 +116,8 @@ async fn every_bad_record_is_reported_and_nothing_is_written() {
     assert_eq!(body["data"]["commitment"], serde_json::Value::Null);
 }
 
-#[tokio::test]
-async fn importing_the_reference_data_again_changes_nothing() {
-    let app = TestApp::spawn().await;
+async fn importing_the_reference_data_again_changes_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let data = reference_data().unwrap();
 
     let summary = app.db.import(&data).await.unwrap();
@@ -130,9 +127,8 @@ async fn importing_the_reference_data_again_changes_nothing() {
     assert_eq!(summary.unchanged, 346);
 }
 
-#[tokio::test]
-async fn the_reference_data_loads_completely_into_an_empty_database() {
-    let app = TestApp::spawn_empty().await;
+async fn the_reference_data_loads_completely_into_an_empty_database(backend: Backend) {
+    let Some(app) = TestApp::spawn_empty(backend).await else { return };
     let data = reference_data().unwrap();
 
     let summary = app.db.import(&data).await.unwrap();
@@ -150,9 +146,8 @@ async fn the_reference_data_loads_completely_into_an_empty_database() {
     assert_eq!(records, 346);
 }
 
-#[tokio::test]
-async fn a_parent_cycle_is_refused() {
-    let app = TestApp::spawn().await;
+async fn a_parent_cycle_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let mut a = commitment("cycle-a", "1", "1", "EUR");
     let mut b = commitment("cycle-b", "1", "1", "EUR");
     a.parent = Some("cycle-b".into());
@@ -171,3 +166,11 @@ async fn a_parent_cycle_is_refused() {
     assert_eq!(problems.len(), 2);
     assert!(problems.iter().all(|p| p.error.field == "parent" && p.error.message == "the parents form a cycle"));
 }
+
+on_both_backends!(
+    amounts_that_a_double_would_round_come_back_exactly,
+    every_bad_record_is_reported_and_nothing_is_written,
+    importing_the_reference_data_again_changes_nothing,
+    the_reference_data_loads_completely_into_an_empty_database,
+    a_parent_cycle_is_refused,
+);

@@ -2,5 +2,6 @@
 
 mod helpers;
 mod import;
+mod postgres;
 mod read_api;
 mod schema;
