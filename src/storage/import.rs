@@ -191,6 +191,27 @@ where
     }
 }
 
+/// Upserts a row, replaces its source links, counts what happened; returns the row's id.
+async fn save<M>(
+    txn: &DatabaseTransaction,
+    existing: Option<M>,
+    fresh: M,
+    now: DateTimeUtc,
+    kind: Linked,
+    sources: &[i64],
+    summary: &mut ImportSummary,
+) -> Result<i64, DbErr>
+where
+    M: Stored + IntoActiveModel<M::Active>,
+{
+    let (id, mut outcome) = upsert(txn, existing, fresh, now).await?;
+    if link_sources(txn, kind, id, sources).await? && outcome == Outcome::Unchanged {
+        outcome = Outcome::Updated;
+    }
+    summary.count(outcome);
+    Ok(id)
+}
+
 /// Replaces the source links of one row when they differ; true when they did.
 async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources: &[i64]) -> Result<bool, DbErr> {
     let current: Vec<i64> = source_link::Entity::find()
@@ -578,11 +599,7 @@ impl Db {
                 horizon_year: t.horizon_year,
                 notes: t.notes.clone(),
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
-            if link_sources(&txn, Linked::Target, id, &sources).await? && outcome == Outcome::Unchanged {
-                outcome = Outcome::Updated;
-            }
-            summary.count(outcome);
+            save(&txn, existing, fresh, now, Linked::Target, &sources, &mut summary).await?;
         }
 
         for (index, o) in &overlaps {
@@ -618,11 +635,7 @@ impl Db {
                 currency_exponent,
                 note: o.note.clone(),
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
-            if link_sources(&txn, Linked::Overlap, id, &sources).await? && outcome == Outcome::Unchanged {
-                outcome = Outcome::Updated;
-            }
-            summary.count(outcome);
+            save(&txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
         }
 
         let coalition_refs = data.signatures.iter().map(|s| s.coalition.clone());
@@ -653,12 +666,8 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            let id = save(&txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
             coalition_ids.map.insert(c.slug.clone(), id);
-            if link_sources(&txn, Linked::Coalition, id, &sources).await? && outcome == Outcome::Unchanged {
-                outcome = Outcome::Updated;
-            }
-            summary.count(outcome);
         }
 
         for (index, s) in &signatures {
@@ -693,11 +702,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
-            if link_sources(&txn, Linked::Signature, id, &sources).await? && outcome == Outcome::Unchanged {
-                outcome = Outcome::Updated;
-            }
-            summary.count(outcome);
+            save(&txn, existing, fresh, now, Linked::Signature, &sources, &mut summary).await?;
         }
 
         for (index, r) in &rates {
@@ -722,11 +727,7 @@ impl Db {
                 quote: r.quote.as_str().to_owned(),
                 rate: r.rate.normalize().to_string(),
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
-            if link_sources(&txn, Linked::Rate, id, &sources).await? && outcome == Outcome::Unchanged {
-                outcome = Outcome::Updated;
-            }
-            summary.count(outcome);
+            save(&txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
         }
 
         if !problems.is_empty() {
