@@ -296,6 +296,9 @@ impl DirectoryQuery {
     }
 }
 
+/// Hits `search` returns when no `first` is given.
+const DEFAULT_SEARCH_HITS: i32 = 20;
+
 /// Search.
 #[derive(Default)]
 pub struct SearchQuery;
@@ -311,7 +314,7 @@ impl SearchQuery {
         query: String,
         #[graphql(desc = "Most hits (default 20, at most the page-size limit).")] first: Option<i32>,
     ) -> Result<Vec<SearchHit>, ApiError> {
-        let limit = page_size(ctx, Some(first.unwrap_or(20)))?;
+        let limit = page_size(ctx, Some(first.unwrap_or(DEFAULT_SEARCH_HITS)))?;
         let hits = ctx.db()?.search(&query, limit).await.api()?;
         Ok(hits
             .into_iter()

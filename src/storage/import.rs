@@ -438,17 +438,14 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            // A bad source is reported (and rolls the import back), but the row is still
+            // written so that records referring to it do not report it missing too.
+            let sources = source_ids.sources(&a.sources).unwrap_or_else(|e| {
+                fail("actors", *index, &a.slug, e);
+                Vec::new()
+            });
+            let id = save(&txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
             actor_ids.map.insert(a.slug.clone(), id);
-            match source_ids.sources(&a.sources) {
-                Ok(ids) => {
-                    if link_sources(&txn, Linked::Actor, id, &ids).await? && outcome == Outcome::Unchanged {
-                        outcome = Outcome::Updated;
-                    }
-                }
-                Err(e) => fail("actors", *index, &a.slug, e),
-            }
-            summary.count(outcome);
         }
 
         let event_refs = data
@@ -474,17 +471,14 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            // A bad source is reported (and rolls the import back), but the row is still
+            // written so that records referring to it do not report it missing too.
+            let sources = source_ids.sources(&e.sources).unwrap_or_else(|err| {
+                fail("events", *index, &e.slug, err);
+                Vec::new()
+            });
+            let id = save(&txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
             event_ids.map.insert(e.slug.clone(), id);
-            match source_ids.sources(&e.sources) {
-                Ok(ids) => {
-                    if link_sources(&txn, Linked::Event, id, &ids).await? && outcome == Outcome::Unchanged {
-                        outcome = Outcome::Updated;
-                    }
-                }
-                Err(err) => fail("events", *index, &e.slug, err),
-            }
-            summary.count(outcome);
         }
 
         let commitment_refs = data
