@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
+    domain::records::{DataSet, FORMAT},
+    ecb::{EcbSelection, read_history},
     graphql::{ApiLimits, build_schema, sdl},
     http::{AppState, HttpLimits, router},
     reference::reference_data,
@@ -37,6 +39,27 @@ pub enum Command {
         db: DbArgs,
         /// The JSON file to import.
         path: PathBuf,
+    },
+    /// Import ECB euro reference rates from the ECB's history CSV (`eurofxref-hist.csv`:
+    /// Date, then one column per currency). Every rate cites the given sources (slugs
+    /// already in the database); re-importing is a no-op.
+    ImportRates {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The CSV file.
+        path: PathBuf,
+        /// Slug of a source every imported rate cites (repeatable; at least one).
+        #[arg(long = "source", required = true)]
+        sources: Vec<String>,
+        /// Only these currencies (comma-separated ISO codes; default: all).
+        #[arg(long, value_delimiter = ',')]
+        currencies: Vec<String>,
+        /// Only rates on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Only rates on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
     },
     /// Print the GraphQL schema (SDL); no database needed.
     ExportSchema {
@@ -154,6 +177,22 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+async fn import(db: &Db, path: &std::path::Path, data: &DataSet) -> anyhow::Result<()> {
+    match db.import(data).await {
+        Ok(s) => {
+            println!(
+                "imported {}: {} inserted, {} updated, {} unchanged",
+                path.display(),
+                s.inserted,
+                s.updated,
+                s.unchanged
+            );
+            Ok(())
+        }
+        Err(err) => bail!("{}: {err}", path.display()),
+    }
+}
+
 /// Runs a parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -167,20 +206,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let data = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
-            let db = db.open().await?;
-            match db.import(&data).await {
-                Ok(s) => {
-                    println!(
-                        "imported {}: {} inserted, {} updated, {} unchanged",
-                        path.display(),
-                        s.inserted,
-                        s.updated,
-                        s.unchanged
-                    );
-                    Ok(())
-                }
-                Err(err) => bail!("{}: {err}", path.display()),
-            }
+            import(&db.open().await?, &path, &data).await
+        }
+        Command::ImportRates { db, path, sources, currencies, from, to } => {
+            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let selection = EcbSelection { currencies, from, to };
+            let rates = read_history(std::io::BufReader::new(file), &selection, &sources)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
+            import(&db.open().await?, &path, &data).await
         }
         Command::ExportSchema { out } => {
             let schema = sdl();

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod domain;
+pub mod ecb;
 pub mod error;
 pub mod graphql;
 pub mod http;

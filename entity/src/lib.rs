@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod coalition;
 pub mod commitment;
+pub mod counted_amount;
 pub mod event;
 pub mod exchange_rate;
 pub mod fundraising_target;

@@ -162,3 +162,44 @@ pub enum ExchangeRates {
     Quote,
     Rate,
 }
+
+#[derive(DeriveIden)]
+pub enum CountedAmounts {
+    Table,
+    Id,
+    CommitmentId,
+    RelatedId,
+    Rule,
+    Measure,
+    IsPrimary,
+    Flags,
+    AmountLow,
+    AmountHigh,
+    Currency,
+    CurrencyExponent,
+    RateDate,
+    RateYear,
+    OwnerOn,
+    RelatedOn,
+    AnnouncedOn,
+    Status,
+    RelatedStatus,
+    EventId,
+    PledgerId,
+    PledgerKind,
+    PledgerCountry,
+    BeneficiaryId,
+    RecipientCountry,
+    Sector,
+    Kind,
+    OwnerCurrency,
+    Year,
+    Month,
+}
+
+#[derive(DeriveIden)]
+pub enum DataVersions {
+    Table,
+    Id,
+    Version,
+}

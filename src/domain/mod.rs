@@ -3,9 +3,12 @@
 //! every rule is unit- and property-testable on its own.
 
 pub mod codes;
+pub mod counting;
+pub mod fx;
 pub mod kinds;
 pub mod money;
 pub mod records;
+pub mod report;
 pub mod text;
 
 use std::fmt;

@@ -652,6 +652,9 @@ impl RateRecord {
             return Err(FieldError::new("rate", "must be positive"));
         }
         let base = CurrencyCode::parse("base", &self.base)?;
+        if base.as_str() != crate::domain::fx::EURO {
+            return Err(FieldError::new("base", "must be EUR: totals convert with the ECB euro reference rates"));
+        }
         let quote = CurrencyCode::parse("quote", &self.quote)?;
         if base == quote {
             return Err(FieldError::new("quote", "must differ from the base currency"));

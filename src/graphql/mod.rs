@@ -4,6 +4,7 @@
 pub mod loaders;
 pub mod query;
 pub mod scalars;
+pub mod totals;
 pub mod types;
 
 use async_graphql::{Context, EmptyMutation, EmptySubscription, Schema};

@@ -19,7 +19,7 @@ use crate::{
 
 /// The root query.
 #[derive(MergedObject, Default)]
-pub struct Query(CommitmentQuery, DirectoryQuery, SearchQuery);
+pub struct Query(CommitmentQuery, DirectoryQuery, SearchQuery, super::totals::TotalsQueryRoot);
 
 /// A COUNT that a connection runs only when `totalCount` is asked for.
 #[derive(Debug, Clone)]

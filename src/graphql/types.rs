@@ -20,11 +20,11 @@ use crate::{
 };
 
 /// A stored value that does not parse is our fault, not the caller's.
-fn stored<T>(result: Result<T, FieldError>) -> Result<T, ApiError> {
+pub(crate) fn stored<T>(result: Result<T, FieldError>) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::Internal(format!("stored value does not parse: {e}")))
 }
 
-fn loaded<T>(result: Result<T, std::sync::Arc<crate::storage::StorageError>>) -> Result<T, ApiError> {
+pub(crate) fn loaded<T>(result: Result<T, std::sync::Arc<crate::storage::StorageError>>) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -131,7 +131,7 @@ pub struct MoneyRange {
 }
 
 impl MoneyRange {
-    fn from_stored(low: Option<i64>, high: Option<i64>, currency: &str) -> Result<Self, ApiError> {
+    pub(crate) fn from_stored(low: Option<i64>, high: Option<i64>, currency: &str) -> Result<Self, ApiError> {
         let currency = stored(CurrencyCode::parse("currency", currency))?;
         let money = MinorRange { low, high, currency }.to_money();
         Ok(Self {
@@ -183,7 +183,7 @@ async fn sources(ctx: &Context<'_>, kind: Linked, id: i64) -> Result<Vec<Source>
     Ok(found.unwrap_or_default().into_iter().map(Source).collect())
 }
 
-async fn load_actor(ctx: &Context<'_>, id: i64) -> Result<Actor, ApiError> {
+pub(crate) async fn load_actor(ctx: &Context<'_>, id: i64) -> Result<Actor, ApiError> {
     loaded(ctx.loaders()?.actors.load_one(id).await)?
         .map(Actor)
         .ok_or_else(|| ApiError::Internal(format!("actor {id} is referenced but missing")))
@@ -487,6 +487,45 @@ impl From<StanceCounts> for SignatureCounts {
     }
 }
 
+/// What a coalition's signatures can be grouped by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::storage::signatures::SignatureDimension")]
+pub enum SignatureDimension {
+    /// The signatory's kind.
+    ActorKind,
+    /// The signatory's country (null for international bodies).
+    Country,
+}
+
+/// Stance counts for one value of a dimension.
+#[derive(SimpleObject)]
+pub struct SignatureGroup {
+    /// The kind or country (null: none recorded).
+    pub value: Option<String>,
+    /// The counts.
+    pub counts: SignatureCounts,
+}
+
+/// One day of a signature timeline.
+#[derive(SimpleObject)]
+pub struct TimelinePoint {
+    /// The day.
+    pub date: Date,
+    /// SIGNED stances dated that day.
+    pub signed: u64,
+    /// SIGNED stances dated up to that day.
+    pub cumulative: u64,
+}
+
+/// Signatories over time.
+#[derive(SimpleObject)]
+pub struct SignatureTimeline {
+    /// One point per signing day, in date order.
+    pub points: Vec<TimelinePoint>,
+    /// SIGNED stances with no recorded date (not in `points`).
+    pub undated: u64,
+}
+
 /// Filters on a coalition's signatures; an omitted or empty list does not filter.
 #[derive(async_graphql::InputObject, Default)]
 pub struct SignatureFilterInput {
@@ -547,10 +586,35 @@ impl Coalition {
         Ok(rows.into_iter().map(|(s, _)| Signature(s)).collect())
     }
     /// Counts of recorded stances. Only named signatories are recorded: see the sources for
-    /// the reported totals.
-    async fn counts(&self, ctx: &Context<'_>) -> Result<SignatureCounts, ApiError> {
+    /// the reported totals. With `asOf`, only stances dated on or before that day (undated
+    /// stances are counted only without `asOf`).
+    async fn counts(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<SignatureCounts, ApiError> {
+        if let Some(day) = as_of {
+            return Ok(ctx.db()?.stance_counts_on(self.0.id, day.0).await.api()?.into());
+        }
         let counts = loaded(ctx.loaders()?.stance_counts.load_one(self.0.id).await)?;
         Ok(counts.unwrap_or_default().into())
+    }
+    /// Stance counts by the signatory's kind or country (optionally as of a day).
+    async fn breakdown(
+        &self,
+        ctx: &Context<'_>,
+        by: SignatureDimension,
+        as_of: Option<Date>,
+    ) -> Result<Vec<SignatureGroup>, ApiError> {
+        let groups = ctx.db()?.signature_breakdown(self.0.id, by.into(), as_of.map(|d| d.0)).await.api()?;
+        Ok(groups.into_iter().map(|g| SignatureGroup { value: g.value, counts: g.counts.into() }).collect())
+    }
+    /// Signatories (SIGNED) over time: per signing day and cumulative, for a line chart.
+    async fn timeline(&self, ctx: &Context<'_>) -> Result<SignatureTimeline, ApiError> {
+        let (points, undated) = ctx.db()?.signature_timeline(self.0.id).await.api()?;
+        Ok(SignatureTimeline {
+            points: points
+                .into_iter()
+                .map(|p| TimelinePoint { date: Date(p.on), signed: p.signed, cumulative: p.cumulative })
+                .collect(),
+            undated,
+        })
     }
 }
 

@@ -728,6 +728,12 @@ impl Db {
             txn.rollback().await?;
             return Err(ImportError::Invalid(problems));
         }
+        // Totals read the derived table: rebuild it and mark the write in the same
+        // transaction, so no reader ever sees new rows with old totals.
+        if summary.inserted + summary.updated > 0 {
+            super::counting::rebuild_counted(&txn).await?;
+            super::counting::bump_data_version(&txn).await?;
+        }
         txn.commit().await?;
         Ok(summary)
     }

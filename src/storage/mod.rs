@@ -1,9 +1,12 @@
 //! Storage: the only module that speaks SQL (through sea-orm). It opens and migrates the
 //! database, reads with batched queries, and writes whole transactions.
 
+pub mod counting;
 pub mod cursor;
 pub mod import;
 pub mod read;
+pub mod signatures;
+pub mod totals;
 
 use std::{
     sync::{
@@ -53,6 +56,7 @@ impl Default for PoolOptions {
 pub struct Db {
     conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    totals_cache: totals::SharedCache,
 }
 
 impl Db {
@@ -75,7 +79,7 @@ impl Db {
             // WAL lets readers go on while one writer writes.
             conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
-        Ok(Self { conn, statements })
+        Ok(Self { conn, statements, totals_cache: Default::default() })
     }
 
     /// The sea-orm connection.
@@ -90,7 +94,15 @@ impl Db {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        migration::Migrator::up(&self.conn, None).await
+        migration::Migrator::up(&self.conn, None).await?;
+        // A database written before the counted amounts existed gets them now.
+        if counting::counted_is_stale(&self.conn).await? {
+            let txn = sea_orm::TransactionTrait::begin(&self.conn).await?;
+            counting::rebuild_counted(&txn).await?;
+            counting::bump_data_version(&txn).await?;
+            txn.commit().await?;
+        }
+        Ok(())
     }
 
     /// Whether the database answers.

@@ -142,11 +142,11 @@ pub enum SearchHit {
     Commitment(commitment::Model),
 }
 
-fn strs<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+pub(crate) fn strs<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
     values.iter().map(|v| as_str(*v)).collect()
 }
 
-fn ids_of_slugs<E: EntityTrait>(
+pub(crate) fn ids_of_slugs<E: EntityTrait>(
     id: E::Column,
     slug: E::Column,
     slugs: &[String],
@@ -193,7 +193,7 @@ fn amount_condition(min: Option<Decimal>, max: Option<Decimal>) -> Condition {
     if any.is_empty() { Condition::all().add(Expr::val(1).eq(0)) } else { any }
 }
 
-fn commitment_condition(filter: &CommitmentFilter) -> Condition {
+pub(crate) fn commitment_condition(filter: &CommitmentFilter) -> Condition {
     use commitment::Column as C;
     let mut cond = Condition::all();
     if !filter.events.is_empty() {

@@ -5,3 +5,4 @@ mod import;
 mod postgres;
 mod read_api;
 mod schema;
+mod totals;

@@ -1,0 +1,692 @@
+//! The double-counting rules: which money of each commitment is counted, resolved once per
+//! write into *counted rows* that any total simply adds up.
+//!
+//! - A headline package counts through its `PART_OF` parts plus its unattributed remainder:
+//!   the headline's own row holds its full amount and one negative *carve-out* row per
+//!   quantified part (in the part's currency and date). Grouped by anything the headline and
+//!   its parts share, the headline figure comes back exactly; grouped by pledger, the parts
+//!   appear with the remainder beside them. The rows are linear, so a filter on statuses or
+//!   dates drops a part together with its carve-out and the package never counts twice.
+//! - Where the parts exceed their headline in a scenario, the parts count and the headline's
+//!   remainder is zero in that scenario (flagged).
+//! - `DETAIL_OF` children (and everything below them) add nothing: the parent counts.
+//! - `CONFIRMS` children add no money: their amount is a separate *confirmed* measure.
+//! - Money that a later commitment presents again (an overlap) is a negative *overlap* row
+//!   under the later commitment: counted once, at its first announcement.
+//! - An unquantified part carves out nothing itself; its quantified parts are carved out of
+//!   the nearest quantified headline above it instead.
+//! - "Up to X" counts 0 in the low scenario and X in the high one; an unquantified amount
+//!   has no money row at all, only a marker row that totals list as excluded.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{
+    codes::CurrencyCode,
+    fx::{FxPolicy, RateTable, allocate},
+    kinds::CommitmentRelation,
+};
+
+/// A commitment as the counting rules see it.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub id: i64,
+    pub parent: Option<i64>,
+    pub relation: Option<CommitmentRelation>,
+    /// Low end in minor units; `None` for "up to X" and unquantified.
+    pub low: Option<i64>,
+    /// High end in minor units; `None` for unquantified.
+    pub high: Option<i64>,
+    pub currency: CurrencyCode,
+    /// The date its money is dated by: the announcement, else its event's start.
+    pub date: Option<NaiveDate>,
+    pub disputed: bool,
+}
+
+impl Facts {
+    fn quantified(&self) -> bool {
+        self.high.is_some()
+    }
+
+    fn scenario(&self, s: Scenario) -> i64 {
+        match s {
+            Scenario::Low => self.low.unwrap_or(0),
+            Scenario::High => self.high.unwrap_or(0),
+        }
+    }
+}
+
+/// Money a later commitment presents again, in minor units of `currency`.
+#[derive(Debug, Clone)]
+pub struct OverlapFacts {
+    pub later: i64,
+    pub earlier: i64,
+    pub low: Option<i64>,
+    pub high: i64,
+    pub currency: CurrencyCode,
+}
+
+/// Why a counted row exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// The commitment's own amount.
+    Own,
+    /// Minus a part's amount, under its headline (the headline's remainder).
+    CarveOut,
+    /// Minus money first announced by an earlier commitment.
+    Overlap,
+    /// A `CONFIRMS` child: its amount, in the confirmed measure only.
+    Confirmed,
+    /// Inside a `DETAIL_OF` breakdown (or below a confirmation): nothing counted.
+    Detail,
+    /// No amount: nothing to count, listed as excluded.
+    Unquantified,
+}
+
+/// Which measure of a total a row adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Measure {
+    /// Money counted as new at its first announcement.
+    New,
+    /// (Negative) money presented again: new + represented = "as announced".
+    Represented,
+    /// Money confirmed by a later announcement.
+    Confirmed,
+    /// Nothing: the row only says the commitment is there.
+    Uncounted,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 4] = [Self::New, Self::Represented, Self::Confirmed, Self::Uncounted];
+
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "NEW",
+            Self::Represented => "REPRESENTED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Uncounted => "UNCOUNTED",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
+}
+
+impl Rule {
+    pub const ALL: [Rule; 6] =
+        [Self::Own, Self::CarveOut, Self::Overlap, Self::Confirmed, Self::Detail, Self::Unquantified];
+
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "OWN",
+            Self::CarveOut => "CARVE_OUT",
+            Self::Overlap => "OVERLAP",
+            Self::Confirmed => "CONFIRMED",
+            Self::Detail => "DETAIL",
+            Self::Unquantified => "UNQUANTIFIED",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// The measure the row adds to.
+    pub fn measure(self) -> Measure {
+        match self {
+            Self::Own | Self::CarveOut => Measure::New,
+            Self::Overlap => Measure::Represented,
+            Self::Confirmed => Measure::Confirmed,
+            Self::Detail | Self::Unquantified => Measure::Uncounted,
+        }
+    }
+}
+
+/// Data-quality findings, kept as bits on a commitment's primary row.
+pub mod flags {
+    /// The amount is disputed between sources.
+    pub const DISPUTED: i32 = 1;
+    /// The parts exceed the headline's low end: the parts count.
+    pub const PARTS_EXCEED_LOW: i32 = 2;
+    /// The parts exceed the headline's high end: the parts count.
+    pub const PARTS_EXCEED_HIGH: i32 = 4;
+    /// An overlap is larger than the later commitment: capped at it.
+    pub const OVERLAP_EXCEEDS: i32 = 8;
+    /// Parts or overlaps in another currency could not be compared (no rate).
+    pub const UNCHECKED: i32 = 16;
+}
+
+/// One counted row: an amount (per scenario) counted under `owner`'s attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedRow {
+    /// The commitment whose attributes (event, pledger, …) the row is grouped by.
+    pub owner: i64,
+    /// For carve-outs, the part; for overlaps, the earlier commitment. The row counts only
+    /// while that commitment does (status, as-of date).
+    pub related: Option<i64>,
+    pub rule: Rule,
+    /// Low-scenario amount in minor units of `currency` (negative for carve-outs/overlaps).
+    pub low: i64,
+    /// High-scenario amount.
+    pub high: i64,
+    pub currency: CurrencyCode,
+    /// The date that picks the exchange rate.
+    pub date: Option<NaiveDate>,
+    /// One row per commitment is primary: it counts the commitment once.
+    pub primary: bool,
+    /// [`flags`] bits, on the primary row.
+    pub flags: i32,
+}
+
+/// The two scenario totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Low,
+    High,
+}
+
+/// Converts minor units of one currency into minor units of another at a date, or `None`
+/// when no rate is known. Used only to compare parts with headlines across currencies.
+pub trait Compare {
+    fn convert(&self, minor: i64, from: CurrencyCode, to: CurrencyCode, on: Option<NaiveDate>) -> Option<i128>;
+}
+
+/// Comparison within one currency only.
+pub struct SameCurrencyOnly;
+
+impl Compare for SameCurrencyOnly {
+    fn convert(&self, minor: i64, from: CurrencyCode, to: CurrencyCode, _on: Option<NaiveDate>) -> Option<i128> {
+        (from == to).then_some(i128::from(minor))
+    }
+}
+
+/// Comparison at the rate of the amount's date (the default policy of totals).
+impl Compare for RateTable {
+    fn convert(&self, minor: i64, from: CurrencyCode, to: CurrencyCode, on: Option<NaiveDate>) -> Option<i128> {
+        let conversion = self.conversion(from.as_str(), to.as_str(), FxPolicy::AnnouncementDate.key(on)).ok()?;
+        Some(allocate(&[minor], from.exponent(), to.exponent(), &conversion).0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Counting,
+    Confirmed,
+    Detail,
+}
+
+/// Resolves the rules for whole families (every commitment of a tree must be in `facts`;
+/// a parent outside it is treated as absent) and the overlaps whose later side is in it.
+pub fn counted_rows(facts: &[Facts], overlaps: &[OverlapFacts], compare: &dyn Compare) -> Vec<CountedRow> {
+    let by_id: HashMap<i64, &Facts> = facts.iter().map(|f| (f.id, f)).collect();
+    let mut children: HashMap<i64, Vec<&Facts>> = HashMap::new();
+    for f in facts {
+        if let Some(parent) = f.parent.filter(|p| by_id.contains_key(p)) {
+            children.entry(parent).or_default().push(f);
+        }
+    }
+    let mut states: HashMap<i64, State> = HashMap::new();
+    for f in facts {
+        state_of(f.id, &by_id, &mut states);
+    }
+    let counting = |id: i64| states.get(&id) == Some(&State::Counting);
+
+    let mut resolver = Resolver { children: &children, compare, clamps: HashMap::new() };
+    let mut rows = Vec::new();
+    let mut primary_index: HashMap<i64, usize> = HashMap::new();
+    for f in facts {
+        let primary = |rule: Rule, low: i64, high: i64, flags: i32| CountedRow {
+            owner: f.id,
+            related: None,
+            rule,
+            low,
+            high,
+            currency: f.currency,
+            date: f.date,
+            primary: true,
+            flags,
+        };
+        let disputed = if f.disputed { flags::DISPUTED } else { 0 };
+        primary_index.insert(f.id, rows.len());
+        match states[&f.id] {
+            State::Detail => rows.push(primary(Rule::Detail, 0, 0, disputed)),
+            State::Confirmed => {
+                rows.push(primary(Rule::Confirmed, f.scenario(Scenario::Low), f.scenario(Scenario::High), disputed))
+            }
+            State::Counting if !f.quantified() => rows.push(primary(Rule::Unquantified, 0, 0, disputed)),
+            State::Counting => {
+                let mut own = primary(Rule::Own, f.scenario(Scenario::Low), f.scenario(Scenario::High), disputed);
+                let mut carved: Vec<Component> = Vec::new();
+                for scenario in [Scenario::Low, Scenario::High] {
+                    let clamp = resolver.clamp(f, scenario);
+                    own.flags |= clamp.flags;
+                    if clamp.clamped {
+                        match scenario {
+                            Scenario::Low => own.low = 0,
+                            Scenario::High => own.high = 0,
+                        }
+                    } else {
+                        for (part, amount) in resolver.carved_parts(f, scenario) {
+                            match carved.iter_mut().find(|c| c.part.id == part.id) {
+                                Some(c) => c.add(scenario, amount),
+                                None => {
+                                    let mut c = Component { part, low: 0, high: 0 };
+                                    c.add(scenario, amount);
+                                    carved.push(c);
+                                }
+                            }
+                        }
+                    }
+                }
+                rows.push(own);
+                carved.sort_by_key(|c| c.part.id);
+                for c in carved {
+                    rows.push(CountedRow {
+                        owner: f.id,
+                        related: Some(c.part.id),
+                        rule: Rule::CarveOut,
+                        low: -c.low,
+                        high: -c.high,
+                        currency: c.part.currency,
+                        date: c.part.date,
+                        primary: false,
+                        flags: 0,
+                    });
+                }
+            }
+        }
+    }
+
+    for o in overlaps {
+        let Some(later) = by_id.get(&o.later).filter(|l| counting(l.id) && l.quantified()) else { continue };
+        let mut amounts = [o.low.unwrap_or(0), o.high];
+        let mut flag = 0;
+        for (i, scenario) in [Scenario::Low, Scenario::High].into_iter().enumerate() {
+            let cap = later.scenario(scenario);
+            match compare.convert(amounts[i], o.currency, later.currency, later.date) {
+                Some(v) if v > i128::from(cap) && o.currency == later.currency => {
+                    amounts[i] = cap;
+                    flag |= flags::OVERLAP_EXCEEDS;
+                }
+                Some(v) if v > i128::from(cap) => flag |= flags::OVERLAP_EXCEEDS,
+                Some(_) => {}
+                None => flag |= flags::UNCHECKED,
+            }
+        }
+        if let Some(&i) = primary_index.get(&o.later) {
+            rows[i].flags |= flag;
+        }
+        rows.push(CountedRow {
+            owner: o.later,
+            related: Some(o.earlier),
+            rule: Rule::Overlap,
+            low: -amounts[0],
+            high: -amounts[1],
+            currency: o.currency,
+            date: later.date,
+            primary: false,
+            flags: 0,
+        });
+    }
+    rows
+}
+
+/// Money of one part carved out of a headline, per scenario.
+struct Component<'a> {
+    part: &'a Facts,
+    low: i64,
+    high: i64,
+}
+
+impl Component<'_> {
+    fn add(&mut self, scenario: Scenario, amount: i64) {
+        match scenario {
+            Scenario::Low => self.low += amount,
+            Scenario::High => self.high += amount,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Clamp {
+    /// The parts exceed the headline in this scenario: they count, the headline gives way.
+    clamped: bool,
+    flags: i32,
+}
+
+/// Decides, per headline and scenario, whether its parts exceed it, and which money of its
+/// parts it carves out: a part that itself gives way to its own parts is carved out through
+/// them, so that a headline always carves out exactly what its parts count.
+struct Resolver<'a, 'c> {
+    children: &'c HashMap<i64, Vec<&'a Facts>>,
+    compare: &'c dyn Compare,
+    clamps: HashMap<(i64, bool), Option<Clamp>>,
+}
+
+impl<'a> Resolver<'a, '_> {
+    /// The (part, amount) pairs a quantified headline carves out in `scenario`, before
+    /// its own clamp is applied.
+    fn carved_parts(&mut self, f: &Facts, scenario: Scenario) -> Vec<(&'a Facts, i64)> {
+        let mut parts = Vec::new();
+        frontier(f.id, self.children, &mut parts);
+        let mut out = Vec::new();
+        for p in parts {
+            if self.clamp(p, scenario).clamped {
+                out.extend(self.carved_parts(p, scenario));
+            } else {
+                out.push((p, p.scenario(scenario)));
+            }
+        }
+        out
+    }
+
+    fn clamp(&mut self, f: &Facts, scenario: Scenario) -> Clamp {
+        let key = (f.id, scenario == Scenario::High);
+        match self.clamps.get(&key) {
+            Some(Some(c)) => return *c,
+            Some(None) => return Clamp::default(), // a cycle (refused on import)
+            None => {}
+        }
+        self.clamps.insert(key, None);
+        let parts = self.carved_parts(f, scenario);
+        let mut sum: Option<i128> = Some(0);
+        for (p, amount) in &parts {
+            let converted = self.compare.convert(*amount, p.currency, f.currency, p.date);
+            sum = sum.zip(converted).map(|(a, b)| a + b);
+        }
+        let clamp = match sum {
+            None => Clamp { clamped: false, flags: flags::UNCHECKED },
+            Some(sum) if sum > i128::from(f.scenario(scenario)) => {
+                // A headline known in this scenario that its parts exceed is worth saying;
+                // the unknown low end of "up to X" simply gives way to the parts.
+                let known = scenario == Scenario::High || f.low.is_some();
+                let flag = match scenario {
+                    Scenario::Low => flags::PARTS_EXCEED_LOW,
+                    Scenario::High => flags::PARTS_EXCEED_HIGH,
+                };
+                Clamp { clamped: true, flags: if known { flag } else { 0 } }
+            }
+            Some(_) => Clamp::default(),
+        };
+        self.clamps.insert(key, Some(clamp));
+        clamp
+    }
+}
+
+/// The quantified parts a headline carves out: its quantified `PART_OF` children, and
+/// through an unquantified part, that part's own quantified parts (whose money is inside
+/// the headline's figure too).
+fn frontier<'a>(id: i64, children: &HashMap<i64, Vec<&'a Facts>>, out: &mut Vec<&'a Facts>) {
+    let mut stack = vec![id];
+    let mut seen = std::collections::HashSet::from([id]);
+    while let Some(node) = stack.pop() {
+        for c in children.get(&node).into_iter().flatten() {
+            if c.relation != Some(CommitmentRelation::PartOf) || !seen.insert(c.id) {
+                continue;
+            }
+            if c.quantified() {
+                out.push(c);
+            } else {
+                stack.push(c.id);
+            }
+        }
+    }
+}
+
+fn state_of(id: i64, by_id: &HashMap<i64, &Facts>, states: &mut HashMap<i64, State>) -> State {
+    if let Some(s) = states.get(&id) {
+        return *s;
+    }
+    // The chain from `id` up to a root (or to the first ancestor already settled).
+    let mut chain = vec![id];
+    let mut above: Option<State> = None;
+    loop {
+        let current = by_id[chain.last().expect("never empty")];
+        match current.parent.filter(|p| by_id.contains_key(p)) {
+            None => break,
+            // A cycle (refused on import): its top is treated as a root.
+            Some(parent) if chain.contains(&parent) => break,
+            Some(parent) => match states.get(&parent) {
+                Some(s) => {
+                    above = Some(*s);
+                    break;
+                }
+                None => chain.push(parent),
+            },
+        }
+    }
+    for &node in chain.iter().rev() {
+        let state = match above {
+            None => State::Counting,
+            Some(State::Counting) => match by_id[&node].relation {
+                Some(CommitmentRelation::DetailOf) => State::Detail,
+                Some(CommitmentRelation::Confirms) => State::Confirmed,
+                _ => State::Counting,
+            },
+            Some(_) => State::Detail,
+        };
+        states.insert(node, state);
+        above = Some(state);
+    }
+    states[&id]
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn eur() -> CurrencyCode {
+        CurrencyCode::parse("currency", "EUR").unwrap()
+    }
+
+    pub(crate) fn fact(
+        id: i64,
+        parent: Option<(i64, CommitmentRelation)>,
+        low: Option<i64>,
+        high: Option<i64>,
+    ) -> Facts {
+        Facts {
+            id,
+            parent: parent.map(|p| p.0),
+            relation: parent.map(|p| p.1),
+            low,
+            high,
+            currency: eur(),
+            date: None,
+            disputed: false,
+        }
+    }
+
+    /// Sum of the rows of a measure, per scenario.
+    fn sum(rows: &[CountedRow], measure: Measure) -> (i64, i64) {
+        rows.iter().filter(|r| r.rule.measure() == measure).fold((0, 0), |(l, h), r| (l + r.low, h + r.high))
+    }
+
+    fn owned_by(rows: &[CountedRow], owner: i64) -> (i64, i64) {
+        rows.iter()
+            .filter(|r| r.owner == owner && r.rule.measure() == Measure::New)
+            .fold((0, 0), |(l, h), r| (l + r.low, h + r.high))
+    }
+
+    use CommitmentRelation::{Confirms, DetailOf, PartOf};
+
+    #[test]
+    fn a_headline_counts_through_its_parts_and_remainder() {
+        // 109 headline; parts 30–50, up to 4, unquantified; a detail and a confirmation.
+        let facts = vec![
+            fact(1, None, Some(109), Some(109)),
+            fact(2, Some((1, PartOf)), Some(30), Some(50)),
+            fact(3, Some((1, PartOf)), None, Some(4)),
+            fact(4, Some((1, PartOf)), None, None),
+            fact(5, Some((1, DetailOf)), Some(20), Some(20)),
+            fact(6, Some((2, Confirms)), Some(8), Some(8)),
+        ];
+        let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+        assert_eq!(sum(&rows, Measure::New), (109, 109));
+        assert_eq!(owned_by(&rows, 1), (79, 55)); // the remainder beside the parts
+        assert_eq!(owned_by(&rows, 2), (30, 50));
+        assert_eq!(owned_by(&rows, 3), (0, 4));
+        assert_eq!(sum(&rows, Measure::Confirmed), (8, 8));
+        assert_eq!(rows.iter().filter(|r| r.primary).count(), 6);
+        let rule_of = |id| rows.iter().find(|r| r.owner == id && r.primary).unwrap().rule;
+        assert_eq!(rule_of(4), Rule::Unquantified);
+        assert_eq!(rule_of(5), Rule::Detail);
+        assert_eq!(rule_of(6), Rule::Confirmed);
+    }
+
+    #[test]
+    fn parts_that_exceed_their_headline_count_instead_and_are_flagged() {
+        let facts = vec![
+            fact(1, None, Some(10), Some(10)),
+            fact(2, Some((1, PartOf)), Some(6), Some(6)),
+            fact(3, Some((1, PartOf)), Some(3), Some(7)),
+        ];
+        let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+        // Low: 9 ≤ 10, the headline stands. High: 13 > 10, the parts count.
+        assert_eq!(sum(&rows, Measure::New), (10, 13));
+        let head = rows.iter().find(|r| r.owner == 1 && r.primary).unwrap();
+        assert_eq!(head.flags & flags::PARTS_EXCEED_HIGH, flags::PARTS_EXCEED_HIGH);
+        assert_eq!(head.flags & flags::PARTS_EXCEED_LOW, 0);
+    }
+
+    #[test]
+    fn the_parts_of_an_unquantified_part_are_carved_from_the_headline_above() {
+        let facts = vec![
+            fact(1, None, Some(100), Some(100)),
+            fact(2, Some((1, PartOf)), None, None),
+            fact(3, Some((2, PartOf)), Some(15), Some(15)),
+        ];
+        let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+        assert_eq!(sum(&rows, Measure::New), (100, 100));
+        assert_eq!(owned_by(&rows, 1), (85, 85));
+    }
+
+    #[test]
+    fn an_overlap_is_counted_once_at_its_first_announcement() {
+        let facts = vec![fact(1, None, Some(12), Some(12)), fact(2, None, Some(60), Some(60))];
+        let overlap = OverlapFacts { later: 2, earlier: 1, low: Some(12), high: 12, currency: eur() };
+        let rows = counted_rows(&facts, &[overlap], &SameCurrencyOnly);
+        let (new, represented) = (sum(&rows, Measure::New), sum(&rows, Measure::Represented));
+        assert_eq!((new.0 + represented.0, new.1 + represented.1), (60, 60));
+        assert_eq!(new, (72, 72)); // as announced
+        // An overlap above the later amount is capped and flagged.
+        let too_big = OverlapFacts { later: 1, earlier: 2, low: Some(20), high: 20, currency: eur() };
+        let rows = counted_rows(&facts, &[too_big], &SameCurrencyOnly);
+        assert_eq!(sum(&rows, Measure::Represented), (-12, -12));
+        assert_ne!(rows.iter().find(|r| r.owner == 1 && r.primary).unwrap().flags & flags::OVERLAP_EXCEEDS, 0);
+    }
+
+    /// A generated node: its parent (index, relation code), its shape code, an amount.
+    pub(crate) type Node = (Option<(usize, u8)>, u8, i64);
+
+    /// A random forest: node `i` hangs below an earlier node, or is a root.
+    pub(crate) fn forest() -> impl Strategy<Value = Vec<Node>> {
+        proptest::collection::vec(
+            (proptest::option::of((any::<usize>(), 0_u8..4)), 0_u8..6, 1_i64..1_000_000_000),
+            1..40,
+        )
+        .prop_map(|nodes| {
+            nodes
+                .into_iter()
+                .enumerate()
+                .map(|(i, (parent, shape, amount))| {
+                    (parent.filter(|_| i > 0).map(|(p, rel)| (p % i, rel)), shape, amount)
+                })
+                .collect()
+        })
+    }
+
+    /// Builds facts whose parts always fit in their headline: each node shares its budget
+    /// among its `PART_OF` children. Shape 0 is "up to", 1 unquantified, else a point.
+    pub(crate) fn fitting_facts(nodes: &[Node]) -> Vec<Facts> {
+        let relation = |r: u8| match r {
+            0 | 1 => PartOf,
+            2 => DetailOf,
+            _ => Confirms,
+        };
+        let mut budget: Vec<i64> = nodes.iter().map(|n| n.2 * 1000).collect();
+        let mut facts = Vec::new();
+        for (i, (parent, shape, _)) in nodes.iter().enumerate() {
+            if let Some((p, r)) = parent
+                && relation(*r) == PartOf
+            {
+                let siblings =
+                    nodes.iter().filter(|n| n.0.is_some_and(|(q, r)| q == *p && relation(r) == PartOf)).count();
+                budget[i] = budget[*p] / (siblings as i64 + 1);
+            }
+            let root = parent.is_none();
+            let (low, high) = match shape {
+                _ if root => (Some(budget[i]), Some(budget[i])),
+                0 => (None, Some(budget[i])),
+                1 => (None, None),
+                _ => (Some(budget[i]), Some(budget[i])),
+            };
+            facts.push(fact(i as i64, parent.map(|(p, r)| (p as i64, relation(r))), low, high));
+        }
+        facts
+    }
+
+    pub(crate) fn root_of(facts: &[Facts], mut id: i64) -> i64 {
+        while let Some(p) = facts[id as usize].parent {
+            id = p;
+        }
+        id
+    }
+
+    proptest! {
+        #[test]
+        fn every_family_counts_its_headline_once_and_nothing_twice(nodes in forest()) {
+            let facts = fitting_facts(&nodes);
+            let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+            // One primary row per commitment.
+            prop_assert_eq!(rows.iter().filter(|r| r.primary).count(), facts.len());
+            // Each family's new money is exactly its root's amount, in both scenarios.
+            for root in facts.iter().filter(|f| f.parent.is_none()) {
+                let family: (i64, i64) = rows
+                    .iter()
+                    .filter(|r| r.rule.measure() == Measure::New && root_of(&facts, r.owner) == root.id)
+                    .fold((0, 0), |(l, h), r| (l + r.low, h + r.high));
+                prop_assert_eq!(family, (root.low.unwrap(), root.high.unwrap()));
+            }
+            // Nothing inside a breakdown or below a confirmation adds money.
+            for r in rows.iter().filter(|r| matches!(r.rule, Rule::Detail | Rule::Confirmed)) {
+                prop_assert!(rows.iter().all(|x| x.owner != r.owner || x.rule.measure() != Measure::New));
+            }
+            // No flag: nothing exceeded.
+            prop_assert!(rows.iter().all(|r| r.flags & (flags::PARTS_EXCEED_LOW | flags::PARTS_EXCEED_HIGH) == 0));
+        }
+
+        #[test]
+        fn whatever_the_amounts_a_family_counts_at_least_its_root_or_its_parts(nodes in forest(), scale in 1_i64..5) {
+            // Amounts unrelated to the hierarchy: parts may exceed their headlines.
+            let mut facts = fitting_facts(&nodes);
+            for (f, n) in facts.iter_mut().zip(&nodes) {
+                if f.high.is_some() {
+                    f.high = Some(n.2 * scale);
+                    f.low = f.low.map(|_| n.2);
+                }
+            }
+            let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+            for root in facts.iter().filter(|f| f.parent.is_none()) {
+                let family_high: i64 = rows
+                    .iter()
+                    .filter(|r| r.rule.measure() == Measure::New && root_of(&facts, r.owner) == root.id)
+                    .map(|r| r.high)
+                    .sum();
+                prop_assert!(family_high >= root.high.unwrap_or(0));
+            }
+            // No counted row is negative in total for its owner, and no money is negative.
+            prop_assert!(rows.iter().filter(|r| r.primary).all(|r| r.low >= 0 && r.high >= 0));
+            let (low, high) = sum(&rows, Measure::New);
+            prop_assert!(low >= 0 && high >= low);
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! The totals engine over HTTP on the reference data: headline figures, parts and
+//! remainders, currency conversion with the rates shown, event comparison, the foundation,
+//! coalition counts, as-of answers, and exact totals right after a write.
+
+use std::str::FromStr;
+
+use pledgewatch::{
+    domain::records::{CommitmentRecord, DataSet, SourceRecord, StatusRecord},
+    reference::reference_data,
+};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, on_both_backends};
+
+const SUMMIT: &str = "ai-action-summit-2025";
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("{v} is not a decimal string"))).unwrap()
+}
+
+async fn totals(app: &TestApp, variables: Value) -> Value {
+    app.data("Totals", variables).await["totals"].clone()
+}
+
+/// The group whose first key value is `value`.
+fn group<'a>(report: &'a Value, value: &str) -> &'a Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"][0]["value"] == value)
+        .unwrap_or_else(|| panic!("no group {value} in {report}"))
+}
+
+/// Asserts that the groups add up exactly to the grand total, in every measure.
+fn assert_groups_add_up(report: &Value) {
+    let groups = report["groups"].as_array().unwrap();
+    let sum = |f: &dyn Fn(&Value) -> &Value| groups.iter().map(|g| dec(f(g))).sum::<Decimal>();
+    let grand = &report["grandTotal"];
+    assert_eq!(sum(&|g| &g["low"]), dec(&grand["low"]), "low: {report}");
+    assert_eq!(sum(&|g| &g["high"]), dec(&grand["high"]), "high: {report}");
+    assert_eq!(sum(&|g| &g["totals"]["represented"]["low"]), dec(&grand["represented"]["low"]));
+    assert_eq!(sum(&|g| &g["totals"]["confirmed"]["high"]), dec(&grand["confirmed"]["high"]));
+    assert_eq!(groups.iter().map(|g| g["count"].as_i64().unwrap()).sum::<i64>(), grand["count"].as_i64().unwrap());
+}
+
+async fn the_summit_total_reproduces_the_headline_figures(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let summit = json!({ "events": [SUMMIT] });
+
+    // As announced, in original currencies: €109bn + €200bn + €10bn and $400m.
+    let report = totals(&app, json!({ "filter": summit, "groupBy": ["CURRENCY"], "basis": "AS_ANNOUNCED" })).await;
+    assert_eq!(group(&report, "EUR")["byCurrency"][0]["low"], "319000000000");
+    assert_eq!(group(&report, "EUR")["byCurrency"][0]["high"], "319000000000");
+    assert_eq!(group(&report, "USD")["byCurrency"][0]["low"], "400000000");
+
+    // The package of €109bn comes back exactly: its parts (one in USD) and its remainder
+    // are all French investments.
+    let report =
+        totals(&app, json!({ "filter": summit, "groupBy": ["KIND", "RECIPIENT_COUNTRY"], "basis": "AS_ANNOUNCED" }))
+            .await;
+    let investment = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"][0]["value"] == "INVESTMENT" && g["key"][1]["value"] == "FR")
+        .unwrap();
+    assert_eq!((investment["low"].as_str(), investment["high"].as_str()), (Some("109000000000"), Some("109000000000")));
+    assert_groups_add_up(&report);
+
+    // New money: Amazon's €1.2bn of May 2024 is counted at Choose France 2024, not again.
+    let report = totals(&app, json!({ "filter": summit })).await;
+    let grand = &report["grandTotal"];
+    // €319bn + $400m / 1.0377 (the rate of Fri 7 Feb for Sun 9 Feb) - €1.2bn.
+    assert_eq!(grand["low"], "318185467861.62");
+    assert_eq!(grand["high"], "318185467861.62");
+    assert_eq!(grand["asAnnounced"]["low"], "319385467861.62");
+    assert_eq!(grand["represented"]["low"], "1200000000");
+    assert_eq!(grand["count"], 19);
+    let rates: Vec<(&str, &str)> = report["ratesUsed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["date"].as_str().unwrap(), r["rate"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rates, vec![("2025-02-07", "1.0377"), ("2025-02-10", "1.032")]);
+    assert!(report["ratesUsed"].as_array().unwrap().iter().all(|r| r["base"] == "EUR" && r["quote"] == "USD"));
+
+    // Left out and flagged, with reasons.
+    let excluded: Vec<(&str, &str)> = report["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["commitment"]["slug"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(excluded, vec![("mistral-ai-essonne-data-centre", "UNQUANTIFIED")]);
+    let mut disputed: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "AMOUNT_DISPUTED")
+        .map(|w| w["commitment"]["slug"].as_str().unwrap())
+        .collect();
+    disputed.sort();
+    assert_eq!(
+        disputed,
+        vec!["apollo-ai-energy-france", "digital-realty-data-centres-france", "sesterce-valence-ai-data-centre"]
+    );
+}
+
+async fn grouped_by_pledger_the_parts_and_the_remainder_add_up(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let report = totals(&app, json!({ "filter": { "events": [SUMMIT] }, "groupBy": ["PLEDGER"] })).await;
+    assert_groups_add_up(&report);
+    let range = |slug: &str| {
+        let g = group(&report, slug);
+        (g["low"].as_str().unwrap().to_owned(), g["high"].as_str().unwrap().to_owned())
+    };
+    let pair = |l: &str, h: &str| (l.to_owned(), h.to_owned());
+    assert_eq!(range("united-arab-emirates"), pair("30000000000", "50000000000"));
+    assert_eq!(range("evroc"), pair("0", "4000000000")); // "up to €4bn"
+    assert_eq!(range("amazon"), pair("4800000000", "4800000000")); // €6bn minus May 2024's €1.2bn
+    assert_eq!(range("apollo"), pair("4844961240.31", "4844961240.31")); // $5bn / 1.032
+    assert_eq!(range("european-commission"), pair("200000000000", "200000000000")); // details not added
+    assert_eq!(range("mistral-ai"), pair("0", "0"));
+    // The unattributed remainder of the €109bn, per scenario: 109 - 78.93 - $5bn in the
+    // low scenario, 109 - 103.98 - $5bn in the high one.
+    assert_eq!(range("various-private-investors"), pair("25225038759.69", "175038759.69"));
+    // Headline = remainder + its parts, exactly, in each scenario.
+    let parts = [
+        "united-arab-emirates",
+        "brookfield",
+        "fluidstack",
+        "apollo",
+        "digital-realty",
+        "evroc",
+        "prologis",
+        "iliad",
+        "mistral-ai",
+        "equinix",
+        "sesterce",
+        "telehouse",
+    ];
+    let amazon_as_announced = Decimal::from(6_000_000_000_i64);
+    for (i, scenario) in ["low", "high"].into_iter().enumerate() {
+        let package: Decimal = parts.iter().map(|p| dec(&group(&report, p)[scenario])).sum::<Decimal>()
+            + dec(&group(&report, "various-private-investors")[scenario])
+            + amazon_as_announced;
+        assert_eq!(package, Decimal::from(109_000_000_000_i64), "scenario {i}");
+    }
+
+    // "Where does this number come from?": the rows behind the remainder.
+    let data = app.data("Contributions", json!({ "filter": { "pledgers": ["various-private-investors"], "events": [SUMMIT] }, "groupBy": ["PLEDGER"] })).await;
+    let rows = data["totals"]["groups"][0]["contributions"].as_array().unwrap().clone();
+    let own = rows.iter().find(|r| r["rule"] == "OWN").unwrap();
+    assert_eq!(own["commitment"]["slug"], "fr-ai-investment-109bn");
+    assert_eq!(own["original"]["low"], "109000000000");
+    let carve_outs: Vec<&Value> = rows.iter().filter(|r| r["rule"] == "CARVE_OUT").collect();
+    assert_eq!(carve_outs.len(), 12); // 13 parts, one unquantified
+    let apollo = carve_outs.iter().find(|r| r["related"]["slug"] == "apollo-ai-energy-france").unwrap();
+    assert_eq!(apollo["original"], json!({ "low": "-5000000000", "high": "-5000000000", "currency": "USD" }));
+    assert_eq!(apollo["converted"]["low"], "-4844961240.31");
+    let evroc = carve_outs.iter().find(|r| r["related"]["slug"] == "evroc-mougins-ai-data-centre").unwrap();
+    assert_eq!(
+        (evroc["original"]["low"].as_str(), evroc["original"]["high"].as_str()),
+        (Some("0"), Some("-4000000000"))
+    );
+}
+
+async fn usd_figures_convert_with_the_rate_shown(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let stargate = json!({ "events": ["stargate-announcement-2025"] });
+
+    let report = totals(&app, json!({ "filter": stargate })).await;
+    // $500bn (its $100bn part inside) at the ECB rate of 21 Jan 2025, 1.0357.
+    assert_eq!(report["grandTotal"]["low"], "482765279521.1");
+    assert_eq!(
+        report["ratesUsed"],
+        json!([{ "date": "2025-01-21", "base": "EUR", "quote": "USD", "rate": "1.0357", "averageYear": null, "averageOf": null }])
+    );
+    assert_eq!(report["grandTotal"]["byCurrency"][0]["low"], "500000000000");
+
+    // In dollars: no conversion at all.
+    let report = totals(&app, json!({ "filter": stargate, "currency": "USD" })).await;
+    assert_eq!(report["grandTotal"]["low"], "500000000000");
+    assert_eq!(report["ratesUsed"], json!([]));
+
+    // One fixed date for every amount: 10 Feb 2025, 1.032.
+    let report =
+        totals(&app, json!({ "filter": stargate, "fx": { "method": "FIXED_DATE", "date": "2025-02-10" } })).await;
+    assert_eq!(report["grandTotal"]["low"], "484496124031.01");
+    assert_eq!(report["ratesUsed"][0]["date"], "2025-02-10");
+
+    // The yearly average says how many published rates it averages.
+    let report = totals(&app, json!({ "filter": stargate, "fx": { "method": "YEARLY_AVERAGE" } })).await;
+    let rate = &report["ratesUsed"][0];
+    assert_eq!((rate["averageYear"].as_i64(), rate["base"].as_str()), (Some(2025), Some("EUR")));
+    assert!(rate["averageOf"].as_i64().unwrap() >= 10, "{rate}");
+
+    // No rate that week: never dropped silently.
+    let report =
+        totals(&app, json!({ "filter": stargate, "fx": { "method": "FIXED_DATE", "date": "2020-01-01" } })).await;
+    assert_eq!(report["grandTotal"]["low"], "0");
+    assert_eq!(report["groups"], json!([]));
+    let excluded = report["excluded"].as_array().unwrap();
+    assert_eq!(excluded.len(), 2, "{report}");
+    assert!(excluded.iter().all(|e| e["reason"] == "NO_RATE"));
+    assert_eq!(excluded[0]["detail"], "no EUR/USD rate published from 2019-12-25 to 2020-01-01");
+}
+
+async fn choose_france_2024_compares_against_the_summit(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let data =
+        app.data("CompareEvents", json!({ "slugs": [SUMMIT, "choose-france-2024", "choose-france-2025"] })).await;
+    let rows = data["compareEvents"].as_array().unwrap();
+    assert_eq!(rows[0]["event"]["slug"], SUMMIT);
+    assert_eq!(rows[0]["totals"]["low"], "318185467861.62");
+    assert_eq!(rows[0]["ratioToFirst"], json!({ "low": "1", "high": "1" }));
+    assert_eq!(rows[0]["topPledgers"][0]["key"][0]["value"], "european-commission");
+
+    let cf2024 = &rows[1];
+    assert_eq!(
+        (cf2024["totals"]["low"].as_str(), cf2024["totals"]["high"].as_str()),
+        (Some("15000000000"), Some("15000000000"))
+    );
+    assert_eq!(cf2024["count"], 6);
+    assert_eq!(cf2024["pledgers"], 6);
+    // 15 / 318.18546786162 = 0.0471422…
+    assert_eq!(cf2024["ratioToFirst"]["low"], "0.047142");
+
+    // Choose France 2025: €37–40.8bn announced, of which €17–20.8bn re-presented summit money.
+    let cf2025 = &rows[2];
+    assert_eq!(cf2025["totals"]["asAnnounced"], json!({ "low": "37000000000", "high": "40800000000" }));
+    assert_eq!(cf2025["totals"]["represented"], json!({ "low": "17000000000", "high": "20800000000" }));
+    assert_eq!(cf2025["totals"]["newMoney"], json!({ "low": "20000000000", "high": "20000000000" }));
+
+    let (_, body) = app.operation("CompareEvents", json!({ "slugs": [SUMMIT, "no-such-event"] })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "slugs[1]");
+}
+
+async fn the_foundation_target_pledged_and_share(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let data = app.data("Foundation", json!({ "slug": "current-ai" })).await;
+    let f = &data["foundation"];
+    assert_eq!(f["target"], json!({ "low": "2500000000", "high": "2500000000", "currency": "USD" }));
+    assert_eq!(f["pledged"], json!({ "low": "400000000", "high": "400000000", "count": 1 }));
+    assert_eq!(f["share"], json!({ "low": "0.16", "high": "0.16" }));
+    assert_eq!(f["contributions"][0]["commitment"]["slug"], "current-ai-initial-400m");
+
+    let (_, body) = app.operation("Foundation", json!({ "slug": "france" })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "slug");
+    let data = app.data("Foundation", json!({ "slug": "nobody" })).await;
+    assert_eq!(data["foundation"], Value::Null);
+}
+
+async fn the_declaration_counts_signatories_and_refusals(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let stats = |as_of: &str| {
+        let app = &app;
+        let as_of = as_of.to_owned();
+        async move {
+            app.data("CoalitionStats", json!({ "slug": "paris-ai-action-statement-2025", "asOf": as_of })).await
+                ["coalition"]
+                .clone()
+        }
+    };
+    let c = stats("2025-02-10").await;
+    assert_eq!(c["counts"], json!({ "signed": 16, "declined": 2, "withdrawn": 0, "total": 18 }));
+    assert_eq!(c["onDay"]["signed"], 0); // signed on 11 February
+    assert_eq!(
+        c["byKind"],
+        json!([
+            { "value": "GOVERNMENT", "counts": { "signed": 14, "declined": 2, "total": 16 } },
+            { "value": "INTERNATIONAL_ORG", "counts": { "signed": 2, "declined": 0, "total": 2 } },
+        ])
+    );
+    let by_country = c["byCountry"].as_array().unwrap();
+    assert_eq!(by_country.len(), 17);
+    assert_eq!(
+        by_country.last().unwrap(),
+        &json!({ "value": null, "counts": { "signed": 2, "declined": 0, "total": 2 } })
+    );
+    assert!(by_country.contains(&json!({ "value": "US", "counts": { "signed": 0, "declined": 1, "total": 1 } })));
+    assert_eq!(
+        c["timeline"],
+        json!({ "points": [{ "date": "2025-02-11", "signed": 16, "cumulative": 16 }], "undated": 0 })
+    );
+    assert_eq!(stats("2025-02-11").await["onDay"]["signed"], 16);
+}
+
+async fn as_of_before_the_summit_gives_zero(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let summit = json!({ "events": [SUMMIT] });
+    let report = totals(&app, json!({ "filter": summit, "asOf": "2025-02-05" })).await;
+    assert_eq!(report["grandTotal"]["count"], 0);
+    assert_eq!((report["grandTotal"]["low"].as_str(), report["grandTotal"]["high"].as_str()), (Some("0"), Some("0")));
+
+    // On the 9th: the package (minus what its parts announced by then), the UAE campus,
+    // Bpifrance, Iliad (dated by the summit's start) and Current AI.
+    let report = totals(&app, json!({ "filter": summit, "asOf": "2025-02-09", "groupBy": ["PLEDGER"] })).await;
+    assert_eq!(report["grandTotal"]["count"], 6);
+    assert_eq!(report["grandTotal"]["low"], "119385467861.62");
+    assert_eq!(group(&report, "various-private-investors")["low"], "76000000000");
+    assert_groups_add_up(&report);
+}
+
+async fn grouping_ordering_and_having_follow_the_arguments(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let report = totals(
+        &app,
+        json!({
+            "filter": { "events": [SUMMIT] },
+            "groupBy": ["PLEDGER"],
+            "having": { "minHigh": "10000000000" },
+            "orderBy": "HIGH_DESC",
+        }),
+    )
+    .await;
+    let keys: Vec<&str> =
+        report["groups"].as_array().unwrap().iter().map(|g| g["key"][0]["value"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(&keys[..3], ["european-commission", "united-arab-emirates", "brookfield"]);
+    assert_eq!(report["groups"][0]["key"][0]["label"], "European Commission");
+    // The grand total still covers every group.
+    assert_eq!(report["grandTotal"]["low"], "318185467861.62");
+
+    // Two dimensions, every combination adds up; YEAR and MONTH of the announcement.
+    for group_by in [
+        json!(["EVENT", "CURRENCY"]),
+        json!(["YEAR", "MONTH"]),
+        json!(["STATUS", "PLEDGER_KIND", "PLEDGER_COUNTRY", "SECTOR"]),
+    ] {
+        let report = totals(&app, json!({ "groupBy": group_by })).await;
+        assert_groups_add_up(&report);
+        assert_eq!(report["grandTotal"]["low"], "835950747382.72", "{group_by}");
+    }
+    let report = totals(&app, json!({ "groupBy": ["YEAR"] })).await;
+    assert_eq!(group(&report, "2024")["low"], "15000000000");
+
+    // Typed errors name the field.
+    let cases = [
+        (json!({ "currency": "XAU" }), "currency"),
+        (json!({ "groupBy": ["EVENT", "EVENT"] }), "groupBy"),
+        (json!({ "fx": { "method": "FIXED_DATE" } }), "fx.date"),
+        (json!({ "having": { "minLow": "0.001" } }), "having.minLow"),
+        (json!({ "filter": { "currencies": ["EURO"] } }), "filter.currencies[0]"),
+    ];
+    for (variables, field) in cases {
+        let (_, body) = app.operation("Totals", variables.clone()).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{variables}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{variables}: {body}");
+    }
+}
+
+fn test_source() -> SourceRecord {
+    SourceRecord {
+        slug: "totals-test-source".into(),
+        url: "https://example.org/totals".into(),
+        publisher: "Example".into(),
+        title: "A test page".into(),
+        published_on: None,
+        language: Some("en".into()),
+        quote: None,
+    }
+}
+
+fn test_commitment(slug: &str, amount: &str) -> CommitmentRecord {
+    CommitmentRecord {
+        slug: slug.into(),
+        title: format!("Test {slug}"),
+        pledger: "france".into(),
+        event: Some("choose-france-2024".into()),
+        beneficiary: None,
+        announced_on: Some("2024-05-13".into()),
+        amount_low: Some(amount.into()),
+        amount_high: Some(amount.into()),
+        currency: "EUR".into(),
+        recipient_country: Some("FR".into()),
+        sector: None,
+        horizon_year: None,
+        kind: "INVESTMENT".into(),
+        status: "ANNOUNCED".into(),
+        amount_disputed: false,
+        parent: None,
+        relation: None,
+        notes: None,
+        sources: vec!["totals-test-source".into()],
+        status_history: vec![],
+    }
+}
+
+async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let cf2024 = json!({ "filter": { "events": ["choose-france-2024"] } });
+    // Asked twice: the second answer comes from the cache.
+    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000");
+    let (hits, _) = app.db.totals_cache_stats();
+    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000");
+    assert_eq!(app.db.totals_cache_stats().0, hits + 1);
+
+    // A part withdrawn: its money returns to the headline's remainder, nothing is lost and
+    // it is listed as excluded.
+    let mut reference = reference_data().unwrap();
+    let mut microsoft =
+        reference.commitments.iter().find(|c| c.slug == "microsoft-choose-france-2024").unwrap().clone();
+    microsoft.status = "WITHDRAWN".into();
+    microsoft.status_history.push(StatusRecord {
+        status: "WITHDRAWN".into(),
+        effective_on: Some("2024-06-01".into()),
+        note: None,
+        sources: vec!["totals-test-source".into()],
+    });
+    reference.commitments = vec![microsoft];
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source()],
+        commitments: reference.commitments,
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+    let before = json!({ "filter": { "events": ["choose-france-2024"] }, "groupBy": ["PLEDGER"] });
+    let report = totals(&app, before.clone()).await;
+    assert_eq!(group(&report, "various-private-investors")["low"], "12585000000"); // 8.585 + 4
+    assert!(report["groups"].as_array().unwrap().iter().all(|g| g["key"][0]["value"] != "microsoft"));
+    let excluded = &report["excluded"];
+    assert_eq!(
+        excluded,
+        &json!([{ "commitment": { "slug": "microsoft-choose-france-2024" }, "reason": "WITHDRAWN", "detail": null }])
+    );
+    // As of before the withdrawal, Microsoft still counts.
+    let mut as_of = before.clone();
+    as_of["asOf"] = json!("2024-05-31");
+    let report = totals(&app, as_of).await;
+    assert_eq!(group(&report, "microsoft")["low"], "4000000000");
+    assert_eq!(group(&report, "various-private-investors")["low"], "8585000000");
+    // Asking for withdrawn commitments counts the part again, still once.
+    let mut all = before;
+    all["filter"]["statuses"] = json!(["ANNOUNCED", "WITHDRAWN"]);
+    let report = totals(&app, all).await;
+    assert_eq!(report["grandTotal"]["low"], "15000000000");
+
+    // 0.10 + 0.20 and 10^15 + 0.01: sums that doubles get wrong.
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source()],
+        commitments: vec![
+            test_commitment("ten-cents", "0.10"),
+            test_commitment("twenty-cents", "0.20"),
+            test_commitment("a-quadrillion-and-a-cent", "1000000000000000.01"),
+        ],
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+    let report = totals(&app, cf2024.clone()).await;
+    assert_eq!(report["grandTotal"]["low"], "1000015000000000.31");
+    let only_cents = totals(
+        &app,
+        json!({ "filter": { "events": ["choose-france-2024"], "pledgers": ["france"], "amountMax": "1" } }),
+    )
+    .await;
+    assert_eq!(only_cents["grandTotal"]["low"], "0.3");
+}
+
+on_both_backends!(
+    the_summit_total_reproduces_the_headline_figures,
+    grouped_by_pledger_the_parts_and_the_remainder_add_up,
+    usd_figures_convert_with_the_rate_shown,
+    choose_france_2024_compares_against_the_summit,
+    the_foundation_target_pledged_and_share,
+    the_declaration_counts_signatories_and_refusals,
+    as_of_before_the_summit_gives_zero,
+    grouping_ordering_and_having_follow_the_arguments,
+    a_write_shows_exactly_in_the_next_total,
+);
