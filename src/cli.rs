@@ -61,6 +61,9 @@ pub enum Command {
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
     },
+    /// Rebuild the derived table of counted amounts from scratch (every write keeps it up
+    /// to date; use after restoring a database by hand).
+    RebuildTotals(DbArgs),
     /// Print the GraphQL schema (SDL); no database needed.
     ExportSchema {
         /// Write to this file instead of standard output.
@@ -215,6 +218,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
             import(&db.open().await?, &path, &data).await
+        }
+        Command::RebuildTotals(db) => {
+            db.open().await?.rebuild_totals().await.context("cannot rebuild the counted amounts")?;
+            println!("counted amounts rebuilt: {}", redact(&db.database_url));
+            Ok(())
         }
         Command::ExportSchema { out } => {
             let schema = sdl();

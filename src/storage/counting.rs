@@ -2,7 +2,7 @@
 //! their overlaps inside the write transaction that changed them, and the data version that
 //! every write increments.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use entity::{counted_amount, exchange_rate, overlap};
@@ -73,13 +73,119 @@ pub(crate) async fn load_rates<C: ConnectionTrait>(
     Ok(table)
 }
 
+/// Ids per `IN (…)` list: far below both databases' parameter and statement limits.
+const ID_CHUNK: usize = 5_000;
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The commitments with these ids (all when `None`), with their grouping attributes.
+async fn load_owners<C: ConnectionTrait>(conn: &C, ids: Option<&[i64]>) -> Result<Vec<Owner>, DbErr> {
+    let backend = conn.get_database_backend();
+    let Some(ids) = ids else {
+        return Owner::find_by_statement(Statement::from_string(backend, OWNERS_SQL)).all(conn).await;
+    };
+    let mut owners = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        // Ids are integers: listing them inline is safe and keeps one statement per chunk.
+        let sql = format!("{OWNERS_SQL} WHERE c.id IN ({})", id_list(chunk));
+        owners.extend(Owner::find_by_statement(Statement::from_string(backend, sql)).all(conn).await?);
+    }
+    Ok(owners)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Link {
+    id: i64,
+    other: Option<i64>,
+}
+
+async fn links<C: ConnectionTrait>(conn: &C, sql: &str, ids: &[i64]) -> Result<Vec<Link>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let sql = sql.replace("{ids}", &id_list(chunk));
+        out.extend(Link::find_by_statement(Statement::from_string(backend, sql)).all(conn).await?);
+    }
+    Ok(out)
+}
+
+/// Every commitment whose counted amounts depend on one of `seed`: the whole families
+/// (roots and all descendants) of the seed, and of later commitments overlapping it.
+pub(crate) async fn families_of<C: ConnectionTrait>(conn: &C, seed: &HashSet<i64>) -> Result<Vec<i64>, DbErr> {
+    let mut known: HashSet<i64> = seed.clone();
+    let seed_list: Vec<i64> = seed.iter().copied().collect();
+    for l in links(
+        conn,
+        "SELECT later_id AS id, earlier_id AS other FROM \"overlaps\" WHERE earlier_id IN ({ids})",
+        &seed_list,
+    )
+    .await?
+    {
+        known.insert(l.id);
+    }
+    // Up to the roots.
+    let mut frontier: Vec<i64> = known.iter().copied().collect();
+    while !frontier.is_empty() {
+        let parents =
+            links(conn, "SELECT id, parent_id AS other FROM commitments WHERE id IN ({ids})", &frontier).await?;
+        frontier = parents.into_iter().filter_map(|l| l.other).filter(|p| known.insert(*p)).collect();
+    }
+    // Down to every descendant.
+    let mut frontier: Vec<i64> = known.iter().copied().collect();
+    while !frontier.is_empty() {
+        let children =
+            links(conn, "SELECT id, parent_id AS other FROM commitments WHERE parent_id IN ({ids})", &frontier).await?;
+        frontier = children.into_iter().map(|l| l.id).filter(|c| known.insert(*c)).collect();
+    }
+    let mut all: Vec<i64> = known.into_iter().collect();
+    all.sort_unstable();
+    Ok(all)
+}
+
+/// Rebuilds the counted amounts of the families that `changed` commitments belong to (see
+/// [`families_of`]), inside the caller's transaction.
+pub(crate) async fn rebuild_counted_for<C: ConnectionTrait>(conn: &C, changed: &HashSet<i64>) -> Result<(), DbErr> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let family = families_of(conn, changed).await?;
+    rebuild(conn, Some(&family)).await
+}
+
 /// Rebuilds every counted amount. Runs inside the caller's transaction, so a total read
 /// after the commit sees exactly the written data.
 pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
-    let owners = Owner::find_by_statement(Statement::from_string(backend, OWNERS_SQL)).all(conn).await?;
-    let overlaps = overlap::Entity::find().all(conn).await?;
-    let rates = load_rates(conn, None).await?;
+    rebuild(conn, None).await
+}
+
+async fn rebuild<C: ConnectionTrait>(conn: &C, scope: Option<&[i64]>) -> Result<(), DbErr> {
+    let owners = load_owners(conn, scope).await?;
+    let overlaps = match scope {
+        None => overlap::Entity::find().all(conn).await?,
+        Some(ids) => {
+            let mut all = Vec::new();
+            for chunk in ids.chunks(ID_CHUNK) {
+                all.extend(
+                    overlap::Entity::find()
+                        .filter(overlap::Column::LaterId.is_in(chunk.iter().copied()))
+                        .all(conn)
+                        .await?,
+                );
+            }
+            all
+        }
+    };
+    // Earlier commitments of overlaps outside the scope: their status and date still gate
+    // the overlap rows.
+    let in_scope: HashSet<i64> = owners.iter().map(|o| o.id).collect();
+    let outside: Vec<i64> = overlaps.iter().map(|o| o.earlier_id).filter(|id| !in_scope.contains(id)).collect();
+    let related_owners = if outside.is_empty() { Vec::new() } else { load_owners(conn, Some(&outside)).await? };
+    let mut currencies: Vec<String> = owners.iter().map(|o| o.currency.clone()).collect();
+    currencies.sort();
+    currencies.dedup();
+    let rates = load_rates(conn, Some(&currencies)).await?;
 
     let currency = |code: &str| CurrencyCode::parse("currency", code).map_err(|e| DbErr::Custom(e.to_string()));
     let mut facts = Vec::with_capacity(owners.len());
@@ -108,7 +214,7 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
     }
     let rows = counted_rows(&facts, &overlap_facts, &rates);
 
-    let by_id: HashMap<i64, &Owner> = owners.iter().map(|o| (o.id, o)).collect();
+    let by_id: HashMap<i64, &Owner> = owners.iter().chain(&related_owners).map(|o| (o.id, o)).collect();
     let mut models = Vec::with_capacity(rows.len());
     for row in rows {
         let owner = by_id[&row.owner];
@@ -146,7 +252,19 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
             month: sea_orm::Set(on.map(|d| format!("{:04}-{:02}", d.year(), d.month()))),
         });
     }
-    counted_amount::Entity::delete_many().exec(conn).await?;
+    match scope {
+        None => {
+            counted_amount::Entity::delete_many().exec(conn).await?;
+        }
+        Some(ids) => {
+            for chunk in ids.chunks(ID_CHUNK) {
+                counted_amount::Entity::delete_many()
+                    .filter(counted_amount::Column::CommitmentId.is_in(chunk.iter().copied()))
+                    .exec(conn)
+                    .await?;
+            }
+        }
+    }
     let mut rest = models;
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(INSERT_CHUNK));
@@ -195,4 +313,15 @@ pub(crate) async fn counted_is_stale<C: ConnectionTrait>(conn: &C) -> Result<boo
     .one(conn)
     .await?;
     Ok(row.is_some_and(|r| r.version > 0))
+}
+
+impl super::Db {
+    /// Rebuilds every counted amount from scratch in one transaction (after a restore, or
+    /// to check the incremental rebuilds): totals answer exactly as before.
+    pub async fn rebuild_totals(&self) -> Result<(), DbErr> {
+        let txn = sea_orm::TransactionTrait::begin(self.conn()).await?;
+        rebuild_counted(&txn).await?;
+        bump_data_version(&txn).await?;
+        txn.commit().await
+    }
 }

@@ -76,7 +76,55 @@ enum Outcome {
     Unchanged,
 }
 
+/// What an import changed that counted amounts depend on.
+#[derive(Debug, Default)]
+struct Touched {
+    commitments: HashSet<i64>,
+    actors: Vec<i64>,
+    events: Vec<i64>,
+    rates: bool,
+}
+
+/// Above this many changed commitments, rebuilding everything is cheaper than finding the
+/// families of each.
+const FULL_REBUILD_ABOVE: usize = 10_000;
+
+impl Touched {
+    /// Rebuilds the counted amounts that depend on what changed.
+    async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        use super::counting::{rebuild_counted, rebuild_counted_for};
+        // Rates decide whether parts in other currencies exceed their headline.
+        if self.rates || self.commitments.len() > FULL_REBUILD_ABOVE {
+            return rebuild_counted(txn).await;
+        }
+        // Counted rows copy the pledger's kind and country and date by the event's start.
+        for (column, ids) in
+            [(commitment::Column::PledgerId, &self.actors), (commitment::Column::EventId, &self.events)]
+        {
+            for chunk in ids.chunks(5_000) {
+                let found: Vec<i64> = commitment::Entity::find()
+                    .select_only()
+                    .column(commitment::Column::Id)
+                    .filter(column.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                self.commitments.extend(found);
+            }
+        }
+        if self.commitments.len() > FULL_REBUILD_ABOVE {
+            return rebuild_counted(txn).await;
+        }
+        rebuild_counted_for(txn, &self.commitments).await
+    }
+}
+
 impl ImportSummary {
+    /// Rows inserted or updated.
+    pub fn changed(&self) -> usize {
+        self.inserted + self.updated
+    }
+
     fn count(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Inserted => self.inserted += 1,
@@ -375,6 +423,7 @@ impl Db {
         let now = Utc::now();
         let txn = self.conn().begin().await?;
         let mut summary = ImportSummary::default();
+        let mut touched = Touched::default();
         let mut fail = |collection: &'static str, index: usize, key: &str, error: FieldError| {
             problems.push(Problem { collection, index, key: key.to_owned(), error });
         };
@@ -444,7 +493,11 @@ impl Db {
                 fail("actors", *index, &a.slug, e);
                 Vec::new()
             });
+            let before = summary.changed();
             let id = save(&txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
+            if summary.changed() > before {
+                touched.actors.push(id);
+            }
             actor_ids.map.insert(a.slug.clone(), id);
         }
 
@@ -477,7 +530,11 @@ impl Db {
                 fail("events", *index, &e.slug, err);
                 Vec::new()
             });
+            let before = summary.changed();
             let id = save(&txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
+            if summary.changed() > before {
+                touched.events.push(id);
+            }
             event_ids.map.insert(e.slug.clone(), id);
         }
 
@@ -563,6 +620,9 @@ impl Db {
             if (sources_changed || history_changed) && outcome == Outcome::Unchanged {
                 outcome = Outcome::Updated;
             }
+            if outcome != Outcome::Unchanged {
+                touched.commitments.insert(id);
+            }
             summary.count(outcome);
         }
 
@@ -629,7 +689,11 @@ impl Db {
                 currency_exponent,
                 note: o.note.clone(),
             };
+            let before = summary.changed();
             save(&txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
+            if summary.changed() > before {
+                touched.commitments.extend([later_id, earlier_id]);
+            }
         }
 
         let coalition_refs = data.signatures.iter().map(|s| s.coalition.clone());
@@ -721,7 +785,9 @@ impl Db {
                 quote: r.quote.as_str().to_owned(),
                 rate: r.rate.normalize().to_string(),
             };
+            let before = summary.changed();
             save(&txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
+            touched.rates |= summary.changed() > before;
         }
 
         if !problems.is_empty() {
@@ -730,8 +796,8 @@ impl Db {
         }
         // Totals read the derived table: rebuild it and mark the write in the same
         // transaction, so no reader ever sees new rows with old totals.
-        if summary.inserted + summary.updated > 0 {
-            super::counting::rebuild_counted(&txn).await?;
+        if summary.changed() > 0 {
+            touched.rebuild(&txn).await?;
             super::counting::bump_data_version(&txn).await?;
         }
         txn.commit().await?;

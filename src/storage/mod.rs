@@ -97,10 +97,7 @@ impl Db {
         migration::Migrator::up(&self.conn, None).await?;
         // A database written before the counted amounts existed gets them now.
         if counting::counted_is_stale(&self.conn).await? {
-            let txn = sea_orm::TransactionTrait::begin(&self.conn).await?;
-            counting::rebuild_counted(&txn).await?;
-            counting::bump_data_version(&txn).await?;
-            txn.commit().await?;
+            self.rebuild_totals().await?;
         }
         Ok(())
     }

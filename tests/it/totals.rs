@@ -463,7 +463,80 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     assert_eq!(only_cents["grandTotal"]["low"], "0.3");
 }
 
+/// The counted rows, without their ids, in a stable order.
+async fn counted_rows(app: &TestApp) -> Vec<String> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let rows = entity::counted_amount::Entity::find()
+        .order_by_asc(entity::counted_amount::Column::CommitmentId)
+        .order_by_asc(entity::counted_amount::Column::Rule)
+        .order_by_asc(entity::counted_amount::Column::RelatedId)
+        .all(app.db.conn())
+        .await
+        .unwrap();
+    rows.into_iter().map(|r| format!("{:?}", entity::counted_amount::Model { id: 0, ..r })).collect()
+}
+
+async fn incremental_rebuilds_equal_a_full_rebuild(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    // Writes touching a part (status), an overlap's earlier side and a new family.
+    let mut reference = reference_data().unwrap();
+    let pick = |slug: &str| reference.commitments.iter().find(|c| c.slug == slug).unwrap().clone();
+    let mut apollo = pick("apollo-ai-energy-france");
+    apollo.amount_high = Some("6000000000".into());
+    let mut amazon_2024 = pick("amazon-choose-france-2024");
+    amazon_2024.status = "DELIVERED".into();
+    let mut fresh = test_commitment("a-new-family-head", "100");
+    fresh.event = Some(SUMMIT.into());
+    let mut fresh_part = test_commitment("a-new-family-part", "40");
+    fresh_part.parent = Some("a-new-family-head".into());
+    fresh_part.relation = Some("PART_OF".into());
+    reference.commitments = vec![apollo, amazon_2024, fresh, fresh_part];
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source()],
+        commitments: reference.commitments,
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+    let incremental = counted_rows(&app).await;
+    app.db.rebuild_totals().await.unwrap();
+    assert_eq!(incremental, counted_rows(&app).await);
+    assert!(incremental.iter().any(|r| r.contains("high: -4000000000")), "the new part is carved out");
+}
+
+async fn ecb_rates_from_the_history_csv_convert_any_currency(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    // The ECB history format, as published (two days, a few columns).
+    let csv = "Date,USD,JPY,BGN,CYP,GBP,\n2025-02-14,1.0478,160.09,1.9558,N/A,0.83215,\n2025-02-13,1.039,159.79,1.9558,N/A,0.83313,\n";
+    let selection = pledgewatch::ecb::EcbSelection { currencies: vec!["GBP".into()], ..Default::default() };
+    let rates =
+        pledgewatch::ecb::read_history(csv.as_bytes(), &selection, &["ecb-eurofxref-mirror-h0tbird".into()]).unwrap();
+    assert_eq!(rates.len(), 2);
+    let mut pounds = test_commitment("a-thousand-pounds", "1000");
+    pounds.currency = "GBP".into();
+    pounds.announced_on = Some("2025-02-15".into()); // a Saturday: Friday's rate
+    pounds.event = None;
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source()],
+        commitments: vec![pounds],
+        exchange_rates: rates,
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+    let filter = json!({ "currencies": ["GBP"] });
+    let report = totals(&app, json!({ "filter": filter })).await;
+    assert_eq!(report["grandTotal"]["low"], "1201.71"); // 1000 / 0.83215
+    assert_eq!(report["ratesUsed"][0]["rate"], "0.83215");
+    // Pounds to dollars through the euro: 1000 / 0.83215 × 1.0478.
+    let report = totals(&app, json!({ "filter": filter, "currency": "USD" })).await;
+    assert_eq!(report["grandTotal"]["low"], "1259.15");
+    assert_eq!(report["ratesUsed"].as_array().unwrap().len(), 2);
+}
+
 on_both_backends!(
+    ecb_rates_from_the_history_csv_convert_any_currency,
+    incremental_rebuilds_equal_a_full_rebuild,
     the_summit_total_reproduces_the_headline_figures,
     grouped_by_pledger_the_parts_and_the_remainder_add_up,
     usd_figures_convert_with_the_rate_shown,
