@@ -451,6 +451,32 @@ pub struct RateUsed {
     pub average_of: Option<i32>,
 }
 
+fn rates_used(rates: &[fx::EuroRate]) -> Vec<RateUsed> {
+    rates
+        .iter()
+        .map(|r| RateUsed {
+            date: Date(r.on),
+            base: fx::EURO.to_owned(),
+            quote: r.quote.clone(),
+            rate: Decimal(r.rate),
+            average_year: r.average_of.map(|(y, _)| y),
+            average_of: r.average_of.map(|(_, n)| n as i32),
+        })
+        .collect()
+}
+
+async fn excluded(
+    ctx: &Context<'_>,
+    query: &TotalsQuery,
+    report: &Report,
+) -> Result<Vec<ExcludedCommitment>, ApiError> {
+    let rows = ctx.db()?.totals_excluded(query, report, MAX_LISTED).await.api()?;
+    Ok(rows
+        .into_iter()
+        .map(|e| ExcludedCommitment { id: e.commitment_id, reason: e.reason, detail: e.detail })
+        .collect())
+}
+
 /// Why a commitment matching the filter is not in a total.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "Reason")]
@@ -564,27 +590,12 @@ impl TotalsReport {
     }
     /// Every exchange rate applied.
     async fn rates_used(&self) -> Vec<RateUsed> {
-        self.report
-            .rates
-            .iter()
-            .map(|r| RateUsed {
-                date: Date(r.on),
-                base: fx::EURO.to_owned(),
-                quote: r.quote.clone(),
-                rate: Decimal(r.rate),
-                average_year: r.average_of.map(|(y, _)| y),
-                average_of: r.average_of.map(|(_, n)| n as i32),
-            })
-            .collect()
+        rates_used(&self.report.rates)
     }
     /// Commitments matching the filter that the total leaves out, and why (at most 500
     /// per reason).
     async fn excluded(&self, ctx: &Context<'_>) -> Result<Vec<ExcludedCommitment>, ApiError> {
-        let rows = ctx.db()?.totals_excluded(&self.query, &self.report, MAX_LISTED).await.api()?;
-        Ok(rows
-            .into_iter()
-            .map(|e| ExcludedCommitment { id: e.commitment_id, reason: e.reason, detail: e.detail })
-            .collect())
+        excluded(ctx, &self.query, &self.report).await
     }
     /// Data-quality findings on the counted commitments (at most 500 commitments).
     async fn warnings(&self, ctx: &Context<'_>) -> Result<Vec<TotalsWarning>, ApiError> {
@@ -680,17 +691,7 @@ impl EventComparison {
     }
     /// The exchange rates applied to this event.
     async fn rates_used(&self) -> Vec<RateUsed> {
-        self.rates
-            .iter()
-            .map(|r| RateUsed {
-                date: Date(r.on),
-                base: fx::EURO.to_owned(),
-                quote: r.quote.clone(),
-                rate: Decimal(r.rate),
-                average_year: r.average_of.map(|(y, _)| y),
-                average_of: r.average_of.map(|(_, n)| n as i32),
-            })
-            .collect()
+        rates_used(&self.rates)
     }
 }
 
@@ -740,26 +741,11 @@ impl Foundation {
     }
     /// The exchange rates applied.
     async fn rates_used(&self) -> Vec<RateUsed> {
-        self.report
-            .rates
-            .iter()
-            .map(|r| RateUsed {
-                date: Date(r.on),
-                base: fx::EURO.to_owned(),
-                quote: r.quote.clone(),
-                rate: Decimal(r.rate),
-                average_year: r.average_of.map(|(y, _)| y),
-                average_of: r.average_of.map(|(_, n)| n as i32),
-            })
-            .collect()
+        rates_used(&self.report.rates)
     }
     /// Commitments left out of `pledged`, and why.
     async fn excluded(&self, ctx: &Context<'_>) -> Result<Vec<ExcludedCommitment>, ApiError> {
-        let rows = ctx.db()?.totals_excluded(&self.query, &self.report, MAX_LISTED).await.api()?;
-        Ok(rows
-            .into_iter()
-            .map(|e| ExcludedCommitment { id: e.commitment_id, reason: e.reason, detail: e.detail })
-            .collect())
+        excluded(ctx, &self.query, &self.report).await
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use pledgewatch::{
     cli::load_reference_if_empty,
+    domain::records::{CommitmentRecord, SourceRecord},
     graphql::{ApiLimits, build_schema},
     http::{AppState, HttpLimits, router},
     storage::{Db, PoolOptions},
@@ -126,4 +127,43 @@ pub fn sorted(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
     v.sort();
     v
+}
+
+/// The source the test records cite.
+pub fn test_source() -> SourceRecord {
+    SourceRecord {
+        slug: "test-source".into(),
+        url: "https://example.org/a".into(),
+        publisher: "Example".into(),
+        title: "A test page".into(),
+        published_on: None,
+        language: Some("en".into()),
+        quote: None,
+    }
+}
+
+/// A commitment by France, citing [`test_source`].
+pub fn test_commitment(slug: &str, low: &str, high: &str, currency: &str) -> CommitmentRecord {
+    CommitmentRecord {
+        slug: slug.into(),
+        title: format!("Test {slug}"),
+        pledger: "france".into(),
+        event: None,
+        beneficiary: None,
+        announced_on: Some("2025-02-10".into()),
+        amount_low: Some(low.into()),
+        amount_high: Some(high.into()),
+        currency: currency.into(),
+        recipient_country: None,
+        sector: None,
+        horizon_year: None,
+        kind: "INVESTMENT".into(),
+        status: "ANNOUNCED".into(),
+        amount_disputed: false,
+        parent: None,
+        relation: None,
+        notes: None,
+        sources: vec!["test-source".into()],
+        status_history: vec![],
+    }
 }

@@ -1,61 +1,20 @@
 //! Imports: exact amounts survive the database, bad records are all reported and nothing
 //! is written, re-importing changes nothing.
 
-use pledgewatch::{
-    domain::records::{CommitmentRecord, DataSet, SourceRecord},
-    reference::reference_data,
-    storage::import::ImportError,
-};
+use pledgewatch::{domain::records::DataSet, reference::reference_data, storage::import::ImportError};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, on_both_backends};
-
-fn source() -> SourceRecord {
-    SourceRecord {
-        slug: "test-source".into(),
-        url: "https://example.org/a".into(),
-        publisher: "Example".into(),
-        title: "A test page".into(),
-        published_on: None,
-        language: Some("en".into()),
-        quote: None,
-    }
-}
-
-fn commitment(slug: &str, low: &str, high: &str, currency: &str) -> CommitmentRecord {
-    CommitmentRecord {
-        slug: slug.into(),
-        title: format!("Test {slug}"),
-        pledger: "france".into(),
-        event: None,
-        beneficiary: None,
-        announced_on: Some("2025-02-10".into()),
-        amount_low: Some(low.into()),
-        amount_high: Some(high.into()),
-        currency: currency.into(),
-        recipient_country: None,
-        sector: None,
-        horizon_year: None,
-        kind: "INVESTMENT".into(),
-        status: "ANNOUNCED".into(),
-        amount_disputed: false,
-        parent: None,
-        relation: None,
-        notes: None,
-        sources: vec!["test-source".into()],
-        status_history: vec![],
-    }
-}
+use crate::helpers::{Backend, TestApp, on_both_backends, test_commitment, test_source};
 
 async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let data = DataSet {
         format: "pledgewatch/1".into(),
-        sources: vec![source()],
+        sources: vec![test_source()],
         commitments: vec![
-            commitment("cents", "0.10", "1000000000000000.01", "EUR"),
-            commitment("four-decimals", "12345678901234.5678", "12345678901234.5678", "CLF"),
-            commitment("yen", "5", "123456789012345678", "JPY"),
+            test_commitment("cents", "0.10", "1000000000000000.01", "EUR"),
+            test_commitment("four-decimals", "12345678901234.5678", "12345678901234.5678", "CLF"),
+            test_commitment("yen", "5", "123456789012345678", "JPY"),
         ],
         ..Default::default()
     };
@@ -76,18 +35,18 @@ async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
 async fn every_bad_record_is_reported_and_nothing_is_written(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let before = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
-    let mut bad_url = source();
+    let mut bad_url = test_source();
     bad_url.slug = "bad-url".into();
     bad_url.url = "not a url".into();
-    let mut unknown_pledger = commitment("unknown-pledger", "1", "2", "EUR");
+    let mut unknown_pledger = test_commitment("unknown-pledger", "1", "2", "EUR");
     unknown_pledger.pledger = "nobody".into();
     let data = DataSet {
         format: "pledgewatch/1".into(),
-        sources: vec![source(), bad_url],
+        sources: vec![test_source(), bad_url],
         commitments: vec![
-            commitment("good-one", "1", "2", "EUR"),
-            commitment("low-above-high", "3", "2", "EUR"),
-            commitment("bad-currency", "1", "2", "EURO"),
+            test_commitment("good-one", "1", "2", "EUR"),
+            test_commitment("low-above-high", "3", "2", "EUR"),
+            test_commitment("bad-currency", "1", "2", "EURO"),
         ],
         ..Default::default()
     };
@@ -101,8 +60,8 @@ async fn every_bad_record_is_reported_and_nothing_is_written(backend: Backend) {
     // References are checked against the database too, and a failure there also rolls back.
     let data = DataSet {
         format: "pledgewatch/1".into(),
-        sources: vec![source()],
-        commitments: vec![commitment("good-one", "1", "2", "EUR"), unknown_pledger],
+        sources: vec![test_source()],
+        commitments: vec![test_commitment("good-one", "1", "2", "EUR"), unknown_pledger],
         ..Default::default()
     };
     let Err(ImportError::Invalid(problems)) = app.db.import(&data).await else { panic!("the import must fail") };
@@ -112,7 +71,7 @@ async fn every_bad_record_is_reported_and_nothing_is_written(backend: Backend) {
 
     let after = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
     assert_eq!(before, after);
-    let (_, body) = app.query("{ commitment(slug: \"good-one\") { slug } }").await;
+    let (_, body) = app.query("{ test_commitment(slug: \"good-one\") { slug } }").await;
     assert_eq!(body["data"]["commitment"], serde_json::Value::Null);
 }
 
@@ -148,15 +107,15 @@ async fn the_reference_data_loads_completely_into_an_empty_database(backend: Bac
 
 async fn a_parent_cycle_is_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let mut a = commitment("cycle-a", "1", "1", "EUR");
-    let mut b = commitment("cycle-b", "1", "1", "EUR");
+    let mut a = test_commitment("cycle-a", "1", "1", "EUR");
+    let mut b = test_commitment("cycle-b", "1", "1", "EUR");
     a.parent = Some("cycle-b".into());
     a.relation = Some("PART_OF".into());
     b.parent = Some("cycle-a".into());
     b.relation = Some("PART_OF".into());
     let data = DataSet {
         format: "pledgewatch/1".into(),
-        sources: vec![source()],
+        sources: vec![test_source()],
         commitments: vec![a, b],
         ..Default::default()
     };

@@ -5,13 +5,13 @@
 use std::str::FromStr;
 
 use pledgewatch::{
-    domain::records::{CommitmentRecord, DataSet, SourceRecord, StatusRecord},
+    domain::records::{CommitmentRecord, DataSet, RateRecord, StatusRecord},
     reference::reference_data,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_backends};
+use crate::helpers::{Backend, TestApp, on_both_backends, test_commitment, test_source};
 
 const SUMMIT: &str = "ai-action-summit-2025";
 
@@ -354,41 +354,30 @@ async fn grouping_ordering_and_having_follow_the_arguments(backend: Backend) {
     }
 }
 
-fn test_source() -> SourceRecord {
-    SourceRecord {
-        slug: "totals-test-source".into(),
-        url: "https://example.org/totals".into(),
-        publisher: "Example".into(),
-        title: "A test page".into(),
-        published_on: None,
-        language: Some("en".into()),
-        quote: None,
-    }
+/// A commitment of France at Choose France 2024, for one amount.
+fn cf2024_commitment(slug: &str, amount: &str) -> CommitmentRecord {
+    let mut c = test_commitment(slug, amount, amount, "EUR");
+    c.event = Some("choose-france-2024".into());
+    c.announced_on = Some("2024-05-13".into());
+    c.recipient_country = Some("FR".into());
+    c
 }
 
-fn test_commitment(slug: &str, amount: &str) -> CommitmentRecord {
-    CommitmentRecord {
-        slug: slug.into(),
-        title: format!("Test {slug}"),
-        pledger: "france".into(),
-        event: Some("choose-france-2024".into()),
-        beneficiary: None,
-        announced_on: Some("2024-05-13".into()),
-        amount_low: Some(amount.into()),
-        amount_high: Some(amount.into()),
-        currency: "EUR".into(),
-        recipient_country: Some("FR".into()),
-        sector: None,
-        horizon_year: None,
-        kind: "INVESTMENT".into(),
-        status: "ANNOUNCED".into(),
-        amount_disputed: false,
-        parent: None,
-        relation: None,
-        notes: None,
-        sources: vec!["totals-test-source".into()],
-        status_history: vec![],
-    }
+/// Imports commitments (and rates) citing the test source.
+async fn import(app: &TestApp, commitments: Vec<CommitmentRecord>, exchange_rates: Vec<RateRecord>) {
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source()],
+        commitments,
+        exchange_rates,
+        ..Default::default()
+    };
+    app.db.import(&data).await.unwrap();
+}
+
+/// A reference commitment, to change and import again.
+fn reference_commitment(slug: &str) -> CommitmentRecord {
+    reference_data().unwrap().commitments.into_iter().find(|c| c.slug == slug).unwrap()
 }
 
 async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
@@ -402,24 +391,15 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
 
     // A part withdrawn: its money returns to the headline's remainder, nothing is lost and
     // it is listed as excluded.
-    let mut reference = reference_data().unwrap();
-    let mut microsoft =
-        reference.commitments.iter().find(|c| c.slug == "microsoft-choose-france-2024").unwrap().clone();
+    let mut microsoft = reference_commitment("microsoft-choose-france-2024");
     microsoft.status = "WITHDRAWN".into();
     microsoft.status_history.push(StatusRecord {
         status: "WITHDRAWN".into(),
         effective_on: Some("2024-06-01".into()),
         note: None,
-        sources: vec!["totals-test-source".into()],
+        sources: vec!["test-source".into()],
     });
-    reference.commitments = vec![microsoft];
-    let data = DataSet {
-        format: "pledgewatch/1".into(),
-        sources: vec![test_source()],
-        commitments: reference.commitments,
-        ..Default::default()
-    };
-    app.db.import(&data).await.unwrap();
+    import(&app, vec![microsoft], vec![]).await;
     let before = json!({ "filter": { "events": ["choose-france-2024"] }, "groupBy": ["PLEDGER"] });
     let report = totals(&app, before.clone()).await;
     assert_eq!(group(&report, "various-private-investors")["low"], "12585000000"); // 8.585 + 4
@@ -442,17 +422,12 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     assert_eq!(report["grandTotal"]["low"], "15000000000");
 
     // 0.10 + 0.20 and 10^15 + 0.01: sums that doubles get wrong.
-    let data = DataSet {
-        format: "pledgewatch/1".into(),
-        sources: vec![test_source()],
-        commitments: vec![
-            test_commitment("ten-cents", "0.10"),
-            test_commitment("twenty-cents", "0.20"),
-            test_commitment("a-quadrillion-and-a-cent", "1000000000000000.01"),
-        ],
-        ..Default::default()
-    };
-    app.db.import(&data).await.unwrap();
+    let cents = vec![
+        cf2024_commitment("ten-cents", "0.10"),
+        cf2024_commitment("twenty-cents", "0.20"),
+        cf2024_commitment("a-quadrillion-and-a-cent", "1000000000000000.01"),
+    ];
+    import(&app, cents, vec![]).await;
     let report = totals(&app, cf2024.clone()).await;
     assert_eq!(report["grandTotal"]["low"], "1000015000000000.31");
     let only_cents = totals(
@@ -479,25 +454,16 @@ async fn counted_rows(app: &TestApp) -> Vec<String> {
 async fn incremental_rebuilds_equal_a_full_rebuild(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     // Writes touching a part (status), an overlap's earlier side and a new family.
-    let mut reference = reference_data().unwrap();
-    let pick = |slug: &str| reference.commitments.iter().find(|c| c.slug == slug).unwrap().clone();
-    let mut apollo = pick("apollo-ai-energy-france");
+    let mut apollo = reference_commitment("apollo-ai-energy-france");
     apollo.amount_high = Some("6000000000".into());
-    let mut amazon_2024 = pick("amazon-choose-france-2024");
+    let mut amazon_2024 = reference_commitment("amazon-choose-france-2024");
     amazon_2024.status = "DELIVERED".into();
-    let mut fresh = test_commitment("a-new-family-head", "100");
+    let mut fresh = cf2024_commitment("a-new-family-head", "100");
     fresh.event = Some(SUMMIT.into());
-    let mut fresh_part = test_commitment("a-new-family-part", "40");
+    let mut fresh_part = cf2024_commitment("a-new-family-part", "40");
     fresh_part.parent = Some("a-new-family-head".into());
     fresh_part.relation = Some("PART_OF".into());
-    reference.commitments = vec![apollo, amazon_2024, fresh, fresh_part];
-    let data = DataSet {
-        format: "pledgewatch/1".into(),
-        sources: vec![test_source()],
-        commitments: reference.commitments,
-        ..Default::default()
-    };
-    app.db.import(&data).await.unwrap();
+    import(&app, vec![apollo, amazon_2024, fresh, fresh_part], vec![]).await;
     let incremental = counted_rows(&app).await;
     app.db.rebuild_totals().await.unwrap();
     assert_eq!(incremental, counted_rows(&app).await);
@@ -512,18 +478,9 @@ async fn ecb_rates_from_the_history_csv_convert_any_currency(backend: Backend) {
     let rates =
         pledgewatch::ecb::read_history(csv.as_bytes(), &selection, &["ecb-eurofxref-mirror-h0tbird".into()]).unwrap();
     assert_eq!(rates.len(), 2);
-    let mut pounds = test_commitment("a-thousand-pounds", "1000");
-    pounds.currency = "GBP".into();
+    let mut pounds = test_commitment("a-thousand-pounds", "1000", "1000", "GBP");
     pounds.announced_on = Some("2025-02-15".into()); // a Saturday: Friday's rate
-    pounds.event = None;
-    let data = DataSet {
-        format: "pledgewatch/1".into(),
-        sources: vec![test_source()],
-        commitments: vec![pounds],
-        exchange_rates: rates,
-        ..Default::default()
-    };
-    app.db.import(&data).await.unwrap();
+    import(&app, vec![pounds], rates).await;
     let filter = json!({ "currencies": ["GBP"] });
     let report = totals(&app, json!({ "filter": filter })).await;
     assert_eq!(report["grandTotal"]["low"], "1201.71"); // 1000 / 0.83215
