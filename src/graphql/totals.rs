@@ -197,14 +197,18 @@ pub struct TotalsAmounts {
     pub by_currency: Vec<CurrencyBreakdown>,
 }
 
+/// The total a basis reports.
+fn basis_pair(t: &Totals, basis: TotalsBasis) -> Pair {
+    match basis {
+        TotalsBasis::NewMoney => t.counted(),
+        TotalsBasis::AsAnnounced => t.as_announced(),
+    }
+}
+
 impl TotalsAmounts {
     fn of(t: &Totals, to: CurrencyCode, basis: TotalsBasis) -> Self {
         let e = to.exponent();
-        let counted = match basis {
-            TotalsBasis::NewMoney => t.counted(),
-            TotalsBasis::AsAnnounced => t.as_announced(),
-        };
-        let (low, high) = counted.to_decimals(e);
+        let (low, high) = basis_pair(t, basis).to_decimals(e);
         Self {
             count: t.count,
             low: Decimal(low),
@@ -381,11 +385,11 @@ impl TotalsGroup {
     }
     /// Low scenario total (basis of the report).
     async fn low(&self) -> Decimal {
-        TotalsAmounts::of(&self.group.totals, self.query.currency, self.basis).low
+        TotalRange::of(basis_pair(&self.group.totals, self.basis), self.query.currency.exponent()).low
     }
     /// High scenario total (basis of the report).
     async fn high(&self) -> Decimal {
-        TotalsAmounts::of(&self.group.totals, self.query.currency, self.basis).high
+        TotalRange::of(basis_pair(&self.group.totals, self.basis), self.query.currency.exponent()).high
     }
     /// By original currency.
     async fn by_currency(&self) -> Vec<CurrencyBreakdown> {

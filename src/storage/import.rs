@@ -248,7 +248,7 @@ async fn save<M>(
     kind: Linked,
     sources: &[i64],
     summary: &mut ImportSummary,
-) -> Result<i64, DbErr>
+) -> Result<(i64, bool), DbErr>
 where
     M: Stored + IntoActiveModel<M::Active>,
 {
@@ -257,7 +257,7 @@ where
         outcome = Outcome::Updated;
     }
     summary.count(outcome);
-    Ok(id)
+    Ok((id, outcome != Outcome::Unchanged))
 }
 
 /// Replaces the source links of one row when they differ; true when they did.
@@ -493,9 +493,8 @@ impl Db {
                 fail("actors", *index, &a.slug, e);
                 Vec::new()
             });
-            let before = summary.changed();
-            let id = save(&txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
-            if summary.changed() > before {
+            let (id, changed) = save(&txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
+            if changed {
                 touched.actors.push(id);
             }
             actor_ids.map.insert(a.slug.clone(), id);
@@ -530,9 +529,8 @@ impl Db {
                 fail("events", *index, &e.slug, err);
                 Vec::new()
             });
-            let before = summary.changed();
-            let id = save(&txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
-            if summary.changed() > before {
+            let (id, changed) = save(&txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
+            if changed {
                 touched.events.push(id);
             }
             event_ids.map.insert(e.slug.clone(), id);
@@ -689,9 +687,8 @@ impl Db {
                 currency_exponent,
                 note: o.note.clone(),
             };
-            let before = summary.changed();
-            save(&txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
-            if summary.changed() > before {
+            let (_, changed) = save(&txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
+            if changed {
                 touched.commitments.extend([later_id, earlier_id]);
             }
         }
@@ -724,7 +721,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let id = save(&txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
+            let (id, _) = save(&txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
             coalition_ids.map.insert(c.slug.clone(), id);
         }
 
@@ -785,9 +782,8 @@ impl Db {
                 quote: r.quote.as_str().to_owned(),
                 rate: r.rate.normalize().to_string(),
             };
-            let before = summary.changed();
-            save(&txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
-            touched.rates |= summary.changed() > before;
+            let (_, changed) = save(&txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
+            touched.rates |= changed;
         }
 
         if !problems.is_empty() {

@@ -285,6 +285,42 @@ fn statement<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> Statemen
     StatementBuilder::build(select, &conn.get_database_backend())
 }
 
+/// One GROUP BY row as a bucket.
+fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<Bucket> {
+    let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
+    let mut key: GroupKey = Vec::with_capacity(dims);
+    for i in 0..dims {
+        key.push(row.try_get::<Option<String>>("", &format!("d{i}"))?);
+    }
+    let measure: String = row.try_get("", "measure")?;
+    let currency: String = row.try_get("", "currency")?;
+    let currency = CurrencyCode::parse("currency", &currency).map_err(|_| bad("currency"))?;
+    let rate_key = if currency == query.currency {
+        RateKey::Identity
+    } else {
+        match query.fx {
+            FxPolicy::FixedDate(day) => RateKey::Day(day),
+            FxPolicy::AnnouncementDate => match row.try_get::<Option<NaiveDate>>("", "rk")? {
+                Some(day) => RateKey::Day(day),
+                None => RateKey::Undated,
+            },
+            FxPolicy::YearlyAverage => match row.try_get::<Option<String>>("", "rk")? {
+                Some(year) => RateKey::Year(year.parse().map_err(|_| bad("year"))?),
+                None => RateKey::Undated,
+            },
+        }
+    };
+    Ok(Bucket {
+        key,
+        measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?,
+        currency,
+        rate_key,
+        low: row.try_get::<Option<i64>>("", "low")?.unwrap_or(0),
+        high: row.try_get::<Option<i64>>("", "high")?.unwrap_or(0),
+        count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
+    })
+}
+
 impl Db {
     /// A totals report, from the cache when no write happened since it was made.
     pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Arc<Report>> {
@@ -347,7 +383,7 @@ impl Db {
         let mut buckets = Vec::with_capacity(rows.len());
         let mut currencies: Vec<String> = vec![query.currency.as_str().to_owned()];
         for row in &rows {
-            let bucket = self.bucket(row, dims, query)?;
+            let bucket = bucket(row, dims, query)?;
             if !currencies.iter().any(|c| c == bucket.currency.as_str()) {
                 currencies.push(bucket.currency.as_str().to_owned());
             }
@@ -355,41 +391,6 @@ impl Db {
         }
         let rates = load_rates(self.conn(), Some(&currencies)).await?;
         Ok(build(&buckets, query.currency, &rates))
-    }
-
-    fn bucket(&self, row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<Bucket> {
-        let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
-        let mut key: GroupKey = Vec::with_capacity(dims);
-        for i in 0..dims {
-            key.push(row.try_get::<Option<String>>("", &format!("d{i}"))?);
-        }
-        let measure: String = row.try_get("", "measure")?;
-        let currency: String = row.try_get("", "currency")?;
-        let currency = CurrencyCode::parse("currency", &currency).map_err(|_| bad("currency"))?;
-        let rate_key = if currency == query.currency {
-            RateKey::Identity
-        } else {
-            match query.fx {
-                FxPolicy::FixedDate(day) => RateKey::Day(day),
-                FxPolicy::AnnouncementDate => match row.try_get::<Option<NaiveDate>>("", "rk")? {
-                    Some(day) => RateKey::Day(day),
-                    None => RateKey::Undated,
-                },
-                FxPolicy::YearlyAverage => match row.try_get::<Option<String>>("", "rk")? {
-                    Some(year) => RateKey::Year(year.parse().map_err(|_| bad("year"))?),
-                    None => RateKey::Undated,
-                },
-            }
-        };
-        Ok(Bucket {
-            key,
-            measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?,
-            currency,
-            rate_key,
-            low: row.try_get::<Option<i64>>("", "low")?.unwrap_or(0),
-            high: row.try_get::<Option<i64>>("", "high")?.unwrap_or(0),
-            count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
-        })
     }
 
     /// The commitments matching the filter that a total leaves out, and why; at most
