@@ -7,10 +7,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
+    auth::Role,
     domain::records::{DataSet, FORMAT},
     ecb::{EcbSelection, read_history},
     graphql::{ApiLimits, build_schema, sdl},
-    http::{AppState, HttpLimits, router},
+    http::{AppState, HttpLimits, RateLimit, router},
     reference::reference_data,
     storage::{Db, PoolOptions, import::ImportSummary},
 };
@@ -61,6 +62,14 @@ pub enum Command {
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
     },
+    /// Manage API tokens (`token create --name NAME --role editor`, `token list`,
+    /// `token revoke NAME`).
+    Token {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Rebuild the derived table of counted amounts from scratch (every write keeps it up
     /// to date; use after restoring a database by hand).
     RebuildTotals(DbArgs),
@@ -110,6 +119,49 @@ pub struct ServeArgs {
     /// Do not load the reference data into an empty database.
     #[arg(long, env = "PLEDGEWATCH_NO_REFERENCE_DATA")]
     pub no_reference_data: bool,
+    /// Deepest query nesting; deeper queries are refused before they run.
+    #[arg(long, env = "PLEDGEWATCH_MAX_QUERY_DEPTH", default_value_t = 15)]
+    pub max_query_depth: usize,
+    /// Most fields one query may select; larger queries are refused before they run.
+    #[arg(long, env = "PLEDGEWATCH_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
+    pub max_query_complexity: usize,
+    /// Do not answer introspection (`__schema`, `__type`).
+    #[arg(long, env = "PLEDGEWATCH_NO_INTROSPECTION")]
+    pub no_introspection: bool,
+    /// Requests per second each token (or client IP, without a token) may sustain; 0 turns
+    /// rate limiting off. Above it: 429 with Retry-After.
+    #[arg(long, env = "PLEDGEWATCH_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once before the rate applies.
+    #[arg(long, env = "PLEDGEWATCH_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Origins browsers may call the API from (comma-separated, `*` for any); none by default.
+    #[arg(long, env = "PLEDGEWATCH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Require a token (READER or above) for reads too.
+    #[arg(long, env = "PLEDGEWATCH_PRIVATE_READS")]
+    pub private_reads: bool,
+}
+
+/// Token management.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown once; only its hash is stored).
+    Create {
+        /// The name the audit log records (lowercase, digits, hyphens).
+        #[arg(long)]
+        name: String,
+        /// reader, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by name: it stops working at once.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
 }
 
 impl DbArgs {
@@ -196,6 +248,27 @@ async fn import(db: &Db, path: &std::path::Path, data: &DataSet) -> anyhow::Resu
     }
 }
 
+async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, role } => {
+            let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let secret = db.create_token("cli", &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {name} ({role}) created; it is shown once, keep it safe:\n{secret}");
+        }
+        TokenCommand::List => {
+            for t in db.tokens().await? {
+                let state = t.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!("{}\t{}\tcreated {}\t{state}", t.name, t.role, t.created_at);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            db.revoke_token("cli", &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {name} revoked");
+        }
+    }
+    Ok(())
+}
+
 /// Runs a parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -219,6 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
             import(&db.open().await?, &path, &data).await
         }
+        Command::Token { db, command } => token(&db.open().await?, command).await,
         Command::RebuildTotals(db) => {
             db.open().await?.rebuild_totals().await.context("cannot rebuild the counted amounts")?;
             println!("counted amounts rebuilt: {}", redact(&db.database_url));
@@ -244,14 +318,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         tracing::info!(inserted = s.inserted, "loaded the reference data into the empty database");
     }
-    let limits = ApiLimits { default_page_size: args.default_page_size, max_page_size: args.max_page_size };
+    let limits = ApiLimits {
+        default_page_size: args.default_page_size,
+        max_page_size: args.max_page_size,
+        max_depth: args.max_query_depth,
+        max_complexity: args.max_query_complexity,
+        introspection: !args.no_introspection,
+    };
     if limits.default_page_size > limits.max_page_size {
         bail!("--default-page-size ({}) is above --max-page-size ({})", limits.default_page_size, limits.max_page_size);
     }
-    let state = AppState { schema: build_schema(Some(db.clone()), limits), db };
+    let state = AppState::new(build_schema(Some(db.clone()), limits), db);
     let http_limits = HttpLimits {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout_secs),
+        rate_limit: (args.rate_limit_per_second > 0).then(|| RateLimit {
+            period: Duration::from_secs(1) / args.rate_limit_per_second,
+            burst: args.rate_limit_burst,
+        }),
+        cors_origins: args.cors_origins.clone(),
+        public_reads: !args.private_reads,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -259,7 +345,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr().context("cannot read the listening address")?;
     tracing::info!(%address, database = %redact(&args.db.database_url), "pledgewatch listening");
     println!("pledgewatch is serving GraphQL; open GraphiQL at http://{address}/graphql");
-    axum::serve(listener, router(state, http_limits))
+    axum::serve(listener, router(state, http_limits).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")

@@ -5,7 +5,7 @@
 //! - `anyhow` only at the edges (startup, CLI), with context.
 //! - The GraphQL layer answers one error type, [`ApiError`], whose variants map to
 //!   `extensions.code`: `BAD_USER_INPUT` (with `extensions.field`), `NOT_FOUND`,
-//!   `INTERNAL_SERVER_ERROR`. An internal error is logged with its cause and answered with a
+//!   `NOT_FOUND`, `CONFLICT`, `UNAUTHENTICATED`, `FORBIDDEN`, `INTERNAL_SERVER_ERROR`. An internal error is logged with its cause and answered with a
 //!   generic message: database text never reaches a client.
 
 use async_graphql::ErrorExtensions;
@@ -18,6 +18,14 @@ use crate::{domain::FieldError, storage::StorageError};
 pub enum ApiError {
     /// Input breaks a rule; nothing was changed.
     BadUserInput(FieldError),
+    /// What was asked for does not exist.
+    NotFound(String),
+    /// The row changed since the caller read it (optimistic concurrency).
+    Conflict(String),
+    /// No valid token.
+    Unauthenticated(String),
+    /// A valid token whose role is too low.
+    Forbidden(String),
     /// Something went wrong on our side; the cause is logged.
     Internal(String),
 }
@@ -32,6 +40,8 @@ impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
         match err {
             StorageError::Invalid(field) => Self::BadUserInput(field),
+            StorageError::NotFound(what) => Self::NotFound(what),
+            StorageError::Conflict(what) => Self::Conflict(what),
             StorageError::Db(db) => Self::Internal(db.to_string()),
         }
     }
@@ -44,6 +54,10 @@ impl From<ApiError> for async_graphql::Error {
                 ext.set("code", "BAD_USER_INPUT");
                 ext.set("field", field.field.as_str());
             }),
+            ApiError::NotFound(message) => coded(message, "NOT_FOUND"),
+            ApiError::Conflict(message) => coded(message, "CONFLICT"),
+            ApiError::Unauthenticated(message) => coded(message, "UNAUTHENTICATED"),
+            ApiError::Forbidden(message) => coded(message, "FORBIDDEN"),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 async_graphql::Error::new("internal server error")
@@ -51,6 +65,10 @@ impl From<ApiError> for async_graphql::Error {
             }
         }
     }
+}
+
+fn coded(message: String, code: &'static str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
 }
 
 /// Turns storage results into API results at call sites: `db.x().await.api()?`.

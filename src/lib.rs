@@ -5,6 +5,7 @@
 //! types and `storage`/`domain`; `storage` is the only module with SQL; `domain` is plain
 //! Rust rules.
 
+pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod ecb;

@@ -31,6 +31,10 @@ pub struct Model {
     pub relation: Option<String>,
     pub notes: Option<String>,
     pub version: i32,
+    /// When the tracker retracted the figure (see `retraction_reason`).
+    pub retracted_on: Option<Date>,
+    /// Why the figure was retracted; `None` while it stands.
+    pub retraction_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,6 +5,8 @@
 //! amounts are minor units (`i64`) with the currency's exponent beside them.
 
 pub mod actor;
+pub mod api_token;
+pub mod audit_entry;
 pub mod coalition;
 pub mod commitment;
 pub mod counted_amount;

@@ -16,6 +16,8 @@ pub struct Model {
     pub language: Option<String>,
     pub quote: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Incremented by every change (optimistic concurrency).
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

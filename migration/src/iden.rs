@@ -203,3 +203,39 @@ pub enum DataVersions {
     Id,
     Version,
 }
+
+#[derive(DeriveIden)]
+pub enum ApiTokens {
+    Table,
+    Id,
+    Name,
+    Role,
+    TokenHash,
+    CreatedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum AuditLog {
+    Table,
+    Id,
+    At,
+    Actor,
+    Action,
+    EntityKind,
+    EntityId,
+    Slug,
+    Before,
+    After,
+}
+
+#[derive(DeriveIden)]
+pub enum CommitmentRetraction {
+    RetractedOn,
+    RetractionReason,
+}
+
+#[derive(DeriveIden)]
+pub enum SourceVersion {
+    Version,
+}

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod iden;
 mod m20261124_000001_create_core_tables;
 mod m20261124_000002_create_counted_amounts;
+mod m20261124_000003_create_tokens_and_audit;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_core_tables::Migration),
             Box::new(m20261124_000002_create_counted_amounts::Migration),
+            Box::new(m20261124_000003_create_tokens_and_audit::Migration),
         ]
     }
 }

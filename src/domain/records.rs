@@ -148,6 +148,20 @@ pub struct CommitmentRecord {
     pub sources: Vec<String>,
     #[serde(default)]
     pub status_history: Vec<StatusRecord>,
+    /// Set when the tracker retracted the figure (published in error, or unsupported by its
+    /// sources): the record stays, totals leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retraction: Option<RetractionRecord>,
+}
+
+/// Why and when a figure was retracted, with the source that shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetractionRecord {
+    pub reason: String,
+    #[serde(default)]
+    pub retracted_on: Option<String>,
+    pub sources: Vec<String>,
 }
 
 /// One status a commitment had from a date on.
@@ -285,6 +299,15 @@ pub struct ValidCommitment {
     pub notes: Option<String>,
     pub sources: Vec<String>,
     pub status_history: Vec<ValidStatus>,
+    pub retraction: Option<ValidRetraction>,
+}
+
+/// A checked retraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRetraction {
+    pub reason: String,
+    pub retracted_on: Option<NaiveDate>,
+    pub sources: Vec<String>,
 }
 
 /// A checked status change.
@@ -560,6 +583,22 @@ impl CommitmentRecord {
             notes: opt_text("notes", &self.notes)?,
             sources: sources(&self.sources, true)?,
             status_history,
+            retraction: self
+                .retraction
+                .as_ref()
+                .map(|r| {
+                    check_free_text("reason", &r.reason, MAX_TEXT_LEN)?;
+                    if r.reason.trim().is_empty() {
+                        return Err(FieldError::new("reason", "must not be empty"));
+                    }
+                    Ok(ValidRetraction {
+                        reason: r.reason.clone(),
+                        retracted_on: opt_date("retractedOn", &r.retracted_on)?,
+                        sources: sources(&r.sources, true)?,
+                    })
+                })
+                .transpose()
+                .map_err(|e| e.within("retraction"))?,
         })
     }
 }
@@ -695,6 +734,7 @@ mod tests {
             notes: None,
             sources: vec!["dcd-uae-1gw".into()],
             status_history: vec![],
+            retraction: None,
         }
     }
 

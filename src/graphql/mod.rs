@@ -1,19 +1,21 @@
 //! The GraphQL API: schema, types and resolvers. Resolvers stay thin: read the context,
 //! call storage or domain, convert, classify errors. Nothing here touches HTTP types.
 
+pub mod guards;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod scalars;
 pub mod totals;
 pub mod types;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{Context, EmptySubscription, Schema};
 
 use crate::{error::ApiError, storage::Db};
 use loaders::Loaders;
 
 /// The pledgewatch schema.
-pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// Limits that the API enforces, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -22,17 +24,30 @@ pub struct ApiLimits {
     pub default_page_size: u32,
     /// Most rows per page; more is refused with `BAD_USER_INPUT`.
     pub max_page_size: u32,
+    /// Deepest nesting of a query; deeper is refused before it runs.
+    pub max_depth: usize,
+    /// Most fields a query may select (its complexity); more is refused before it runs.
+    pub max_complexity: usize,
+    /// Whether `__schema`/`__type` introspection is answered.
+    pub introspection: bool,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        Self { default_page_size: 50, max_page_size: 500 }
+        Self { default_page_size: 50, max_page_size: 500, max_depth: 15, max_complexity: 2_000, introspection: true }
     }
 }
 
 /// Builds the schema. Without a database it can still be printed (`export-schema`).
 pub fn build_schema(db: Option<Db>, limits: ApiLimits) -> AppSchema {
-    let mut builder = Schema::build(query::Query::default(), EmptyMutation, EmptySubscription).data(limits);
+    let mut builder = Schema::build(query::Query::default(), mutation::Mutation, EmptySubscription)
+        .data(limits)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(guards::Guards { introspection: limits.introspection });
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -19,7 +19,13 @@ use crate::{
 
 /// The root query.
 #[derive(MergedObject, Default)]
-pub struct Query(CommitmentQuery, DirectoryQuery, SearchQuery, super::totals::TotalsQueryRoot);
+pub struct Query(
+    CommitmentQuery,
+    DirectoryQuery,
+    SearchQuery,
+    super::totals::TotalsQueryRoot,
+    super::mutation::AuditQuery,
+);
 
 /// A COUNT that a connection runs only when `totalCount` is asked for.
 #[derive(Debug, Clone)]

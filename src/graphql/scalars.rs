@@ -4,7 +4,7 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
 
-use crate::domain::records::{parse_date, parse_decimal};
+use crate::domain::records::parse_decimal;
 
 /// An exact decimal number written as a string ("109000000000", "0.3"). Input accepts only
 /// strings: a JSON number would already have passed through a float.
@@ -35,7 +35,11 @@ pub struct Date(pub NaiveDate);
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match value {
-            Value::String(s) => parse_date("value", &s).map(Date).map_err(|e| InputValueError::custom(e.message)),
+            // Only the form here: the range of a stored date is a rule of the record, checked
+            // with the field's name by the domain validation.
+            Value::String(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom(format!("{s:?} is not a date YYYY-MM-DD"))),
             _ => Err(InputValueError::custom("a Date is written as a string YYYY-MM-DD")),
         }
     }

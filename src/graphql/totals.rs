@@ -493,6 +493,8 @@ pub enum ExclusionReason {
     NoRate,
     /// No date, so an `asOf` answer cannot place it.
     NoDate,
+    /// Retracted by the tracker (see the commitment's `retraction`).
+    Retracted,
 }
 
 /// A commitment left out of a total, and why.

@@ -176,6 +176,10 @@ impl Source {
     async fn quote(&self) -> Option<&str> {
         self.0.quote.as_deref()
     }
+    /// Version, for `expectedVersion` in `updateSource`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 async fn sources(ctx: &Context<'_>, kind: Linked, id: i64) -> Result<Vec<Source>, ApiError> {
@@ -214,6 +218,10 @@ impl Actor {
     /// Other names and spellings (searchable).
     async fn aliases(&self) -> Vec<String> {
         serde_json::from_str(&self.0.aliases).unwrap_or_default()
+    }
+    /// Version, for `expectedVersion` in `updateActor`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Sources for this actor's identity and details.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
@@ -290,6 +298,10 @@ impl Event {
     /// Last day.
     async fn end_date(&self) -> Option<Date> {
         self.0.end_date.map(Date)
+    }
+    /// Version, for `expectedVersion` in `updateEvent`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Sources for the event.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
@@ -402,7 +414,7 @@ impl Commitment {
         let rows = loaded(ctx.loaders()?.overlaps.load_one(self.0.id).await)?;
         Ok(rows.unwrap_or_default().into_iter().map(Overlap).collect())
     }
-    /// Incremented by every change; updates will require it to avoid lost updates.
+    /// Incremented by every change: pass it as `expectedVersion` to update.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -410,6 +422,26 @@ impl Commitment {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Set when the tracker retracted the figure: it is kept, but no total counts it.
+    async fn retraction(&self, ctx: &Context<'_>) -> Result<Option<Retraction>, ApiError> {
+        let Some(reason) = &self.0.retraction_reason else { return Ok(None) };
+        Ok(Some(Retraction {
+            reason: reason.clone(),
+            retracted_on: self.0.retracted_on.map(Date),
+            sources: sources(ctx, Linked::Retraction, self.0.id).await?,
+        }))
+    }
+}
+
+/// Why and when the tracker retracted a figure.
+#[derive(SimpleObject)]
+pub struct Retraction {
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub retracted_on: Option<Date>,
+    /// The sources that show the figure was wrong.
+    pub sources: Vec<Source>,
 }
 
 /// One status of a commitment and the day it took effect.
@@ -558,6 +590,10 @@ impl Coalition {
     async fn launched_on(&self) -> Option<Date> {
         self.0.launched_on.map(Date)
     }
+    /// Version, for `expectedVersion` in `updateCoalition`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Event where it was launched.
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>, ApiError> {
         match self.0.event_id {
@@ -642,6 +678,10 @@ impl Signature {
     /// Day of signing (or of the public refusal).
     async fn signed_on(&self) -> Option<Date> {
         self.0.signed_on.map(Date)
+    }
+    /// Version, for `expectedVersion` in `setSignature`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Sources of the stance (at least one).
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {

@@ -12,14 +12,20 @@ use async_graphql_axum::GraphQLRequest;
 use axum::{
     Router,
     body::Body,
-    extract::{DefaultBodyLimit, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use tower_http::timeout::TimeoutLayer;
+use tower_governor::{GovernorError, GovernorLayer, governor::GovernorConfigBuilder, key_extractor::KeyExtractor};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+};
 
 use crate::{
+    auth::{Principal, Role, hash_token},
     graphql::{AppSchema, loaders::Loaders},
     storage::Db,
 };
@@ -34,31 +40,135 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The database.
     pub db: Db,
+    /// Whether reads need no token (set from [`HttpLimits`] by [`router`]).
+    pub public_reads: bool,
 }
 
-/// HTTP limits.
-#[derive(Debug, Clone, Copy)]
+impl AppState {
+    /// The state for a schema and its database (public reads).
+    pub fn new(schema: AppSchema, db: Db) -> Self {
+        Self { schema, db, public_reads: true }
+    }
+}
+
+/// A request budget per client: `burst` requests at once, one more every `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Time to earn one more request.
+    pub period: Duration,
+    /// Requests a client may send at once.
+    pub burst: u32,
+}
+
+/// HTTP limits and policies.
+#[derive(Debug, Clone)]
 pub struct HttpLimits {
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Per token (or, without one, per client IP); `None` switches it off.
+    pub rate_limit: Option<RateLimit>,
+    /// Origins browsers may call from (`*` for any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Whether reads need no token (otherwise READER or above).
+    pub public_reads: bool,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+            rate_limit: Some(RateLimit { period: Duration::from_millis(20), burst: 100 }),
+            cors_origins: Vec::new(),
+            public_reads: true,
+        }
     }
 }
 
-/// The router: `POST`/`GET /graphql` (GraphiQL for browsers), `GET /healthz`.
-pub fn router(state: AppState, limits: HttpLimits) -> Router {
-    Router::new()
+/// Rate-limit key: the token (hashed) when one is sent, else the client's address.
+#[derive(Debug, Clone, Copy)]
+struct TokenOrIp;
+
+impl KeyExtractor for TokenOrIp {
+    type Key = String;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            return Ok(format!("token:{}", hash_token(auth)));
+        }
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .ok_or(GovernorError::UnableToExtractKey)?;
+        Ok(format!("ip:{ip}"))
+    }
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]),
+    )
+}
+
+/// The router: `POST`/`GET /graphql` (GraphiQL for browsers), `GET /healthz`. Serve it
+/// with `into_make_service_with_connect_info::<SocketAddr>()` so that rate limits can key
+/// on the client address.
+pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
+    state.public_reads = limits.public_reads;
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
-        .with_state(state)
+        // async-graphql-axum streams the body itself, past axum's DefaultBodyLimit: the
+        // tower-http layer caps the stream (and refuses a long Content-Length up front).
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(axum::middleware::map_response(body_too_large))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+    if let Some(rate) = limits.rate_limit
+        && let Some(config) = GovernorConfigBuilder::default()
+            .period(rate.period)
+            .burst_size(rate.burst.max(1))
+            .key_extractor(TokenOrIp)
+            .finish()
+    {
+        let limiter = config.limiter().clone();
+        // Forget idle clients now and then, so the table does not grow without end.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    limiter.retain_recent();
+                }
+            });
+        }
+        router = router.layer(GovernorLayer::new(config));
+    }
+    if let Some(cors) = cors(&limits.cors_origins) {
+        router = router.layer(cors);
+    }
+    // Health checks stay outside the limits.
+    router.route("/healthz", get(healthz)).with_state(state)
+}
+
+/// Gives the limit layer's plain-text 413 a GraphQL error body.
+async fn body_too_large(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return error_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    }
+    response
 }
 
 async fn healthz() -> &'static str {
@@ -76,14 +186,16 @@ impl From<async_graphql::ParseRequestError> for BadRequest {
 
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
-        let status = match self.0 {
-            async_graphql::ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
+        // A streamed body over the limit surfaces as an I/O error from the limit layer.
+        let too_large = match &self.0 {
+            async_graphql::ParseRequestError::PayloadTooLarge => true,
+            async_graphql::ParseRequestError::Io(err) => err.to_string().contains("length limit exceeded"),
+            _ => false,
         };
-        let message = match self.0 {
-            async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_owned(),
-            other => format!("malformed GraphQL request: {other}"),
-        };
+        if too_large {
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+        let (status, message) = (StatusCode::BAD_REQUEST, format!("malformed GraphQL request: {}", self.0));
         error_response(status, &message)
     }
 }
@@ -112,15 +224,71 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     })
 }
 
+/// Who sent the request: no token, a valid one, or one that is malformed, unknown or revoked.
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Principal::Anonymous) };
+    let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    match token {
+        Some(token) if !token.is_empty() => state.db.principal(token).await.map_err(|err| {
+            tracing::error!(%err, "cannot check a token");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        }),
+        _ => Ok(Principal::Invalid),
+    }
+}
+
+fn denied(status: StatusCode, code: &str, message: &str) -> Response {
+    let errors = vec![serde_json::json!({ "message": message, "extensions": { "code": code } })];
+    let body = serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default();
+    let mut response = (status, [(header::CONTENT_TYPE, GRAPHQL_RESPONSE_JSON)], body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
 async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
-    let request = request.data(Loaders::new(&state.db));
+    let principal = match principal(state, headers).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    // A credential that does not hold is refused outright, whatever the operation.
+    if principal == Principal::Invalid {
+        return denied(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the bearer token is malformed, unknown or revoked",
+        );
+    }
+    if !state.public_reads {
+        match crate::auth::require(&principal, Role::Reader) {
+            Ok(()) => {}
+            Err(_) => return denied(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "reads need a token on this server"),
+        }
+    }
+    let request = request.data(Loaders::new(&state.db)).data(principal);
     let response = state.schema.execute(request).await;
     let legacy = wants_legacy_json(headers);
+    let code_of = |e: &ServerError| {
+        e.extensions.as_ref().and_then(|x| x.get("code")).map(|c| c.to_string().trim_matches('"').to_owned())
+    };
+    let auth_status = if response.errors.iter().any(|e| code_of(e).as_deref() == Some("UNAUTHENTICATED")) {
+        Some(StatusCode::UNAUTHORIZED)
+    } else if response.errors.iter().any(|e| code_of(e).as_deref() == Some("FORBIDDEN")) {
+        Some(StatusCode::FORBIDDEN)
+    } else {
+        None
+    };
     // A request error (parse or validation) has no data and errors without a path.
     let request_error = matches!(response.data, async_graphql::Value::Null)
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if request_error && !legacy { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = match (legacy, auth_status) {
+        (true, _) => StatusCode::OK,
+        (false, Some(status)) => status,
+        (false, None) if request_error => StatusCode::BAD_REQUEST,
+        (false, None) => StatusCode::OK,
+    };
     let content_type = if legacy { "application/json" } else { GRAPHQL_RESPONSE_JSON };
     // A request error has no `data` entry at all (GraphQL-over-HTTP).
     let serialized = if request_error {

@@ -19,6 +19,9 @@ use crate::domain::{
 /// Rows per INSERT: 29 columns each stays under SQLite's 32,766 parameters.
 const INSERT_CHUNK: usize = 500;
 
+/// The status counted rows carry for a retracted commitment: no total counts it.
+pub(crate) const RETRACTED: &str = "RETRACTED";
+
 /// A commitment with the attributes totals group by.
 #[derive(Debug, Clone, FromQueryResult)]
 struct Owner {
@@ -50,7 +53,8 @@ impl Owner {
 }
 
 const OWNERS_SQL: &str = "SELECT c.id, c.parent_id, c.relation, c.amount_low, c.amount_high, c.currency, \
-     c.announced_on, e.start_date AS event_start, c.amount_disputed, c.status, c.event_id, c.pledger_id, \
+     c.announced_on, e.start_date AS event_start, c.amount_disputed, \
+     CASE WHEN c.retraction_reason IS NOT NULL THEN 'RETRACTED' ELSE c.status END AS status, c.event_id, c.pledger_id, \
      a.kind AS pledger_kind, a.country AS pledger_country, c.beneficiary_id, c.recipient_country, c.sector, c.kind \
      FROM commitments c JOIN actors a ON a.id = c.pledger_id LEFT JOIN events e ON e.id = c.event_id";
 
@@ -319,7 +323,7 @@ impl super::Db {
     /// Rebuilds every counted amount from scratch in one transaction (after a restore, or
     /// to check the incremental rebuilds): totals answer exactly as before.
     pub async fn rebuild_totals(&self) -> Result<(), DbErr> {
-        let txn = sea_orm::TransactionTrait::begin(self.conn()).await?;
+        let txn = self.begin_write().await?;
         rebuild_counted(&txn).await?;
         bump_data_version(&txn).await?;
         txn.commit().await

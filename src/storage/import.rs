@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, prelude::DateTimeUtc,
+    QueryFilter, QueryOrder, QuerySelect, prelude::DateTimeUtc,
 };
 
 use super::{Db, StorageError, read::Linked};
@@ -207,7 +207,11 @@ impl Stored for source::Model {
     }
     fn keep_identity(&mut self, old: &Self) {
         self.id = old.id;
+        self.version = old.version;
         self.created_at = old.created_at;
+    }
+    fn bump(&mut self, old: &Self, _now: DateTimeUtc) {
+        self.version = old.version + 1;
     }
 }
 
@@ -311,8 +315,9 @@ impl Ids {
         txn: &DatabaseTransaction,
         id: E::Column,
         slug: E::Column,
-        wanted: impl IntoIterator<Item = String>,
+        wanted: Vec<String>,
     ) -> Result<Self, DbErr> {
+        // (A Vec, not an iterator: closures held across an await would make the future !Send.)
         let wanted: Vec<String> = wanted.into_iter().collect::<HashSet<_>>().into_iter().collect();
         let mut map = HashMap::new();
         for chunk in wanted.chunks(500) {
@@ -382,6 +387,19 @@ impl Db {
     /// Validates and writes `data` in one transaction; nothing is written when any record
     /// is invalid or references something that does not exist.
     pub async fn import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let txn = self.begin_write().await?;
+        let summary = self.import_in(&txn, data).await?;
+        txn.commit().await?;
+        Ok(summary)
+    }
+
+    /// [`Db::import`] inside the caller's transaction: on error the caller drops (rolls
+    /// back) the transaction; on success it commits it, with whatever else it wrote.
+    pub(crate) async fn import_in(
+        &self,
+        txn: &DatabaseTransaction,
+        data: &DataSet,
+    ) -> Result<ImportSummary, ImportError> {
         let mut problems = Vec::new();
         if data.format != FORMAT {
             problems.push(Problem {
@@ -421,7 +439,6 @@ impl Db {
         }
 
         let now = Utc::now();
-        let txn = self.conn().begin().await?;
         let mut summary = ImportSummary::default();
         let mut touched = Touched::default();
         let mut fail = |collection: &'static str, index: usize, key: &str, error: FieldError| {
@@ -429,26 +446,31 @@ impl Db {
         };
 
         // Sources first: everything else links to them.
-        let referenced =
-            data.actors
-                .iter()
-                .flat_map(|r| r.sources.clone())
-                .chain(data.events.iter().flat_map(|r| r.sources.clone()))
-                .chain(data.commitments.iter().flat_map(|r| {
-                    r.sources.iter().cloned().chain(r.status_history.iter().flat_map(|s| s.sources.clone()))
-                }))
-                .chain(data.fundraising_targets.iter().flat_map(|r| r.sources.clone()))
-                .chain(data.overlaps.iter().flat_map(|r| r.sources.clone()))
-                .chain(data.coalitions.iter().flat_map(|r| r.sources.clone()))
-                .chain(data.signatures.iter().flat_map(|r| r.sources.clone()))
-                .chain(data.exchange_rates.iter().flat_map(|r| r.sources.clone()));
+        let referenced = data
+            .actors
+            .iter()
+            .flat_map(|r| r.sources.clone())
+            .chain(data.events.iter().flat_map(|r| r.sources.clone()))
+            .chain(data.commitments.iter().flat_map(|r| {
+                r.sources
+                    .iter()
+                    .cloned()
+                    .chain(r.status_history.iter().flat_map(|s| s.sources.clone()))
+                    .chain(r.retraction.iter().flat_map(|x| x.sources.clone()))
+            }))
+            .chain(data.fundraising_targets.iter().flat_map(|r| r.sources.clone()))
+            .chain(data.overlaps.iter().flat_map(|r| r.sources.clone()))
+            .chain(data.coalitions.iter().flat_map(|r| r.sources.clone()))
+            .chain(data.signatures.iter().flat_map(|r| r.sources.clone()))
+            .chain(data.exchange_rates.iter().flat_map(|r| r.sources.clone()));
         let mut source_ids =
-            Ids::load::<source::Entity>(&txn, source::Column::Id, source::Column::Slug, referenced).await?;
+            Ids::load::<source::Entity>(txn, source::Column::Id, source::Column::Slug, referenced.collect()).await?;
         for (_, valid) in &sources {
             let r = &valid.0;
-            let existing = source::Entity::find().filter(source::Column::Slug.eq(&r.slug)).one(&txn).await?;
+            let existing = source::Entity::find().filter(source::Column::Slug.eq(&r.slug)).one(txn).await?;
             let fresh = source::Model {
                 id: 0,
+                version: 1,
                 slug: r.slug.clone(),
                 url: r.url.clone(),
                 publisher: r.publisher.clone(),
@@ -458,7 +480,7 @@ impl Db {
                 quote: r.quote.clone(),
                 created_at: now,
             };
-            let (id, outcome) = upsert(&txn, existing, fresh, now).await?;
+            let (id, outcome) = upsert(txn, existing, fresh, now).await?;
             source_ids.map.insert(r.slug.clone(), id);
             summary.count(outcome);
         }
@@ -471,9 +493,9 @@ impl Db {
             .chain(data.fundraising_targets.iter().map(|t| t.actor.clone()))
             .chain(data.signatures.iter().map(|s| s.actor.clone()));
         let mut actor_ids =
-            Ids::load::<actor::Entity>(&txn, actor::Column::Id, actor::Column::Slug, actor_refs).await?;
+            Ids::load::<actor::Entity>(txn, actor::Column::Id, actor::Column::Slug, actor_refs.collect()).await?;
         for (index, a) in &actors {
-            let existing = actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(&txn).await?;
+            let existing = actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(txn).await?;
             let fresh = actor::Model {
                 id: 0,
                 slug: a.slug.clone(),
@@ -493,7 +515,7 @@ impl Db {
                 fail("actors", *index, &a.slug, e);
                 Vec::new()
             });
-            let (id, changed) = save(&txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
+            let (id, changed) = save(txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
             if changed {
                 touched.actors.push(id);
             }
@@ -506,9 +528,9 @@ impl Db {
             .filter_map(|c| c.event.clone())
             .chain(data.coalitions.iter().filter_map(|c| c.event.clone()));
         let mut event_ids =
-            Ids::load::<event::Entity>(&txn, event::Column::Id, event::Column::Slug, event_refs).await?;
+            Ids::load::<event::Entity>(txn, event::Column::Id, event::Column::Slug, event_refs.collect()).await?;
         for (index, e) in &events {
-            let existing = event::Entity::find().filter(event::Column::Slug.eq(&e.slug)).one(&txn).await?;
+            let existing = event::Entity::find().filter(event::Column::Slug.eq(&e.slug)).one(txn).await?;
             let fresh = event::Model {
                 id: 0,
                 slug: e.slug.clone(),
@@ -529,7 +551,7 @@ impl Db {
                 fail("events", *index, &e.slug, err);
                 Vec::new()
             });
-            let (id, changed) = save(&txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
+            let (id, changed) = save(txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
             if changed {
                 touched.events.push(id);
             }
@@ -541,9 +563,13 @@ impl Db {
             .iter()
             .filter_map(|c| c.parent.clone())
             .chain(data.overlaps.iter().flat_map(|o| [o.later.clone(), o.earlier.clone()]));
-        let mut commitment_ids =
-            Ids::load::<commitment::Entity>(&txn, commitment::Column::Id, commitment::Column::Slug, commitment_refs)
-                .await?;
+        let mut commitment_ids = Ids::load::<commitment::Entity>(
+            txn,
+            commitment::Column::Id,
+            commitment::Column::Slug,
+            commitment_refs.collect(),
+        )
+        .await?;
         let (ordered, cyclic) = parents_first(commitments);
         for (index, c) in cyclic {
             fail("commitments", index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
@@ -565,9 +591,9 @@ impl Db {
                     continue;
                 }
             };
-            let existing = commitment::Entity::find().filter(commitment::Column::Slug.eq(&c.slug)).one(&txn).await?;
+            let existing = commitment::Entity::find().filter(commitment::Column::Slug.eq(&c.slug)).one(txn).await?;
             if let (Some(old), Some(parent)) = (&existing, parent_id)
-                && self.is_ancestor(&txn, old.id, parent).await?
+                && self.is_ancestor(txn, old.id, parent).await?
             {
                 fail("commitments", *index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
                 continue;
@@ -604,11 +630,21 @@ impl Db {
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                retracted_on: c.retraction.as_ref().and_then(|r| r.retracted_on),
+                retraction_reason: c.retraction.as_ref().map(|r| r.reason.clone()),
             };
-            let (id, mut outcome) = upsert(&txn, existing, fresh, now).await?;
+            let retraction_sources = match c.retraction.as_ref().map(|r| source_ids.sources(&r.sources)).transpose() {
+                Ok(ids) => ids.unwrap_or_default(),
+                Err(e) => {
+                    fail("commitments", *index, &c.slug, e.within("retraction"));
+                    continue;
+                }
+            };
+            let (id, mut outcome) = upsert(txn, existing, fresh, now).await?;
             commitment_ids.map.insert(c.slug.clone(), id);
-            let sources_changed = link_sources(&txn, Linked::Commitment, id, &sources).await?;
-            let history_changed = match self.write_status_history(&txn, id, c, &sources, &source_ids, now).await? {
+            let sources_changed = link_sources(txn, Linked::Commitment, id, &sources).await?
+                | link_sources(txn, Linked::Retraction, id, &retraction_sources).await?;
+            let history_changed = match self.write_status_history(txn, id, c, &sources, &source_ids, now).await? {
                 Ok(changed) => changed,
                 Err(e) => {
                     fail("commitments", *index, &c.slug, e);
@@ -639,7 +675,7 @@ impl Db {
             let (amount_low, amount_high, currency, currency_exponent) = minor(&range);
             let existing = fundraising_target::Entity::find()
                 .filter(fundraising_target::Column::ActorId.eq(actor_id))
-                .one(&txn)
+                .one(txn)
                 .await?;
             let fresh = fundraising_target::Model {
                 id: 0,
@@ -651,7 +687,7 @@ impl Db {
                 horizon_year: t.horizon_year,
                 notes: t.notes.clone(),
             };
-            save(&txn, existing, fresh, now, Linked::Target, &sources, &mut summary).await?;
+            save(txn, existing, fresh, now, Linked::Target, &sources, &mut summary).await?;
         }
 
         for (index, o) in &overlaps {
@@ -675,7 +711,7 @@ impl Db {
             let existing = overlap::Entity::find()
                 .filter(overlap::Column::LaterId.eq(later_id))
                 .filter(overlap::Column::EarlierId.eq(earlier_id))
-                .one(&txn)
+                .one(txn)
                 .await?;
             let fresh = overlap::Model {
                 id: 0,
@@ -687,16 +723,20 @@ impl Db {
                 currency_exponent,
                 note: o.note.clone(),
             };
-            let (_, changed) = save(&txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
+            let (_, changed) = save(txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
             if changed {
                 touched.commitments.extend([later_id, earlier_id]);
             }
         }
 
         let coalition_refs = data.signatures.iter().map(|s| s.coalition.clone());
-        let mut coalition_ids =
-            Ids::load::<coalition::Entity>(&txn, coalition::Column::Id, coalition::Column::Slug, coalition_refs)
-                .await?;
+        let mut coalition_ids = Ids::load::<coalition::Entity>(
+            txn,
+            coalition::Column::Id,
+            coalition::Column::Slug,
+            coalition_refs.collect(),
+        )
+        .await?;
         for (index, c) in &coalitions {
             let resolved = (|| {
                 Ok::<_, FieldError>((event_ids.get_opt("event", "event", &c.event)?, source_ids.sources(&c.sources)?))
@@ -708,7 +748,7 @@ impl Db {
                     continue;
                 }
             };
-            let existing = coalition::Entity::find().filter(coalition::Column::Slug.eq(&c.slug)).one(&txn).await?;
+            let existing = coalition::Entity::find().filter(coalition::Column::Slug.eq(&c.slug)).one(txn).await?;
             let fresh = coalition::Model {
                 id: 0,
                 slug: c.slug.clone(),
@@ -721,7 +761,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, _) = save(&txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
+            let (id, _) = save(txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
             coalition_ids.map.insert(c.slug.clone(), id);
         }
 
@@ -744,7 +784,7 @@ impl Db {
             let existing = signature::Entity::find()
                 .filter(signature::Column::CoalitionId.eq(coalition_id))
                 .filter(signature::Column::ActorId.eq(actor_id))
-                .one(&txn)
+                .one(txn)
                 .await?;
             let fresh = signature::Model {
                 id: 0,
@@ -757,7 +797,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            save(&txn, existing, fresh, now, Linked::Signature, &sources, &mut summary).await?;
+            save(txn, existing, fresh, now, Linked::Signature, &sources, &mut summary).await?;
         }
 
         for (index, r) in &rates {
@@ -773,7 +813,7 @@ impl Db {
                 .filter(exchange_rate::Column::RateDate.eq(r.date))
                 .filter(exchange_rate::Column::Base.eq(r.base.as_str()))
                 .filter(exchange_rate::Column::Quote.eq(r.quote.as_str()))
-                .one(&txn)
+                .one(txn)
                 .await?;
             let fresh = exchange_rate::Model {
                 id: 0,
@@ -782,21 +822,19 @@ impl Db {
                 quote: r.quote.as_str().to_owned(),
                 rate: r.rate.normalize().to_string(),
             };
-            let (_, changed) = save(&txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
+            let (_, changed) = save(txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
             touched.rates |= changed;
         }
 
         if !problems.is_empty() {
-            txn.rollback().await?;
             return Err(ImportError::Invalid(problems));
         }
         // Totals read the derived table: rebuild it and mark the write in the same
         // transaction, so no reader ever sees new rows with old totals.
         if summary.changed() > 0 {
-            touched.rebuild(&txn).await?;
-            super::counting::bump_data_version(&txn).await?;
+            touched.rebuild(txn).await?;
+            super::counting::bump_data_version(txn).await?;
         }
-        txn.commit().await?;
         Ok(summary)
     }
 

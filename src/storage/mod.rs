@@ -3,10 +3,12 @@
 
 pub mod counting;
 pub mod cursor;
+pub mod export;
 pub mod import;
 pub mod read;
 pub mod signatures;
 pub mod totals;
+pub mod write;
 
 use std::{
     sync::{
@@ -27,6 +29,12 @@ pub enum StorageError {
     /// The caller's input breaks a rule.
     #[error("{0}")]
     Invalid(#[from] FieldError),
+    /// The row asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The row changed since the version the caller read.
+    #[error("{0}")]
+    Conflict(String),
     /// The database failed; the cause is logged, never shown to clients.
     #[error("database error: {0}")]
     Db(#[from] DbErr),

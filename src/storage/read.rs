@@ -33,6 +33,7 @@ pub enum Linked {
     Coalition,
     Signature,
     Rate,
+    Retraction,
 }
 
 impl Linked {
@@ -48,6 +49,7 @@ impl Linked {
             Self::Coalition => "coalition",
             Self::Signature => "signature",
             Self::Rate => "rate",
+            Self::Retraction => "retraction",
         }
     }
 }
@@ -420,6 +422,16 @@ impl Db {
             c.slug.clone()
         })
         .await
+    }
+
+    /// The source with `slug`.
+    pub async fn source_by_slug(&self, slug: &str) -> StorageResult<Option<source::Model>> {
+        Ok(source::Entity::find().filter(source::Column::Slug.eq(slug)).one(self.conn()).await?)
+    }
+
+    /// The signature with `id`.
+    pub async fn signature_by_id(&self, id: i64) -> StorageResult<Option<signature::Model>> {
+        Ok(signature::Entity::find_by_id(id).one(self.conn()).await?)
     }
 
     /// The commitment with `slug`.

@@ -15,7 +15,7 @@ use sea_orm::{
 
 use super::{
     Db, StorageResult,
-    counting::{data_version, load_rates},
+    counting::{RETRACTED, data_version, load_rates},
     read::{CommitmentFilter, commitment_condition, ids_of_slugs, strs},
 };
 use crate::domain::{
@@ -70,6 +70,8 @@ pub enum ExclusionReason {
     NoRate,
     /// No announcement or event date, so an as-of answer cannot place it.
     NoDate,
+    /// Retracted by the tracker.
+    Retracted,
 }
 
 /// A commitment left out of a total.
@@ -423,6 +425,10 @@ impl Db {
             for id in self.ids(&ids(owner.clone().add(primary()).add(status))).await? {
                 out.push(Excluded { commitment_id: id, reason: ExclusionReason::Withdrawn, detail: None });
             }
+        }
+        let retracted = owner.clone().add(primary()).add(col(Ca::Status).eq(RETRACTED));
+        for id in self.ids(&ids(retracted)).await? {
+            out.push(Excluded { commitment_id: id, reason: ExclusionReason::Retracted, detail: None });
         }
         let counted = counted_condition(&query.filter, query.as_of);
         let unquantified = counted.clone().add(col(Ca::Rule).eq(Rule::Unquantified.as_str()));

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use pledgewatch::{
+    auth::Role,
     cli::load_reference_if_empty,
     domain::records::{CommitmentRecord, SourceRecord},
     graphql::{ApiLimits, build_schema},
@@ -65,6 +66,11 @@ impl TestApp {
 
     /// Starts the server on a fresh, migrated, empty database.
     pub async fn spawn_empty(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, ApiLimits::default(), HttpLimits { rate_limit: None, ..HttpLimits::default() }).await
+    }
+
+    /// Starts the server on a fresh, migrated, empty database with these limits.
+    pub async fn spawn_with(backend: Backend, api: ApiLimits, http: HttpLimits) -> Option<Self> {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -74,11 +80,12 @@ impl TestApp {
         };
         let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
         db.migrate().await.expect("migrations apply");
-        let state = AppState { schema: build_schema(Some(db.clone()), ApiLimits::default()), db: db.clone() };
+        let state = AppState::new(build_schema(Some(db.clone()), api), db.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {
-            axum::serve(listener, router(state, HttpLimits::default())).await.expect("server runs");
+            let service = router(state, http).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service).await.expect("server runs");
         });
         Some(Self { address, client: reqwest::Client::new(), db, _dir: dir })
     }
@@ -91,6 +98,22 @@ impl TestApp {
     /// Runs a named operation of `queries.graphql`; returns the HTTP status and JSON body.
     pub async fn operation(&self, name: &str, variables: Value) -> (u16, Value) {
         self.post(json!({ "query": QUERIES, "operationName": name, "variables": variables })).await
+    }
+
+    /// A new token with `role`; returns its secret.
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        self.db.create_token("test", name, role).await.expect("token is created")
+    }
+
+    /// POSTs a GraphQL document with variables and a bearer token (if any).
+    pub async fn as_token(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self.client.post(self.graphql_url()).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request is sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
     }
 
     /// Runs a query given inline.
@@ -165,5 +188,6 @@ pub fn test_commitment(slug: &str, low: &str, high: &str, currency: &str) -> Com
         notes: None,
         sources: vec!["test-source".into()],
         status_history: vec![],
+        retraction: None,
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP against a real database.
 
+mod editing;
 mod helpers;
 mod import;
 mod postgres;

@@ -1,0 +1,183 @@
+//! Stored rows back into records of the import format: what the audit log keeps before and
+//! after each write, and what an update patches.
+
+use chrono::NaiveDate;
+use entity::{actor, coalition, commitment, event, signature, source, source_link, status_history};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::read::Linked;
+use crate::domain::{
+    money::from_minor_units,
+    records::{
+        ActorRecord, CoalitionRecord, CommitmentRecord, EventRecord, RetractionRecord, SignatureRecord, SourceRecord,
+        StatusRecord,
+    },
+};
+
+fn date(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The slugs of the sources linked to a row, in order.
+pub(crate) async fn source_slugs<C: ConnectionTrait>(conn: &C, kind: Linked, id: i64) -> Result<Vec<String>, DbErr> {
+    let links = source_link::Entity::find()
+        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+        .filter(source_link::Column::EntityId.eq(id))
+        .order_by_asc(source_link::Column::Position)
+        .all(conn)
+        .await?;
+    let ids: Vec<i64> = links.iter().map(|l| l.source_id).collect();
+    let sources = source::Entity::find().filter(source::Column::Id.is_in(ids.clone())).all(conn).await?;
+    Ok(ids.iter().filter_map(|id| sources.iter().find(|s| s.id == *id).map(|s| s.slug.clone())).collect())
+}
+
+async fn slug_of<E, C>(conn: &C, id: Option<i64>) -> Result<Option<String>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: HasSlug,
+    C: ConnectionTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    match id {
+        Some(id) => Ok(E::find_by_id(id).one(conn).await?.map(|m| m.slug().to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Rows that have a slug.
+pub(crate) trait HasSlug {
+    fn slug(&self) -> &str;
+}
+
+macro_rules! has_slug {
+    ($($module:ident),+) => {
+        $(impl HasSlug for $module::Model {
+            fn slug(&self) -> &str {
+                &self.slug
+            }
+        })+
+    };
+}
+has_slug!(actor, event, commitment, coalition, source);
+
+/// A source as a record.
+pub(crate) fn source_record(m: &source::Model) -> SourceRecord {
+    SourceRecord {
+        slug: m.slug.clone(),
+        url: m.url.clone(),
+        publisher: m.publisher.clone(),
+        title: m.title.clone(),
+        published_on: m.published_on.clone(),
+        language: m.language.clone(),
+        quote: m.quote.clone(),
+    }
+}
+
+/// An actor as a record.
+pub(crate) async fn actor_record<C: ConnectionTrait>(conn: &C, m: &actor::Model) -> Result<ActorRecord, DbErr> {
+    Ok(ActorRecord {
+        slug: m.slug.clone(),
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        country: m.country.clone(),
+        aliases: serde_json::from_str(&m.aliases).unwrap_or_default(),
+        sources: source_slugs(conn, Linked::Actor, m.id).await?,
+    })
+}
+
+/// An event as a record.
+pub(crate) async fn event_record<C: ConnectionTrait>(conn: &C, m: &event::Model) -> Result<EventRecord, DbErr> {
+    Ok(EventRecord {
+        slug: m.slug.clone(),
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        city: m.city.clone(),
+        country: m.country.clone(),
+        start_date: date(m.start_date),
+        end_date: date(m.end_date),
+        sources: source_slugs(conn, Linked::Event, m.id).await?,
+    })
+}
+
+/// A commitment as a record, with its status history and retraction.
+pub(crate) async fn commitment_record<C: ConnectionTrait>(
+    conn: &C,
+    m: &commitment::Model,
+) -> Result<CommitmentRecord, DbErr> {
+    let exponent = u32::try_from(m.currency_exponent).unwrap_or(2);
+    let mut status_history = Vec::new();
+    for s in status_history::Entity::find()
+        .filter(status_history::Column::CommitmentId.eq(m.id))
+        .order_by_asc(status_history::Column::Id)
+        .all(conn)
+        .await?
+    {
+        status_history.push(StatusRecord {
+            status: s.status.clone(),
+            effective_on: date(s.effective_on),
+            note: s.note.clone(),
+            sources: source_slugs(conn, Linked::Status, s.id).await?,
+        });
+    }
+    let retraction = match &m.retraction_reason {
+        Some(reason) => Some(RetractionRecord {
+            reason: reason.clone(),
+            retracted_on: date(m.retracted_on),
+            sources: source_slugs(conn, Linked::Retraction, m.id).await?,
+        }),
+        None => None,
+    };
+    Ok(CommitmentRecord {
+        slug: m.slug.clone(),
+        title: m.title.clone(),
+        pledger: slug_of::<actor::Entity, _>(conn, Some(m.pledger_id)).await?.unwrap_or_default(),
+        event: slug_of::<event::Entity, _>(conn, m.event_id).await?,
+        beneficiary: slug_of::<actor::Entity, _>(conn, m.beneficiary_id).await?,
+        announced_on: date(m.announced_on),
+        amount_low: m.amount_low.map(|v| from_minor_units(v, exponent).to_string()),
+        amount_high: m.amount_high.map(|v| from_minor_units(v, exponent).to_string()),
+        currency: m.currency.clone(),
+        recipient_country: m.recipient_country.clone(),
+        sector: m.sector.clone(),
+        horizon_year: m.horizon_year,
+        kind: m.kind.clone(),
+        status: m.status.clone(),
+        amount_disputed: m.amount_disputed,
+        parent: slug_of::<commitment::Entity, _>(conn, m.parent_id).await?,
+        relation: m.relation.clone(),
+        notes: m.notes.clone(),
+        sources: source_slugs(conn, Linked::Commitment, m.id).await?,
+        status_history,
+        retraction,
+    })
+}
+
+/// A coalition as a record.
+pub(crate) async fn coalition_record<C: ConnectionTrait>(
+    conn: &C,
+    m: &coalition::Model,
+) -> Result<CoalitionRecord, DbErr> {
+    Ok(CoalitionRecord {
+        slug: m.slug.clone(),
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        launched_on: date(m.launched_on),
+        event: slug_of::<event::Entity, _>(conn, m.event_id).await?,
+        sources: source_slugs(conn, Linked::Coalition, m.id).await?,
+    })
+}
+
+/// A signature as a record.
+pub(crate) async fn signature_record<C: ConnectionTrait>(
+    conn: &C,
+    m: &signature::Model,
+) -> Result<SignatureRecord, DbErr> {
+    Ok(SignatureRecord {
+        coalition: slug_of::<coalition::Entity, _>(conn, Some(m.coalition_id)).await?.unwrap_or_default(),
+        actor: slug_of::<actor::Entity, _>(conn, Some(m.actor_id)).await?.unwrap_or_default(),
+        stance: m.stance.clone(),
+        initiator: m.initiator,
+        signed_on: date(m.signed_on),
+        sources: source_slugs(conn, Linked::Signature, m.id).await?,
+    })
+}

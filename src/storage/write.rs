@@ -1,0 +1,521 @@
+//! Edits: each one a single transaction that checks the version it was given, validates and
+//! writes through the import path (same rules, same derived totals), and appends an audit
+//! row with the record before and after. On any failure nothing is written.
+
+use chrono::Utc;
+use entity::{
+    actor, api_token, audit_entry, coalition, commitment, event, signature, source, source_link, status_history,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
+use serde::Serialize;
+
+use super::{
+    Db, StorageError, StorageResult,
+    counting::{bump_data_version, rebuild_counted_for},
+    export::{actor_record, coalition_record, commitment_record, event_record, signature_record, source_record},
+    import::ImportError,
+    read::Linked,
+};
+use crate::{
+    auth::{Principal, Role, check_token_name, generate_token, hash_token},
+    domain::{
+        FieldError,
+        records::{
+            ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, SignatureRecord, SourceRecord,
+        },
+    },
+};
+
+/// What the audit log and `history` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Source,
+    Actor,
+    Event,
+    Commitment,
+    Coalition,
+    Signature,
+    Token,
+}
+
+impl Kind {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => "source",
+            Self::Actor => "actor",
+            Self::Event => "event",
+            Self::Commitment => "commitment",
+            Self::Coalition => "coalition",
+            Self::Signature => "signature",
+            Self::Token => "token",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::Source => "sources",
+            Self::Actor => "actors",
+            Self::Event => "events",
+            Self::Commitment => "commitments",
+            Self::Coalition => "coalitions",
+            Self::Signature => "signatures",
+            Self::Token => "api_tokens",
+        }
+    }
+}
+
+/// What an audit row says was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    SetStatus,
+    Retract,
+    Delete,
+    Revoke,
+}
+
+impl Action {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "CREATE",
+            Self::Update => "UPDATE",
+            Self::SetStatus => "SET_STATUS",
+            Self::Retract => "RETRACT",
+            Self::Delete => "DELETE",
+            Self::Revoke => "REVOKE",
+        }
+    }
+}
+
+/// A record of any edited kind, in the import format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Record {
+    Source(SourceRecord),
+    Actor(ActorRecord),
+    Event(EventRecord),
+    Commitment(Box<CommitmentRecord>),
+    Coalition(CoalitionRecord),
+    Signature(SignatureRecord),
+}
+
+impl Record {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Source(_) => Kind::Source,
+            Self::Actor(_) => Kind::Actor,
+            Self::Event(_) => Kind::Event,
+            Self::Commitment(_) => Kind::Commitment,
+            Self::Coalition(_) => Kind::Coalition,
+            Self::Signature(_) => Kind::Signature,
+        }
+    }
+
+    /// The key `history` finds it by: its slug, or `coalition/actor` for a signature.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Source(r) => r.slug.clone(),
+            Self::Actor(r) => r.slug.clone(),
+            Self::Event(r) => r.slug.clone(),
+            Self::Commitment(r) => r.slug.clone(),
+            Self::Coalition(r) => r.slug.clone(),
+            Self::Signature(r) => signature_key(&r.coalition, &r.actor),
+        }
+    }
+
+    fn into_data(self, new_sources: Vec<SourceRecord>) -> DataSet {
+        let mut data = DataSet { format: FORMAT.to_owned(), sources: new_sources, ..DataSet::default() };
+        match self {
+            Self::Source(r) => data.sources.push(r),
+            Self::Actor(r) => data.actors.push(r),
+            Self::Event(r) => data.events.push(r),
+            Self::Commitment(r) => data.commitments.push(*r),
+            Self::Coalition(r) => data.coalitions.push(r),
+            Self::Signature(r) => data.signatures.push(r),
+        }
+        data
+    }
+}
+
+/// The history key of a signature.
+pub fn signature_key(coalition: &str, actor: &str) -> String {
+    format!("{coalition}/{actor}")
+}
+
+/// A stored row: its id, version and record.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub id: i64,
+    pub version: i32,
+    pub record: Record,
+}
+
+/// The row of `kind` with `key`, as it is now.
+async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<Option<Current>, DbErr> {
+    Ok(match kind {
+        Kind::Source => source::Entity::find().filter(source::Column::Slug.eq(key)).one(conn).await?.map(|m| Current {
+            id: m.id,
+            version: m.version,
+            record: Record::Source(source_record(&m)),
+        }),
+        Kind::Actor => match actor::Entity::find().filter(actor::Column::Slug.eq(key)).one(conn).await? {
+            Some(m) => {
+                Some(Current { id: m.id, version: m.version, record: Record::Actor(actor_record(conn, &m).await?) })
+            }
+            None => None,
+        },
+        Kind::Event => match event::Entity::find().filter(event::Column::Slug.eq(key)).one(conn).await? {
+            Some(m) => {
+                Some(Current { id: m.id, version: m.version, record: Record::Event(event_record(conn, &m).await?) })
+            }
+            None => None,
+        },
+        Kind::Commitment => {
+            match commitment::Entity::find().filter(commitment::Column::Slug.eq(key)).one(conn).await? {
+                Some(m) => Some(Current {
+                    id: m.id,
+                    version: m.version,
+                    record: Record::Commitment(Box::new(commitment_record(conn, &m).await?)),
+                }),
+                None => None,
+            }
+        }
+        Kind::Coalition => match coalition::Entity::find().filter(coalition::Column::Slug.eq(key)).one(conn).await? {
+            Some(m) => Some(Current {
+                id: m.id,
+                version: m.version,
+                record: Record::Coalition(coalition_record(conn, &m).await?),
+            }),
+            None => None,
+        },
+        Kind::Signature => {
+            let Some((coalition_slug, actor_slug)) = key.split_once('/') else { return Ok(None) };
+            let coalition =
+                coalition::Entity::find().filter(coalition::Column::Slug.eq(coalition_slug)).one(conn).await?;
+            let actor = actor::Entity::find().filter(actor::Column::Slug.eq(actor_slug)).one(conn).await?;
+            let (Some(coalition), Some(actor)) = (coalition, actor) else { return Ok(None) };
+            match signature::Entity::find()
+                .filter(signature::Column::CoalitionId.eq(coalition.id))
+                .filter(signature::Column::ActorId.eq(actor.id))
+                .one(conn)
+                .await?
+            {
+                Some(m) => Some(Current {
+                    id: m.id,
+                    version: m.version,
+                    record: Record::Signature(signature_record(conn, &m).await?),
+                }),
+                None => None,
+            }
+        }
+        Kind::Token => None,
+    })
+}
+
+/// Takes the row at `expected` version for this transaction, or says why not. The no-op
+/// UPDATE locks the row (PostgreSQL) and re-checks the version after any concurrent writer
+/// committed, so of two concurrent updates from one version exactly one goes on.
+async fn claim(txn: &DatabaseTransaction, kind: Kind, current: &Current, expected: i32) -> StorageResult<()> {
+    let conflict = |now: i32| {
+        StorageError::Conflict(format!(
+            "{} {:?} is at version {now}, not {expected}: reload it and apply the change again",
+            kind.as_str(),
+            current.record.key()
+        ))
+    };
+    if current.version != expected {
+        return Err(conflict(current.version));
+    }
+    // Integers only: inlining them is safe.
+    let sql =
+        format!("UPDATE \"{}\" SET version = version WHERE id = {} AND version = {expected}", kind.table(), current.id);
+    let done = txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql)).await?;
+    if done.rows_affected() == 0 {
+        return Err(conflict(expected + 1));
+    }
+    Ok(())
+}
+
+fn record_json(record: &Record) -> Option<String> {
+    serde_json::to_string(record).ok()
+}
+
+/// Appends an audit row.
+async fn audit<C: ConnectionTrait>(
+    conn: &C,
+    who: &str,
+    action: Action,
+    (kind, entity_id, key): (Kind, Option<i64>, &str),
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<(), DbErr> {
+    audit_entry::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        at: Set(Utc::now()),
+        actor: Set(who.to_owned()),
+        action: Set(action.as_str().to_owned()),
+        entity_kind: Set(kind.as_str().to_owned()),
+        entity_id: Set(entity_id),
+        slug: Set(key.to_owned()),
+        before: Set(before),
+        after: Set(after),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// The first problem of a failed import, as a field error of the edit.
+fn first_problem(err: ImportError) -> StorageError {
+    match err {
+        ImportError::Invalid(problems) => match problems.into_iter().next() {
+            Some(p) if p.collection == "sources" && p.key.as_str() != "" => {
+                StorageError::Invalid(p.error.within(&format!("newSources[{}]", p.index)))
+            }
+            Some(p) => StorageError::Invalid(p.error),
+            None => StorageError::Invalid(FieldError::new("input", "is invalid")),
+        },
+        ImportError::Storage(e) => e,
+    }
+}
+
+/// An edit: what it does to which row, checked against which version.
+pub struct Edit {
+    /// Who edits (the token name, for the audit log).
+    pub who: String,
+    pub action: Action,
+    pub kind: Kind,
+    /// The row's key (slug, or `coalition/actor`).
+    pub key: String,
+    /// `None` creates a row that must not exist; `Some(v)` changes the row at version `v`.
+    pub expected_version: Option<i32>,
+    /// Sources to create along with the edit, citable by slug.
+    pub new_sources: Vec<SourceRecord>,
+}
+
+impl Db {
+    /// Starts a write transaction (on SQLite, `BEGIN IMMEDIATE`: writers queue up front
+    /// instead of failing when they upgrade a stale read).
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.conn()
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// The row of `kind` with `key`, as it is now.
+    pub async fn current(&self, kind: Kind, key: &str) -> StorageResult<Option<Current>> {
+        Ok(current(self.conn(), kind, key).await?)
+    }
+
+    /// Applies an edit: `change` gets the current record (`None` when creating) and returns
+    /// the new one. Returns the row as written.
+    pub async fn edit(
+        &self,
+        edit: Edit,
+        change: impl FnOnce(Option<Record>) -> Result<Record, FieldError>,
+    ) -> StorageResult<Current> {
+        let txn = self.begin_write().await?;
+        let before = current(&txn, edit.kind, &edit.key).await?;
+        match (&before, edit.expected_version) {
+            (Some(_), None) => {
+                let field = if edit.kind == Kind::Signature { "actor" } else { "slug" };
+                return Err(StorageError::Invalid(FieldError::new(
+                    field,
+                    format!("{} {:?} already exists: update it with its expectedVersion", edit.kind.as_str(), edit.key),
+                )));
+            }
+            (None, Some(_)) => return Err(StorageError::NotFound(format!("no {} {:?}", edit.kind.as_str(), edit.key))),
+            (Some(b), Some(v)) => claim(&txn, edit.kind, b, v).await?,
+            (None, None) => {}
+        }
+        for (i, s) in edit.new_sources.iter().enumerate() {
+            if current(&txn, Kind::Source, &s.slug).await?.is_some() {
+                return Err(StorageError::Invalid(FieldError::new(
+                    format!("newSources[{i}].slug"),
+                    format!("source {:?} already exists: cite it in sources", s.slug),
+                )));
+            }
+        }
+        let record = change(before.as_ref().map(|b| b.record.clone()))?;
+        if record.kind() != edit.kind || record.key() != edit.key {
+            return Err(StorageError::Invalid(FieldError::new("slug", "cannot be changed")));
+        }
+        let new_sources = edit.new_sources.clone();
+        let summary = self.import_in(&txn, &record.into_data(new_sources)).await.map_err(first_problem)?;
+        let after = current(&txn, edit.kind, &edit.key)
+            .await?
+            .ok_or_else(|| StorageError::Db(DbErr::Custom("an edited row is missing after its write".into())))?;
+        for s in &edit.new_sources {
+            let created = current(&txn, Kind::Source, &s.slug).await?.map(|c| c.id);
+            let json = serde_json::to_string(s).ok();
+            audit(&txn, &edit.who, Action::Create, (Kind::Source, created, &s.slug), None, json).await?;
+        }
+        // An update that changes nothing is not a change: no audit row, same version.
+        if summary.changed() > 0 {
+            let before_json = before.as_ref().and_then(|b| record_json(&b.record));
+            let action = if before.is_none() { Action::Create } else { edit.action };
+            let after_json = record_json(&after.record);
+            audit(&txn, &edit.who, action, (edit.kind, Some(after.id), &edit.key), before_json, after_json).await?;
+        }
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a commitment published by mistake (no parts, overlaps or confirmations may
+    /// depend on it); the audit log keeps what it was.
+    pub async fn delete_commitment(&self, who: &str, slug: &str, reason: &str) -> StorageResult<()> {
+        let txn = self.begin_write().await?;
+        let Some(before) = current(&txn, Kind::Commitment, slug).await? else {
+            return Err(StorageError::NotFound(format!("no commitment {slug:?}")));
+        };
+        let children =
+            commitment::Entity::find().filter(commitment::Column::ParentId.eq(before.id)).count(&txn).await?;
+        if children > 0 {
+            return Err(StorageError::Invalid(FieldError::new(
+                "slug",
+                format!("{children} commitment(s) hang below it: move or delete them first"),
+            )));
+        }
+        let overlaps = entity::overlap::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(entity::overlap::Column::LaterId.eq(before.id))
+                    .add(entity::overlap::Column::EarlierId.eq(before.id)),
+            )
+            .count(&txn)
+            .await?;
+        if overlaps > 0 {
+            return Err(StorageError::Invalid(FieldError::new(
+                "slug",
+                "it is in an overlap: remove the overlap first",
+            )));
+        }
+        let parent = commitment::Entity::find_by_id(before.id).one(&txn).await?.and_then(|c| c.parent_id);
+        let statuses: Vec<i64> = status_history::Entity::find()
+            .select_only()
+            .column(status_history::Column::Id)
+            .filter(status_history::Column::CommitmentId.eq(before.id))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        source_link::Entity::delete_many()
+            .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
+            .filter(source_link::Column::EntityId.is_in(statuses))
+            .exec(&txn)
+            .await?;
+        source_link::Entity::delete_many()
+            .filter(source_link::Column::EntityKind.is_in([Linked::Commitment.as_str(), Linked::Retraction.as_str()]))
+            .filter(source_link::Column::EntityId.eq(before.id))
+            .exec(&txn)
+            .await?;
+        status_history::Entity::delete_many()
+            .filter(status_history::Column::CommitmentId.eq(before.id))
+            .exec(&txn)
+            .await?;
+        entity::counted_amount::Entity::delete_many()
+            .filter(entity::counted_amount::Column::CommitmentId.eq(before.id))
+            .exec(&txn)
+            .await?;
+        commitment::Entity::delete_by_id(before.id).exec(&txn).await?;
+        if let Some(parent) = parent {
+            rebuild_counted_for(&txn, &std::iter::once(parent).collect()).await?;
+        }
+        bump_data_version(&txn).await?;
+        let mut before_json = serde_json::to_value(&before.record).unwrap_or_default();
+        before_json["deletionReason"] = serde_json::Value::String(reason.to_owned());
+        audit(
+            &txn,
+            who,
+            Action::Delete,
+            (Kind::Commitment, Some(before.id), slug),
+            Some(before_json.to_string()),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The audit rows of one record, newest first.
+    pub async fn history(&self, kind: Kind, key: &str, limit: u64) -> StorageResult<Vec<audit_entry::Model>> {
+        Ok(audit_entry::Entity::find()
+            .filter(audit_entry::Column::EntityKind.eq(kind.as_str()))
+            .filter(audit_entry::Column::Slug.eq(key))
+            .order_by_desc(audit_entry::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Creates a token; returns its secret, shown this once (only its hash is stored).
+    pub async fn create_token(&self, who: &str, name: &str, role: Role) -> StorageResult<String> {
+        check_token_name(name)?;
+        let secret = generate_token()
+            .map_err(|e| StorageError::Db(DbErr::Custom(format!("no randomness from the operating system: {e}"))))?;
+        let txn = self.begin_write().await?;
+        if api_token::Entity::find().filter(api_token::Column::Name.eq(name)).one(&txn).await?.is_some() {
+            return Err(StorageError::Invalid(FieldError::new("name", format!("a token named {name:?} exists"))));
+        }
+        let row = api_token::ActiveModel {
+            id: sea_orm::ActiveValue::NotSet,
+            name: Set(name.to_owned()),
+            role: Set(role.as_str().to_owned()),
+            token_hash: Set(hash_token(&secret)),
+            created_at: Set(Utc::now()),
+            revoked_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let after = serde_json::json!({ "name": name, "role": role.as_str() }).to_string();
+        audit(&txn, who, Action::Create, (Kind::Token, Some(row.id), name), None, Some(after)).await?;
+        txn.commit().await?;
+        Ok(secret)
+    }
+
+    /// Revokes a token by name; it stops working at once, on every server.
+    pub async fn revoke_token(&self, who: &str, name: &str) -> StorageResult<()> {
+        let txn = self.begin_write().await?;
+        let Some(row) = api_token::Entity::find()
+            .filter(api_token::Column::Name.eq(name))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .one(&txn)
+            .await?
+        else {
+            return Err(StorageError::NotFound(format!("no active token named {name:?}")));
+        };
+        let id = row.id;
+        let mut active: api_token::ActiveModel = row.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        active.update(&txn).await?;
+        audit(&txn, who, Action::Revoke, (Kind::Token, Some(id), name), None, None).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Every token (revoked ones too), by name.
+    pub async fn tokens(&self) -> StorageResult<Vec<api_token::Model>> {
+        Ok(api_token::Entity::find().order_by_asc(api_token::Column::Name).all(self.conn()).await?)
+    }
+
+    /// Who holds `token`.
+    pub async fn principal(&self, token: &str) -> StorageResult<Principal> {
+        let row = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash_token(token)))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .one(self.conn())
+            .await?;
+        Ok(match row.map(|r| (Role::parse("role", &r.role), r.name)) {
+            Some((Ok(role), name)) => Principal::Token { name, role },
+            _ => Principal::Invalid,
+        })
+    }
+}
