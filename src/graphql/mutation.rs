@@ -49,6 +49,22 @@ fn decimal(d: Option<Decimal>) -> Option<String> {
     d.map(|d| d.0.to_string())
 }
 
+/// Sets a required field when the patch gives it.
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *target = v;
+    }
+}
+
+/// Replaces the cited sources when the patch gives `sources` or `newSources`: the given list
+/// (or the current one), then the new sources.
+fn recite(target: &mut Vec<String>, sources: Option<Vec<String>>, new_sources: Option<&[SourceInput]>) {
+    if sources.is_some() || new_sources.is_some() {
+        let keep = sources.unwrap_or_else(|| std::mem::take(target));
+        *target = cited(Some(keep), new_sources.unwrap_or_default());
+    }
+}
+
 /// Applies a patch value: undefined keeps, null clears, a value sets.
 fn patch<T, U>(target: &mut Option<U>, value: MaybeUndefined<T>, convert: impl FnOnce(T) -> U) {
     match value {
@@ -381,14 +397,7 @@ impl Mutation {
     async fn create_source(&self, ctx: &Context<'_>, input: SourceInput) -> Result<Source, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let key = input.slug.clone();
-        let edit = Edit {
-            who,
-            action: Action::Create,
-            kind: Kind::Source,
-            key: key.clone(),
-            expected_version: None,
-            new_sources: vec![],
-        };
+        let edit = Edit::create(who, Kind::Source, key.clone(), vec![]);
         run(ctx, edit, |_| Ok(Record::Source(input.into()))).await?;
         source_by_slug(ctx, &key).await
     }
@@ -402,25 +411,12 @@ impl Mutation {
         patch: SourcePatch,
     ) -> Result<Source, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit {
-            who,
-            action: Action::Update,
-            kind: Kind::Source,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: vec![],
-        };
+        let edit = Edit::change(who, Action::Update, Kind::Source, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Source(mut r)) = before else { return Err(wrong_kind()) };
-            if let Some(v) = patch.url {
-                r.url = v;
-            }
-            if let Some(v) = patch.publisher {
-                r.publisher = v;
-            }
-            if let Some(v) = patch.title {
-                r.title = v;
-            }
+            set(&mut r.url, patch.url);
+            set(&mut r.publisher, patch.publisher);
+            set(&mut r.title, patch.title);
             self::patch(&mut r.published_on, patch.published_on, |v| v);
             self::patch(&mut r.language, patch.language, |v| v);
             self::patch(&mut r.quote, patch.quote, |v| v);
@@ -442,14 +438,7 @@ impl Mutation {
             aliases: input.aliases.unwrap_or_default(),
             sources: cited(input.sources, input.new_sources.as_deref().unwrap_or_default()),
         };
-        let edit = Edit {
-            who,
-            action: Action::Create,
-            kind: Kind::Actor,
-            key: input.slug.clone(),
-            expected_version: None,
-            new_sources: fresh,
-        };
+        let edit = Edit::create(who, Kind::Actor, input.slug.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Actor(record))).await?;
         actor_by_slug(ctx, &input.slug).await
     }
@@ -464,30 +453,16 @@ impl Mutation {
     ) -> Result<Actor, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.clone());
-        let edit = Edit {
-            who,
-            action: Action::Update,
-            kind: Kind::Actor,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: fresh,
-        };
+        let edit = Edit::change(who, Action::Update, Kind::Actor, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Actor(mut r)) = before else { return Err(wrong_kind()) };
-            if let Some(v) = patch.name {
-                r.name = v;
-            }
+            set(&mut r.name, patch.name);
             if let Some(v) = patch.kind {
                 r.kind = kinds::ActorKind::from(v).as_str().to_owned();
             }
             self::patch(&mut r.country, patch.country, |v| v);
-            if let Some(v) = patch.aliases {
-                r.aliases = v;
-            }
-            if patch.sources.is_some() || patch.new_sources.is_some() {
-                let keep = patch.sources.unwrap_or(r.sources);
-                r.sources = cited(Some(keep), patch.new_sources.as_deref().unwrap_or_default());
-            }
+            set(&mut r.aliases, patch.aliases);
+            recite(&mut r.sources, patch.sources, patch.new_sources.as_deref());
             Ok(Record::Actor(r))
         })
         .await?;
@@ -508,14 +483,7 @@ impl Mutation {
             end_date: date(input.end_date),
             sources: cited(input.sources, input.new_sources.as_deref().unwrap_or_default()),
         };
-        let edit = Edit {
-            who,
-            action: Action::Create,
-            kind: Kind::Event,
-            key: input.slug.clone(),
-            expected_version: None,
-            new_sources: fresh,
-        };
+        let edit = Edit::create(who, Kind::Event, input.slug.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Event(record))).await?;
         event_by_slug(ctx, &input.slug).await
     }
@@ -530,19 +498,10 @@ impl Mutation {
     ) -> Result<Event, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.clone());
-        let edit = Edit {
-            who,
-            action: Action::Update,
-            kind: Kind::Event,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: fresh,
-        };
+        let edit = Edit::change(who, Action::Update, Kind::Event, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Event(mut r)) = before else { return Err(wrong_kind()) };
-            if let Some(v) = patch.name {
-                r.name = v;
-            }
+            set(&mut r.name, patch.name);
             if let Some(v) = patch.kind {
                 r.kind = kinds::EventKind::from(v).as_str().to_owned();
             }
@@ -550,10 +509,7 @@ impl Mutation {
             self::patch(&mut r.country, patch.country, |v| v);
             self::patch(&mut r.start_date, patch.start_date, |d| d.0.format("%Y-%m-%d").to_string());
             self::patch(&mut r.end_date, patch.end_date, |d| d.0.format("%Y-%m-%d").to_string());
-            if patch.sources.is_some() || patch.new_sources.is_some() {
-                let keep = patch.sources.unwrap_or(r.sources);
-                r.sources = cited(Some(keep), patch.new_sources.as_deref().unwrap_or_default());
-            }
+            recite(&mut r.sources, patch.sources, patch.new_sources.as_deref());
             Ok(Record::Event(r))
         })
         .await?;
@@ -590,14 +546,7 @@ impl Mutation {
             status_history: vec![],
             retraction: None,
         };
-        let edit = Edit {
-            who,
-            action: Action::Create,
-            kind: Kind::Commitment,
-            key: input.slug.clone(),
-            expected_version: None,
-            new_sources: fresh,
-        };
+        let edit = Edit::create(who, Kind::Commitment, input.slug.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Commitment(Box::new(record)))).await?;
         load_commitment(ctx, &input.slug).await
     }
@@ -612,46 +561,28 @@ impl Mutation {
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.clone());
-        let edit = Edit {
-            who,
-            action: Action::Update,
-            kind: Kind::Commitment,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: fresh,
-        };
+        let edit = Edit::change(who, Action::Update, Kind::Commitment, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
-            if let Some(v) = patch.title {
-                r.title = v;
-            }
-            if let Some(v) = patch.pledger {
-                r.pledger = v;
-            }
+            set(&mut r.title, patch.title);
+            set(&mut r.pledger, patch.pledger);
             self::patch(&mut r.event, patch.event, |v| v);
             self::patch(&mut r.beneficiary, patch.beneficiary, |v| v);
             self::patch(&mut r.announced_on, patch.announced_on, |d| d.0.format("%Y-%m-%d").to_string());
             self::patch(&mut r.amount_low, patch.amount_low, |d| d.0.to_string());
             self::patch(&mut r.amount_high, patch.amount_high, |d| d.0.to_string());
-            if let Some(v) = patch.currency {
-                r.currency = v;
-            }
+            set(&mut r.currency, patch.currency);
             self::patch(&mut r.recipient_country, patch.recipient_country, |v| v);
             self::patch(&mut r.sector, patch.sector, |v| v);
             self::patch(&mut r.horizon_year, patch.horizon_year, |v| v);
             if let Some(v) = patch.kind {
                 r.kind = kinds::CommitmentKind::from(v).as_str().to_owned();
             }
-            if let Some(v) = patch.amount_disputed {
-                r.amount_disputed = v;
-            }
+            set(&mut r.amount_disputed, patch.amount_disputed);
             self::patch(&mut r.parent, patch.part_of, |v| v);
             self::patch(&mut r.relation, patch.relation, |v| kinds::CommitmentRelation::from(v).as_str().to_owned());
             self::patch(&mut r.notes, patch.notes, |v| v);
-            if patch.sources.is_some() || patch.new_sources.is_some() {
-                let keep = patch.sources.unwrap_or(r.sources);
-                r.sources = cited(Some(keep), patch.new_sources.as_deref().unwrap_or_default());
-            }
+            recite(&mut r.sources, patch.sources, patch.new_sources.as_deref());
             Ok(Record::Commitment(r))
         })
         .await?;
@@ -671,14 +602,7 @@ impl Mutation {
         note: Option<String>,
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit {
-            who,
-            action: Action::SetStatus,
-            kind: Kind::Commitment,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: vec![],
-        };
+        let edit = Edit::change(who, Action::SetStatus, Kind::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
             let status = kinds::CommitmentStatus::from(status).as_str().to_owned();
@@ -707,14 +631,7 @@ impl Mutation {
         retracted_on: Option<Date>,
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit {
-            who,
-            action: Action::Retract,
-            kind: Kind::Commitment,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: vec![],
-        };
+        let edit = Edit::change(who, Action::Retract, Kind::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
             r.retraction = Some(RetractionRecord { reason, retracted_on: date(retracted_on), sources: vec![source] });
@@ -746,14 +663,7 @@ impl Mutation {
             event: input.event,
             sources: cited(input.sources, input.new_sources.as_deref().unwrap_or_default()),
         };
-        let edit = Edit {
-            who,
-            action: Action::Create,
-            kind: Kind::Coalition,
-            key: input.slug.clone(),
-            expected_version: None,
-            new_sources: fresh,
-        };
+        let edit = Edit::create(who, Kind::Coalition, input.slug.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Coalition(record))).await?;
         coalition_by_slug(ctx, &input.slug).await
     }
@@ -768,28 +678,16 @@ impl Mutation {
     ) -> Result<Coalition, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.clone());
-        let edit = Edit {
-            who,
-            action: Action::Update,
-            kind: Kind::Coalition,
-            key: slug.clone(),
-            expected_version: Some(expected_version),
-            new_sources: fresh,
-        };
+        let edit = Edit::change(who, Action::Update, Kind::Coalition, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Coalition(mut r)) = before else { return Err(wrong_kind()) };
-            if let Some(v) = patch.name {
-                r.name = v;
-            }
+            set(&mut r.name, patch.name);
             if let Some(v) = patch.kind {
                 r.kind = kinds::CoalitionKind::from(v).as_str().to_owned();
             }
             self::patch(&mut r.launched_on, patch.launched_on, |d| d.0.format("%Y-%m-%d").to_string());
             self::patch(&mut r.event, patch.event, |v| v);
-            if patch.sources.is_some() || patch.new_sources.is_some() {
-                let keep = patch.sources.unwrap_or(r.sources);
-                r.sources = cited(Some(keep), patch.new_sources.as_deref().unwrap_or_default());
-            }
+            recite(&mut r.sources, patch.sources, patch.new_sources.as_deref());
             Ok(Record::Coalition(r))
         })
         .await?;

@@ -299,6 +299,25 @@ pub struct Edit {
     pub new_sources: Vec<SourceRecord>,
 }
 
+impl Edit {
+    /// Creates the row `key`, which must not exist yet.
+    pub fn create(who: String, kind: Kind, key: String, new_sources: Vec<SourceRecord>) -> Self {
+        Self { who, action: Action::Create, kind, key, expected_version: None, new_sources }
+    }
+
+    /// Changes the row `key`, which must still be at `version`.
+    pub fn change(
+        who: String,
+        action: Action,
+        kind: Kind,
+        key: String,
+        version: i32,
+        new_sources: Vec<SourceRecord>,
+    ) -> Self {
+        Self { who, action, kind, key, expected_version: Some(version), new_sources }
+    }
+}
+
 impl Db {
     /// Starts a write transaction (on SQLite, `BEGIN IMMEDIATE`: writers queue up front
     /// instead of failing when they upgrade a stale read).
