@@ -313,6 +313,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.open().await?;
+    // Live updates from every replica (PostgreSQL); SQLite needs no listener.
+    db.start_listening();
     if !args.no_reference_data
         && let Some(s) = load_reference_if_empty(&db).await?
     {

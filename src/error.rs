@@ -5,7 +5,8 @@
 //! - `anyhow` only at the edges (startup, CLI), with context.
 //! - The GraphQL layer answers one error type, [`ApiError`], whose variants map to
 //!   `extensions.code`: `BAD_USER_INPUT` (with `extensions.field`), `NOT_FOUND`,
-//!   `NOT_FOUND`, `CONFLICT`, `UNAUTHENTICATED`, `FORBIDDEN`, `INTERNAL_SERVER_ERROR`. An internal error is logged with its cause and answered with a
+//!   `CONFLICT`, `UNAUTHENTICATED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE` (HTTP 503),
+//!   `INTERNAL_SERVER_ERROR`. An internal error is logged with its cause and answered with a
 //!   generic message: database text never reaches a client.
 
 use async_graphql::ErrorExtensions;
@@ -14,7 +15,7 @@ use crate::{domain::FieldError, storage::StorageError};
 
 /// The error every resolver answers. It deliberately has no `Display`, so that it can only
 /// become a GraphQL error through the `From` below, with its code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// Input breaks a rule; nothing was changed.
     BadUserInput(FieldError),
@@ -26,8 +27,30 @@ pub enum ApiError {
     Unauthenticated(String),
     /// A valid token whose role is too low.
     Forbidden(String),
+    /// The database cannot be reached right now (down, restarting, pool exhausted); the
+    /// request may be retried.
+    Unavailable(String),
     /// Something went wrong on our side; the cause is logged.
     Internal(String),
+}
+
+/// Whether a database error means "unreachable now" rather than "this request is wrong":
+/// no connection, a broken one, a pool timeout, or a server shutting down or starting up
+/// (SQLSTATE classes 08 and 57P).
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let inner = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match inner.as_ref() {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 impl From<FieldError> for ApiError {
@@ -42,6 +65,7 @@ impl From<StorageError> for ApiError {
             StorageError::Invalid(field) => Self::BadUserInput(field),
             StorageError::NotFound(what) => Self::NotFound(what),
             StorageError::Conflict(what) => Self::Conflict(what),
+            StorageError::Db(db) if is_unavailable(&db) => Self::Unavailable(db.to_string()),
             StorageError::Db(db) => Self::Internal(db.to_string()),
         }
     }
@@ -58,6 +82,10 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::Conflict(message) => coded(message, "CONFLICT"),
             ApiError::Unauthenticated(message) => coded(message, "UNAUTHENTICATED"),
             ApiError::Forbidden(message) => coded(message, "FORBIDDEN"),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                coded("the database is unreachable right now; retry shortly".to_owned(), "SERVICE_UNAVAILABLE")
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 async_graphql::Error::new("internal server error")

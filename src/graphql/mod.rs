@@ -6,16 +6,17 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod totals;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 
 use crate::{error::ApiError, storage::Db};
 use loaders::Loaders;
 
 /// The pledgewatch schema.
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Limits that the API enforces, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +41,7 @@ impl Default for ApiLimits {
 
 /// Builds the schema. Without a database it can still be printed (`export-schema`).
 pub fn build_schema(db: Option<Db>, limits: ApiLimits) -> AppSchema {
-    let mut builder = Schema::build(query::Query::default(), mutation::Mutation, EmptySubscription)
+    let mut builder = Schema::build(query::Query::default(), mutation::Mutation, subscription::Subscription)
         .data(limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

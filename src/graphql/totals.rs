@@ -568,6 +568,13 @@ pub struct TotalsReport {
     groups: Vec<Group>,
 }
 
+impl TotalsReport {
+    /// What a subscriber compares to tell whether the totals moved.
+    pub(crate) fn fingerprint(&self) -> (Arc<Report>, Vec<Group>) {
+        (Arc::clone(&self.report), self.groups.clone())
+    }
+}
+
 #[Object]
 impl TotalsReport {
     /// The reporting currency.
@@ -620,6 +627,103 @@ impl TotalsReport {
             }
         }
         Ok(out)
+    }
+}
+
+/// `having` in minor units of the reporting currency.
+#[derive(Clone, Copy)]
+struct Bounds {
+    min_low: Option<i128>,
+    min_high: Option<i128>,
+    max_high: Option<i128>,
+    min_count: Option<i128>,
+}
+
+/// A checked `totals` request, run by the query and by the `totalsChanged` subscription.
+pub(crate) struct TotalsRequest {
+    query: Arc<TotalsQuery>,
+    basis: TotalsBasis,
+    having: Option<Bounds>,
+    order_by: TotalsOrder,
+    first: usize,
+}
+
+impl TotalsRequest {
+    /// Checks the arguments; each error names its argument.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        filter: Option<CommitmentFilterInput>,
+        group_by: Option<Vec<TotalsDimension>>,
+        currency: &str,
+        fx: Option<FxPolicyInput>,
+        as_of: Option<Date>,
+        basis: Option<TotalsBasis>,
+        having: Option<TotalsHaving>,
+        order_by: Option<TotalsOrder>,
+        first: Option<i32>,
+    ) -> Result<Self, ApiError> {
+        let currency = self::currency("currency", currency)?;
+        let mut group_by: Vec<Dimension> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
+        let before = group_by.len();
+        let mut seen = Vec::new();
+        group_by.retain(|d| {
+            let fresh = !seen.contains(d);
+            seen.push(*d);
+            fresh
+        });
+        if group_by.len() != before {
+            return Err(FieldError::new("groupBy", "names a dimension twice").into());
+        }
+        let args = TotalsArgs {
+            filter: filter.unwrap_or_default().into_filter()?,
+            group_by,
+            currency,
+            fx: fx.unwrap_or_default().into_policy("fx")?,
+            as_of: as_of.map(|d| d.0),
+        };
+        let first = first.unwrap_or(MAX_LISTED as i32);
+        if !(0..=MAX_LISTED as i32).contains(&first) {
+            return Err(FieldError::new("first", format!("must be between 0 and {MAX_LISTED}")).into());
+        }
+        let having = match having {
+            Some(h) => {
+                let minor = |field: &str, v: Option<Decimal>| v.map(|v| to_minor(field, v, currency)).transpose();
+                Some(Bounds {
+                    min_low: minor("having.minLow", h.min_low)?,
+                    min_high: minor("having.minHigh", h.min_high)?,
+                    max_high: minor("having.maxHigh", h.max_high)?,
+                    min_count: h.min_count.map(i128::from),
+                })
+            }
+            None => None,
+        };
+        Ok(Self {
+            query: Arc::new(args.query()),
+            basis: basis.unwrap_or_default(),
+            having,
+            order_by: order_by.unwrap_or_default(),
+            first: first as usize,
+        })
+    }
+
+    /// Runs the request (answered from the cache while the data version stands).
+    pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
+        let report = db.totals(&self.query).await.api()?;
+        let mut groups = report.groups.clone();
+        if let Some(b) = self.having {
+            report::having(&mut groups, Measured::Low, b.min_low, None);
+            report::having(&mut groups, Measured::High, b.min_high, b.max_high);
+            report::having(&mut groups, Measured::Count, b.min_count, None);
+        }
+        match self.order_by {
+            TotalsOrder::Key => {}
+            TotalsOrder::HighDesc => report::order_by(&mut groups, Measured::High, true),
+            TotalsOrder::LowDesc => report::order_by(&mut groups, Measured::Low, true),
+            TotalsOrder::HighAsc => report::order_by(&mut groups, Measured::High, false),
+            TotalsOrder::CountDesc => report::order_by(&mut groups, Measured::Count, true),
+        }
+        groups.truncate(self.first);
+        Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups })
     }
 }
 
@@ -783,53 +887,8 @@ impl TotalsQueryRoot {
         #[graphql(desc = "Group order (default KEY).")] order_by: Option<TotalsOrder>,
         #[graphql(desc = "Most groups (default and maximum 500).")] first: Option<i32>,
     ) -> Result<TotalsReport, ApiError> {
-        let currency = self::currency("currency", &currency)?;
-        let mut group_by: Vec<Dimension> = group_by.unwrap_or_default().into_iter().map(Into::into).collect();
-        let before = group_by.len();
-        let mut seen = Vec::new();
-        group_by.retain(|d| {
-            let fresh = !seen.contains(d);
-            seen.push(*d);
-            fresh
-        });
-        if group_by.len() != before {
-            return Err(FieldError::new("groupBy", "names a dimension twice").into());
-        }
-        let args = TotalsArgs {
-            filter: filter.unwrap_or_default().into_filter()?,
-            group_by,
-            currency,
-            fx: fx.unwrap_or_default().into_policy("fx")?,
-            as_of: as_of.map(|d| d.0),
-        };
-        let first = first.unwrap_or(MAX_LISTED as i32);
-        if !(0..=MAX_LISTED as i32).contains(&first) {
-            return Err(FieldError::new("first", format!("must be between 0 and {MAX_LISTED}")).into());
-        }
-        let basis = basis.unwrap_or_default();
-        let query = Arc::new(args.query());
-        let report = ctx.db()?.totals(&query).await.api()?;
-        let mut groups = report.groups.clone();
-        if let Some(h) = having {
-            let minor = |field: &str, v: Option<Decimal>| v.map(|v| to_minor(field, v, currency)).transpose();
-            let (min_low, min_high, max_high) = (
-                minor("having.minLow", h.min_low)?,
-                minor("having.minHigh", h.min_high)?,
-                minor("having.maxHigh", h.max_high)?,
-            );
-            report::having(&mut groups, Measured::Low, min_low, None);
-            report::having(&mut groups, Measured::High, min_high, max_high);
-            report::having(&mut groups, Measured::Count, h.min_count.map(i128::from), None);
-        }
-        match order_by.unwrap_or_default() {
-            TotalsOrder::Key => {}
-            TotalsOrder::HighDesc => report::order_by(&mut groups, Measured::High, true),
-            TotalsOrder::LowDesc => report::order_by(&mut groups, Measured::Low, true),
-            TotalsOrder::HighAsc => report::order_by(&mut groups, Measured::High, false),
-            TotalsOrder::CountDesc => report::order_by(&mut groups, Measured::Count, true),
-        }
-        groups.truncate(first as usize);
-        Ok(TotalsReport { report, query, basis, groups })
+        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
+        request.run(ctx.db()?).await
     }
 
     /// Events side by side: new money and money presented again, counts, distinct pledgers,

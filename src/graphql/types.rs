@@ -25,7 +25,12 @@ pub(crate) fn stored<T>(result: Result<T, FieldError>) -> Result<T, ApiError> {
 }
 
 pub(crate) fn loaded<T>(result: Result<T, std::sync::Arc<crate::storage::StorageError>>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::Internal(e.to_string()))
+    result.map_err(|e| match e.as_ref() {
+        crate::storage::StorageError::Db(db) if crate::error::is_unavailable(db) => {
+            ApiError::Unavailable(db.to_string())
+        }
+        other => ApiError::Internal(other.to_string()),
+    })
 }
 
 /// What kind of body an actor is.

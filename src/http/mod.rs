@@ -8,11 +8,11 @@ use async_graphql::{
     http::{GraphiQLSource, parse_query_string},
     parser::{parse_query, types::OperationType},
 };
-use async_graphql_axum::GraphQLRequest;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
     Router,
     body::Body,
-    extract::State,
+    extract::{State, ws::WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -131,6 +131,7 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     state.public_reads = limits.public_reads;
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
         // async-graphql-axum streams the body itself, past axum's DefaultBodyLimit: the
         // tower-http layer caps the stream (and refuses a long Content-Length up front).
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
@@ -160,7 +161,7 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
         router = router.layer(cors);
     }
     // Health checks stay outside the limits.
-    router.route("/healthz", get(healthz)).with_state(state)
+    router.route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(state)
 }
 
 /// Gives the limit layer's plain-text 413 a GraphQL error body.
@@ -171,8 +172,72 @@ async fn body_too_large(response: Response) -> Response {
     response
 }
 
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Readiness: the database answers within two seconds (else 503, so a load balancer sends
+/// traffic elsewhere until it is back).
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.db.ping(Duration::from_secs(2)).await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "2")], "database unreachable").into_response()
+    }
+}
+
+/// The bearer token in a `connection_init` payload: `{"Authorization": "Bearer …"}` (any
+/// case), as browsers cannot set headers on a WebSocket.
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    let value = object.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?.1.as_str()?;
+    Some(value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned())
+}
+
+/// GraphQL subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws).
+/// The token comes from the upgrade request's header or the `connection_init` payload.
+async fn graphql_ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let from_header = match principal(&state, &headers).await {
+        Ok(Principal::Invalid) => {
+            return denied(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the bearer token is malformed, unknown or revoked",
+            );
+        }
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let db = state.db.clone();
+        let public_reads = state.public_reads;
+        GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let principal = match payload_token(&payload) {
+                    Some(token) => {
+                        db.principal(&token).await.map_err(|_| async_graphql::Error::new("cannot check the token"))?
+                    }
+                    None => from_header,
+                };
+                if principal == Principal::Invalid {
+                    return Err(async_graphql::Error::new("the bearer token is malformed, unknown or revoked"));
+                }
+                if !public_reads && crate::auth::require(&principal, Role::Reader).is_err() {
+                    return Err(async_graphql::Error::new("reads need a token on this server"));
+                }
+                let mut data = async_graphql::Data::default();
+                data.insert(Loaders::new(&db));
+                data.insert(principal);
+                Ok(data)
+            })
+            .serve()
+    })
 }
 
 /// A malformed HTTP request (not JSON, not a GraphQL request): 400 with a GraphQL error body.
@@ -229,9 +294,21 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, R
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Principal::Anonymous) };
     let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     match token {
-        Some(token) if !token.is_empty() => state.db.principal(token).await.map_err(|err| {
-            tracing::error!(%err, "cannot check a token");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        Some(token) if !token.is_empty() => state.db.principal(token).await.map_err(|err| match err {
+            crate::storage::StorageError::Db(db) if crate::error::is_unavailable(&db) => {
+                tracing::warn!(%db, "cannot check a token: database unavailable");
+                let mut response = denied(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "the database is unreachable right now; retry shortly",
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                response
+            }
+            other => {
+                tracing::error!(err = %other, "cannot check a token");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            }
         }),
         _ => Ok(Principal::Invalid),
     }
@@ -272,10 +349,13 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
     let code_of = |e: &ServerError| {
         e.extensions.as_ref().and_then(|x| x.get("code")).map(|c| c.to_string().trim_matches('"').to_owned())
     };
-    let auth_status = if response.errors.iter().any(|e| code_of(e).as_deref() == Some("UNAUTHENTICATED")) {
+    let has = |code: &str| response.errors.iter().any(|e| code_of(e).as_deref() == Some(code));
+    let auth_status = if has("UNAUTHENTICATED") {
         Some(StatusCode::UNAUTHORIZED)
-    } else if response.errors.iter().any(|e| code_of(e).as_deref() == Some("FORBIDDEN")) {
+    } else if has("FORBIDDEN") {
         Some(StatusCode::FORBIDDEN)
+    } else if has("SERVICE_UNAVAILABLE") {
+        Some(StatusCode::SERVICE_UNAVAILABLE)
     } else {
         None
     };
@@ -306,6 +386,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
     let mut http = Response::new(Body::from(body));
     *http.status_mut() = status;
     http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
     http
 }
 
@@ -321,8 +404,14 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri
     let query = uri.query().unwrap_or_default();
     let browser = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if browser && !query.split('&').any(|pair| pair.starts_with("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("pledgewatch GraphiQL").finish())
-            .into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("pledgewatch GraphiQL")
+                .finish(),
+        )
+        .into_response();
     }
     let request = match parse_query_string(query) {
         Ok(request) => request,

@@ -326,6 +326,11 @@ impl super::Db {
         let txn = self.begin_write().await?;
         rebuild_counted(&txn).await?;
         bump_data_version(&txn).await?;
-        txn.commit().await
+        let version = data_version(&txn).await?;
+        let change = super::changes::Change { version, totals: true, ..Default::default() };
+        let pending = super::changes::announce(&txn, change).await?;
+        txn.commit().await?;
+        self.published(pending);
+        Ok(())
     }
 }

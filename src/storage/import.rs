@@ -14,7 +14,11 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, prelude::DateTimeUtc,
 };
 
-use super::{Db, StorageError, read::Linked};
+use super::{
+    Db, StorageError,
+    changes::{Change, announce},
+    read::Linked,
+};
 use crate::domain::{
     FieldError,
     money::MinorRange,
@@ -90,6 +94,10 @@ struct Touched {
 const FULL_REBUILD_ABOVE: usize = 10_000;
 
 impl Touched {
+    fn is_empty(&self) -> bool {
+        self.commitments.is_empty() && self.actors.is_empty() && self.events.is_empty() && !self.rates
+    }
+
     /// Rebuilds the counted amounts that depend on what changed.
     async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         use super::counting::{rebuild_counted, rebuild_counted_for};
@@ -388,8 +396,9 @@ impl Db {
     /// is invalid or references something that does not exist.
     pub async fn import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
         let txn = self.begin_write().await?;
-        let summary = self.import_in(&txn, data).await?;
+        let (summary, pending) = self.import_in(&txn, data).await?;
         txn.commit().await?;
+        self.published(pending);
         Ok(summary)
     }
 
@@ -399,7 +408,7 @@ impl Db {
         &self,
         txn: &DatabaseTransaction,
         data: &DataSet,
-    ) -> Result<ImportSummary, ImportError> {
+    ) -> Result<(ImportSummary, Option<Change>), ImportError> {
         let mut problems = Vec::new();
         if data.format != FORMAT {
             problems.push(Problem {
@@ -831,11 +840,17 @@ impl Db {
         }
         // Totals read the derived table: rebuild it and mark the write in the same
         // transaction, so no reader ever sees new rows with old totals.
+        let mut pending = None;
         if summary.changed() > 0 {
+            let mut commitments: Vec<i64> = touched.commitments.iter().copied().collect();
+            commitments.sort_unstable();
+            let totals = !touched.is_empty();
             touched.rebuild(txn).await?;
             super::counting::bump_data_version(txn).await?;
+            let version = super::counting::data_version(txn).await?;
+            pending = announce(txn, Change { version, commitments, totals, ..Change::default() }).await?;
         }
-        Ok(summary)
+        Ok((summary, pending))
     }
 
     /// Whether `ancestor` is `id` or one of its parents' chain (bounded walk).

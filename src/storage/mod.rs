@@ -1,6 +1,7 @@
 //! Storage: the only module that speaks SQL (through sea-orm). It opens and migrates the
 //! database, reads with batched queries, and writes whole transactions.
 
+pub mod changes;
 pub mod counting;
 pub mod cursor;
 pub mod export;
@@ -65,6 +66,7 @@ pub struct Db {
     conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
     totals_cache: totals::SharedCache,
+    changes: tokio::sync::broadcast::Sender<changes::Change>,
 }
 
 impl Db {
@@ -87,12 +89,18 @@ impl Db {
             // WAL lets readers go on while one writer writes.
             conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
-        Ok(Self { conn, statements, totals_cache: Default::default() })
+        let (changes, _) = tokio::sync::broadcast::channel(changes::BUFFER);
+        Ok(Self { conn, statements, totals_cache: Default::default(), changes })
     }
 
     /// The sea-orm connection.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Whether the database answers a trivial query within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        matches!(tokio::time::timeout(timeout, self.conn.execute_unprepared("SELECT 1")).await, Ok(Ok(_)))
     }
 
     /// How many SQL statements this handle has run so far.
@@ -108,10 +116,5 @@ impl Db {
             self.rebuild_totals().await?;
         }
         Ok(())
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> bool {
-        self.conn.ping().await.is_ok()
     }
 }

@@ -381,6 +381,26 @@ impl Db {
     }
 
     /// How many commitments match `filter`.
+    /// The commitments among `ids` that match `filter`, in id order.
+    pub async fn commitments_matching(
+        &self,
+        filter: &CommitmentFilter,
+        ids: &[i64],
+    ) -> StorageResult<Vec<commitment::Model>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(1_000) {
+            found.extend(
+                commitment::Entity::find()
+                    .filter(commitment_condition(filter))
+                    .filter(commitment::Column::Id.is_in(chunk.iter().copied()))
+                    .order_by_asc(commitment::Column::Id)
+                    .all(self.conn())
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
+
     pub async fn commitments_count(&self, filter: &CommitmentFilter) -> StorageResult<u64> {
         Ok(commitment::Entity::find().filter(commitment_condition(filter)).count(self.conn()).await?)
     }

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::{
     Db, StorageError, StorageResult,
-    counting::{bump_data_version, rebuild_counted_for},
+    changes::{Change, announce},
+    counting::{bump_data_version, data_version, rebuild_counted_for},
     export::{actor_record, coalition_record, commitment_record, event_record, signature_record, source_record},
     import::ImportError,
     read::Linked,
@@ -369,7 +370,7 @@ impl Db {
             return Err(StorageError::Invalid(FieldError::new("slug", "cannot be changed")));
         }
         let new_sources = edit.new_sources.clone();
-        let summary = self.import_in(&txn, &record.into_data(new_sources)).await.map_err(first_problem)?;
+        let (summary, pending) = self.import_in(&txn, &record.into_data(new_sources)).await.map_err(first_problem)?;
         let after = current(&txn, edit.kind, &edit.key)
             .await?
             .ok_or_else(|| StorageError::Db(DbErr::Custom("an edited row is missing after its write".into())))?;
@@ -386,6 +387,7 @@ impl Db {
             audit(&txn, &edit.who, action, (edit.kind, Some(after.id), &edit.key), before_json, after_json).await?;
         }
         txn.commit().await?;
+        self.published(pending);
         Ok(after)
     }
 
@@ -449,6 +451,9 @@ impl Db {
             rebuild_counted_for(&txn, &std::iter::once(parent).collect()).await?;
         }
         bump_data_version(&txn).await?;
+        let version = data_version(&txn).await?;
+        let change = Change { version, deleted: vec![slug.to_owned()], totals: true, ..Change::default() };
+        let pending = announce(&txn, change).await?;
         let mut before_json = serde_json::to_value(&before.record).unwrap_or_default();
         before_json["deletionReason"] = serde_json::Value::String(reason.to_owned());
         audit(
@@ -461,6 +466,7 @@ impl Db {
         )
         .await?;
         txn.commit().await?;
+        self.published(pending);
         Ok(())
     }
 

@@ -24,6 +24,10 @@ on_both_backends!(
     an_admin_deletion_is_kept_in_the_audit_log,
     tokens_are_stored_only_as_hashes,
     coalitions_and_signatures_are_edited_with_their_history,
+    too_deep_or_too_wide_queries_are_refused_before_they_run,
+    oversized_bodies_are_refused_with_413,
+    each_client_gets_its_own_rate_budget_then_429_with_retry_after,
+    introspection_can_be_switched_off_and_cors_allows_listed_origins,
 );
 
 const CREATE_COMMITMENT: &str = r#"
@@ -596,13 +600,12 @@ async fn tokens_are_stored_only_as_hashes(backend: Backend) {
     assert_ne!(other, secret);
 }
 
-// The limits run on one backend: they are enforced before the database is touched.
+// The limits, on both backends too: they hold before the database is touched.
 
-#[tokio::test]
-async fn too_deep_or_too_wide_queries_are_refused_before_they_run() {
+async fn too_deep_or_too_wide_queries_are_refused_before_they_run(backend: Backend) {
     let api = ApiLimits { max_depth: 6, max_complexity: 50, ..ApiLimits::default() };
     let http = HttpLimits { rate_limit: None, ..HttpLimits::default() };
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, api, http).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, api, http).await else { return };
     let statements = app.db.statement_count();
     let deep = "{ commitment(slug: \"x\") { parent { parent { parent { parent { parent { parent { slug } } } } } } } }";
     let (status, body) = app.query(deep).await;
@@ -618,10 +621,9 @@ async fn too_deep_or_too_wide_queries_are_refused_before_they_run() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn oversized_bodies_are_refused_with_413() {
+async fn oversized_bodies_are_refused_with_413(backend: Backend) {
     let http = HttpLimits { rate_limit: None, max_body_bytes: 4096, ..HttpLimits::default() };
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, ApiLimits::default(), http).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, ApiLimits::default(), http).await else { return };
     let padding = " ".repeat(5000);
     let (status, body) = app.query(&format!("{{ events {{ totalCount }} {padding} }}")).await;
     assert_eq!(status, 413, "{body}");
@@ -629,11 +631,10 @@ async fn oversized_bodies_are_refused_with_413() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn each_client_gets_its_own_rate_budget_then_429_with_retry_after() {
+async fn each_client_gets_its_own_rate_budget_then_429_with_retry_after(backend: Backend) {
     let rate = RateLimit { period: Duration::from_secs(30), burst: 3 };
     let http = HttpLimits { rate_limit: Some(rate), ..HttpLimits::default() };
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, ApiLimits::default(), http).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, ApiLimits::default(), http).await else { return };
     let token = app.token("busy", Role::Reader).await;
     for _ in 0..3 {
         let (status, _) = app.query("{ events { totalCount } }").await;
@@ -656,15 +657,14 @@ async fn each_client_gets_its_own_rate_budget_then_429_with_retry_after() {
     assert_eq!(health.status().as_u16(), 200);
 }
 
-#[tokio::test]
-async fn introspection_can_be_switched_off_and_cors_allows_listed_origins() {
+async fn introspection_can_be_switched_off_and_cors_allows_listed_origins(backend: Backend) {
     let api = ApiLimits { introspection: false, ..ApiLimits::default() };
     let http = HttpLimits {
         rate_limit: None,
         cors_origins: vec!["https://newsroom.example".to_owned()],
         ..HttpLimits::default()
     };
-    let Some(app) = TestApp::spawn_with(Backend::Sqlite, api, http).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, api, http).await else { return };
     let (status, body) = app.query("{ __schema { queryType { name } } }").await;
     assert_eq!((status, error_code(&body)), (400, "INTROSPECTION_DISABLED"), "{body}");
     let (status, body) = app.query("query { ...T } fragment T on Query { __type(name: \"Actor\") { name } }").await;

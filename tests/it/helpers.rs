@@ -80,6 +80,7 @@ impl TestApp {
         };
         let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
         db.migrate().await.expect("migrations apply");
+        db.start_listening();
         let state = AppState::new(build_schema(Some(db.clone()), api), db.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");

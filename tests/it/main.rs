@@ -1,9 +1,13 @@
 //! Integration tests: the real server over HTTP against a real database.
 
 mod editing;
+mod faults;
 mod helpers;
 mod import;
+mod live;
+mod parity;
 mod postgres;
+mod process;
 mod read_api;
 mod schema;
 mod totals;

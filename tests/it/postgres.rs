@@ -60,7 +60,8 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-fn start() -> Option<Cluster> {
+/// The installed binaries, or `None` (loudly) when PostgreSQL is missing outside CI.
+fn binaries() -> Option<PathBuf> {
     let Some(bin) = bin_dir() else {
         let message = "no PostgreSQL installation found under /usr/lib/postgresql (apt-get install postgresql)";
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -69,6 +70,11 @@ fn start() -> Option<Cluster> {
         eprintln!("\n!!!!!!!! SKIPPING PostgreSQL tests: {message} !!!!!!!!\n");
         return None;
     };
+    Some(bin)
+}
+
+/// A new cluster directory owned by the server's user, with `data` initialised in it.
+fn init_cluster(bin: &Path) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("pledgewatch-pg-{}-{}", std::process::id(), free_port()));
     let data = dir.join("data");
     std::fs::create_dir_all(&dir).expect("cluster directory");
@@ -84,19 +90,51 @@ fn start() -> Option<Cluster> {
     .output()
     .expect("initdb runs");
     assert!(output.status.success(), "initdb failed: {}", String::from_utf8_lossy(&output.stderr));
+    (dir, data)
+}
+
+/// Server settings for a throwaway cluster on `port`, sockets in `dir`.
+fn server_options(port: u16, dir: &Path) -> String {
+    format!(
+        "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        dir.display()
+    )
+}
+
+fn wait_ready(bin: &Path, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let ok = Command::new(bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn start() -> Option<Cluster> {
+    let bin = binaries()?;
+    let (dir, data) = init_cluster(&bin);
+    let data_str = data.to_str().expect("utf-8 path");
     let port = free_port();
     let postgres = bin.join("postgres");
     let runner = if is_root() { "runuser -u postgres -- " } else { "" };
     // The watchdog: start the server, stop it and remove the directory when this test
     // process is gone.
     let script = format!(
-        "{runner}'{postgres}' -D '{data_str}' -p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{dir}' \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 >'{dir}/log' 2>&1 & pg=$!; \
+        "{runner}'{postgres}' -D '{data_str}' {options} >'{dir}/log' 2>&1 & pg=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done; \
          kill -INT $(head -1 '{data_str}/postmaster.pid') 2>/dev/null; wait $pg; rm -rf '{dir}'",
         postgres = postgres.display(),
         dir = dir.display(),
         parent = std::process::id(),
+        options = server_options(port, &dir),
     );
     // The watchdog outlives this process on purpose: nobody waits for it.
     #[allow(clippy::zombie_processes)]
@@ -108,18 +146,8 @@ fn start() -> Option<Cluster> {
         .stderr(Stdio::null())
         .spawn()
         .expect("the PostgreSQL watchdog starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let ready = bin.join("pg_isready");
-    while Instant::now() < deadline {
-        let ok = Command::new(&ready)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(Cluster { port });
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    if wait_ready(&bin, port) {
+        return Some(Cluster { port });
     }
     let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
     panic!("PostgreSQL did not start on port {port}: {log}");
@@ -142,5 +170,59 @@ impl Cluster {
             .expect("create database");
         admin.close().await.expect("admin connection closes");
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+/// A cluster of one's own, for tests that stop and restart the server (the shared one
+/// must stay up for the other tests). Stopped and removed on drop.
+pub struct OwnCluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+}
+
+impl OwnCluster {
+    /// Initialises and starts a cluster; `None` when skipping.
+    pub fn start() -> Option<Self> {
+        let bin = binaries()?;
+        let (dir, data) = init_cluster(&bin);
+        let cluster = Self { bin, dir, data, port: free_port() };
+        cluster.up();
+        Some(cluster)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.data.to_str().expect("utf-8 path").to_owned();
+        let log = self.dir.join("log").to_str().expect("utf-8 path").to_owned();
+        let options = server_options(self.port, &self.dir);
+        let mut all = vec!["-D", &data, "-l", &log, "-o", &options, "-w"];
+        all.extend_from_slice(args);
+        let output = as_postgres(&self.bin.join("pg_ctl"), &all).output().expect("pg_ctl runs");
+        assert!(output.status.success(), "pg_ctl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn up(&self) {
+        self.pg_ctl(&["start"]);
+        assert!(wait_ready(&self.bin, self.port), "PostgreSQL did not come up on port {}", self.port);
+    }
+
+    /// Stops the server at once (fast shutdown: open sessions are cut).
+    pub fn down(&self) {
+        self.pg_ctl(&["-m", "fast", "stop"]);
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.data.to_str().unwrap_or_default().to_owned();
+        let _ = as_postgres(&self.bin.join("pg_ctl"), &["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,143 @@
+//! Subscriptions for dashboards (graphql-transport-ws at `/graphql/ws`): commitments as
+//! they change, and totals whenever they move. Both listen to the change notices of
+//! `storage::changes`, so on PostgreSQL they see the writes of every replica.
+
+use async_graphql::{Context, Enum, SimpleObject, Subscription};
+use futures_util::Stream;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+use super::{
+    ContextExt,
+    query::CommitmentFilterInput,
+    totals::{FxPolicyInput, TotalsBasis, TotalsDimension, TotalsReport, TotalsRequest},
+    types::Commitment,
+};
+use crate::{
+    error::{ApiError, ApiResultExt},
+    storage::{Db, changes::Change},
+};
+
+/// What happened to a commitment.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChangeAction {
+    /// Recorded (its version is 1).
+    Created,
+    /// Changed: fields, status, retraction or sources.
+    Updated,
+    /// Deleted by an administrator.
+    Deleted,
+}
+
+/// A commitment that changed.
+#[derive(SimpleObject)]
+pub struct CommitmentChange {
+    pub action: ChangeAction,
+    pub slug: String,
+    /// The commitment as it is now (null once deleted).
+    pub commitment: Option<Commitment>,
+    /// The data version after the write (0 after a reconnection).
+    pub data_version: i64,
+}
+
+/// Waits for the next notice; several queued at once (an import) come back merged, and a
+/// subscriber that fell behind gets a resync instead of an error.
+async fn next_change(receiver: &mut Receiver<Change>) -> Option<Change> {
+    let mut change = match receiver.recv().await {
+        Ok(change) => change,
+        Err(RecvError::Lagged(_)) => Change::resync(),
+        Err(RecvError::Closed) => return None,
+    };
+    loop {
+        match receiver.try_recv() {
+            Ok(more) => {
+                change.version = change.version.max(more.version);
+                change.commitments.extend(more.commitments);
+                change.deleted.extend(more.deleted);
+                change.totals |= more.totals;
+                change.resync |= more.resync;
+            }
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => change = Change::resync(),
+            Err(_) => return Some(change),
+        }
+    }
+}
+
+/// The root subscription.
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Commitments matching `filter` as they are created or changed, and deletions (sent to
+    /// every subscriber: a deleted row no longer matches anything).
+    async fn commitment_changed(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommitmentFilterInput>,
+    ) -> Result<impl Stream<Item = Result<CommitmentChange, ApiError>> + use<>, ApiError> {
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let db: Db = ctx.db()?.clone();
+        let mut receiver = db.subscribe();
+        Ok(async_stream::stream! {
+            while let Some(change) = next_change(&mut receiver).await {
+                for slug in change.deleted {
+                    yield Ok(CommitmentChange { action: ChangeAction::Deleted, slug, commitment: None, data_version: change.version });
+                }
+                if change.commitments.is_empty() {
+                    continue;
+                }
+                let mut ids = change.commitments;
+                ids.sort_unstable();
+                ids.dedup();
+                match db.commitments_matching(&filter, &ids).await.api() {
+                    Ok(rows) => {
+                        for row in rows {
+                            let action = if row.version == 1 { ChangeAction::Created } else { ChangeAction::Updated };
+                            let slug = row.slug.clone();
+                            yield Ok(CommitmentChange { action, slug, commitment: Some(Commitment(row)), data_version: change.version });
+                        }
+                    }
+                    Err(err) => yield Err(err),
+                }
+            }
+        })
+    }
+
+    /// The totals for these arguments now, then again each time they change (a burst of
+    /// writes gives one update). The arguments are those of `totals`.
+    #[allow(clippy::too_many_arguments)]
+    async fn totals_changed(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommitmentFilterInput>,
+        group_by: Option<Vec<TotalsDimension>>,
+        #[graphql(default = "EUR")] currency: String,
+        fx: Option<FxPolicyInput>,
+        basis: Option<TotalsBasis>,
+    ) -> Result<impl Stream<Item = Result<TotalsReport, ApiError>> + use<>, ApiError> {
+        let request = TotalsRequest::new(filter, group_by, &currency, fx, None, basis, None, None, None)?;
+        let db: Db = ctx.db()?.clone();
+        // Subscribe before the first answer, so no change falls between the two.
+        let mut receiver = db.subscribe();
+        let first = request.run(&db).await?;
+        Ok(async_stream::stream! {
+            let mut last = first.fingerprint();
+            yield Ok(first);
+            while let Some(change) = next_change(&mut receiver).await {
+                if !change.totals {
+                    continue;
+                }
+                match request.run(&db).await {
+                    Ok(report) => {
+                        let fingerprint = report.fingerprint();
+                        if fingerprint != last {
+                            last = fingerprint;
+                            yield Ok(report);
+                        }
+                    }
+                    Err(err) => yield Err(err),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! Live updates: GraphQL subscriptions over WebSocket (graphql-transport-ws), on both
+//! backends, and across two server processes on one PostgreSQL.
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use pledgewatch::{
+    auth::Role,
+    storage::{Db, PoolOptions},
+};
+use serde_json::{Value, json};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+use crate::{
+    helpers::{Backend, TestApp, on_both_backends},
+    process::Server,
+};
+
+on_both_backends!(
+    a_totals_subscriber_gets_the_current_totals_then_each_change,
+    a_commitment_subscriber_gets_only_matching_changes,
+    a_revoked_or_unknown_token_cannot_subscribe,
+);
+
+const SUMMIT_TOTALS: &str = r#"subscription { totalsChanged(filter: { events: ["ai-action-summit-2025"] }) {
+    grandTotal { low high count } } }"#;
+
+const FRANCE_CHANGES: &str = r#"subscription { commitmentChanged(filter: { pledgers: ["france"] }) {
+    action slug commitment { title version } } }"#;
+
+/// A graphql-transport-ws client.
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl WsClient {
+    /// Connects and completes `connection_init` with `payload`; `Err` with the close reason
+    /// when the server refuses.
+    pub async fn connect(address: SocketAddr, payload: Value) -> Result<Self, String> {
+        let mut request = format!("ws://{address}/graphql/ws").into_client_request().expect("a request");
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
+        let mut client = Self { stream };
+        client.send(json!({ "type": "connection_init", "payload": payload })).await;
+        match client.receive().await {
+            Some(message) if message["type"] == "connection_ack" => Ok(client),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.stream.send(Message::text(message.to_string())).await.expect("message is sent");
+    }
+
+    /// The next protocol message (answering pings); `None` once closed.
+    async fn receive(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(15), self.stream.next())
+                .await
+                .expect("a message within 15 s")?;
+            match message.expect("a WebSocket message") {
+                Message::Text(text) => {
+                    let value: Value = serde_json::from_str(&text).expect("JSON message");
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Message::Close(frame) => {
+                    return frame.map(|f| json!({ "type": "close", "reason": f.reason.to_string() }));
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Starts subscription `id`.
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } })).await;
+    }
+
+    /// The next `data` of subscription `id`.
+    pub async fn next(&mut self, id: &str) -> Value {
+        let message = self.receive().await.expect("the connection stays open");
+        assert_eq!(message["id"], id, "{message}");
+        assert_eq!(message["type"], "next", "{message}");
+        assert!(message["payload"].get("errors").is_none(), "{message}");
+        message["payload"]["data"].clone()
+    }
+}
+
+const CREATE: &str = r#"mutation C($slug: String!, $pledger: String!) { createCommitment(input: {
+    slug: $slug, title: "Live test", pledger: $pledger, event: "ai-action-summit-2025", announcedOn: "2025-02-10",
+    amountLow: "1000000", amountHigh: "2000000", currency: "EUR", kind: INVESTMENT,
+    newSources: [{ slug: $slug, url: "https://example.org/live", publisher: "Example", title: "Live" }] }) { version } }"#;
+
+const RETITLE: &str = r#"mutation U($slug: String!, $v: Int!, $title: String!) {
+    updateCommitment(slug: $slug, expectedVersion: $v, patch: { title: $title }) { version } }"#;
+
+const RETRACT: &str = r#"mutation R($slug: String!, $v: Int!) {
+    retractCommitment(slug: $slug, expectedVersion: $v, reason: "Misread", source: $slug) { version } }"#;
+
+fn plus(total: &Value, field: &str, amount: i64) -> String {
+    let value: rust_decimal::Decimal = total[field].as_str().expect("a decimal").parse().expect("a decimal");
+    (value + rust_decimal::Decimal::from(amount)).to_string()
+}
+
+async fn a_totals_subscriber_gets_the_current_totals_then_each_change(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
+    ws.subscribe("totals", SUMMIT_TOTALS).await;
+    let first = ws.next("totals").await["totalsChanged"]["grandTotal"].clone();
+    let (_, now) = app
+        .query(r#"{ totals(filter: { events: ["ai-action-summit-2025"] }) { grandTotal { low high count } } }"#)
+        .await;
+    assert_eq!(first, now["data"]["totals"]["grandTotal"], "the first message is the current totals");
+
+    let (_, body) = app.as_token(Some(&editor), CREATE, json!({ "slug": "live-one", "pledger": "france" })).await;
+    assert_eq!(body["data"]["createCommitment"]["version"], 1, "{body}");
+    let second = ws.next("totals").await["totalsChanged"]["grandTotal"].clone();
+    assert_eq!(second["low"], plus(&first, "low", 1_000_000));
+    assert_eq!(second["high"], plus(&first, "high", 2_000_000));
+    assert_eq!(second["count"], first["count"].as_i64().unwrap() + 1);
+
+    // A new title moves no total: no message. The retraction then brings the first totals back,
+    // and that is the very next message.
+    let (_, body) =
+        app.as_token(Some(&editor), RETITLE, json!({ "slug": "live-one", "v": 1, "title": "Renamed" })).await;
+    assert_eq!(body["data"]["updateCommitment"]["version"], 2, "{body}");
+    let (_, body) = app.as_token(Some(&editor), RETRACT, json!({ "slug": "live-one", "v": 2 })).await;
+    assert_eq!(body["data"]["retractCommitment"]["version"], 3, "{body}");
+    let third = ws.next("totals").await["totalsChanged"]["grandTotal"].clone();
+    assert_eq!(third, first);
+}
+
+async fn a_commitment_subscriber_gets_only_matching_changes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let admin = app.token("admin", Role::Admin).await;
+    let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
+    ws.subscribe("france", FRANCE_CHANGES).await;
+    // The server starts subscriptions in order: once a later one has answered, and a moment
+    // more, the first one listens.
+    ws.subscribe("totals", SUMMIT_TOTALS).await;
+    ws.next("totals").await;
+    ws.send(json!({ "id": "totals", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (_, body) = app.as_token(Some(&editor), CREATE, json!({ "slug": "by-mistral", "pledger": "mistral-ai" })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let (_, body) = app.as_token(Some(&editor), CREATE, json!({ "slug": "by-france", "pledger": "france" })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        ws.next("france").await["commitmentChanged"],
+        json!({ "action": "CREATED", "slug": "by-france", "commitment": { "title": "Live test", "version": 1 } })
+    );
+    let (_, body) =
+        app.as_token(Some(&editor), RETITLE, json!({ "slug": "by-france", "v": 1, "title": "Renamed" })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        ws.next("france").await["commitmentChanged"],
+        json!({ "action": "UPDATED", "slug": "by-france", "commitment": { "title": "Renamed", "version": 2 } })
+    );
+    let delete = r#"mutation { deleteCommitment(slug: "by-france", reason: "test") }"#;
+    let (_, body) = app.as_token(Some(&admin), delete, json!({})).await;
+    assert_eq!(body["data"]["deleteCommitment"], true, "{body}");
+    assert_eq!(
+        ws.next("france").await["commitmentChanged"],
+        json!({ "action": "DELETED", "slug": "by-france", "commitment": null })
+    );
+}
+
+async fn a_revoked_or_unknown_token_cannot_subscribe(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let reader = app.token("reader", Role::Reader).await;
+    assert!(WsClient::connect(app.address, json!({ "Authorization": format!("Bearer {reader}") })).await.is_ok());
+    app.db.revoke_token("test", "reader").await.expect("revoked");
+    let refused = WsClient::connect(app.address, json!({ "Authorization": format!("Bearer {reader}") })).await;
+    assert!(refused.is_err(), "a revoked token subscribed");
+    let refused = WsClient::connect(app.address, json!({ "Authorization": "Bearer pw_nothing" })).await;
+    assert!(refused.is_err(), "an unknown token subscribed");
+}
+
+/// Two replicas on one PostgreSQL: a write through A is seen through B, by a query and by a
+/// subscription (the notice crosses processes through LISTEN/NOTIFY).
+#[tokio::test]
+async fn a_write_through_one_replica_reaches_the_other() {
+    let Some(cluster) = crate::postgres::cluster() else { return };
+    let url = cluster.fresh_database().await;
+    let a = Server::start(&url).await;
+    let b = Server::start(&url).await;
+    let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+    let editor = db.create_token("test", "desk", Role::Editor).await.expect("token");
+
+    let mut ws = WsClient::connect(b.address, json!({})).await.expect("connected to B");
+    ws.subscribe("france", FRANCE_CHANGES).await;
+    ws.subscribe("totals", SUMMIT_TOTALS).await;
+    let first = ws.next("totals").await["totalsChanged"]["grandTotal"].clone();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (_, body) = a.graphql(Some(&editor), CREATE, json!({ "slug": "through-a", "pledger": "france" })).await;
+    assert_eq!(body["data"]["createCommitment"]["version"], 1, "{body}");
+
+    // B's query sees it at once (same database), B's subscribers through the notice.
+    let (_, body) = b.graphql(None, r#"{ commitment(slug: "through-a") { title } }"#, json!({})).await;
+    assert_eq!(body["data"]["commitment"]["title"], "Live test", "{body}");
+    let mut got_totals = None;
+    let mut got_change = None;
+    while got_totals.is_none() || got_change.is_none() {
+        let message = ws.receive().await.expect("open");
+        match message["id"].as_str() {
+            Some("totals") => got_totals = Some(message["payload"]["data"]["totalsChanged"]["grandTotal"].clone()),
+            Some("france") => got_change = Some(message["payload"]["data"]["commitmentChanged"].clone()),
+            _ => panic!("unexpected {message}"),
+        }
+    }
+    let totals = got_totals.unwrap();
+    assert_eq!(totals["high"], plus(&first, "high", 2_000_000));
+    assert_eq!(
+        got_change.unwrap(),
+        json!({ "action": "CREATED", "slug": "through-a", "commitment": { "title": "Live test", "version": 1 } })
+    );
+}
