@@ -85,7 +85,11 @@ impl WsClient {
 
     /// The next `data` of subscription `id`.
     pub async fn next(&mut self, id: &str) -> Value {
-        let message = self.receive().await.expect("the connection stays open");
+        let mut message = self.receive().await.expect("the connection stays open");
+        // The server confirms a subscription the client completed.
+        while message["type"] == "complete" && message["id"] != id {
+            message = self.receive().await.expect("the connection stays open");
+        }
         assert_eq!(message["id"], id, "{message}");
         assert_eq!(message["type"], "next", "{message}");
         assert!(message["payload"].get("errors").is_none(), "{message}");
