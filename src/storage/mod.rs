@@ -44,6 +44,9 @@ pub enum StorageError {
 /// A result of storage.
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// The PostgreSQL advisory lock key that serialises migrations ("pledgewat" in ASCII).
+const MIGRATION_LOCK: i64 = 0x706c_6564_6765_7761;
+
 /// Pool and timeout settings.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -110,6 +113,32 @@ impl Db {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), DbErr> {
+        // Replicas starting together on one PostgreSQL take turns: the first migrates, the
+        // others wait on a session advisory lock, then find nothing left to do.
+        let lock = match self.conn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                let mut session =
+                    pool.acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+                sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .execute(&mut *session)
+                    .await
+                    .map_err(|e| DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+                Some(session)
+            }
+            _ => None,
+        };
+        let result = self.migrate_now().await;
+        if let Some(mut session) = lock {
+            // Closing the session would release it too; unlock so the connection can be reused.
+            let _ =
+                sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *session).await;
+        }
+        result
+    }
+
+    async fn migrate_now(&self) -> Result<(), DbErr> {
         migration::Migrator::up(&self.conn, None).await?;
         // A database written before the counted amounts existed gets them now.
         if counting::counted_is_stale(&self.conn).await? {

@@ -230,3 +230,29 @@ async fn a_write_through_one_replica_reaches_the_other() {
         json!({ "action": "CREATED", "slug": "through-a", "commitment": { "title": "Live test", "version": 1 } })
     );
 }
+
+/// Replicas that start together on an empty PostgreSQL database take turns to migrate.
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let Some(cluster) = crate::postgres::cluster() else { return };
+    let url = cluster.fresh_database().await;
+    let start = || async {
+        let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+        db.migrate().await
+    };
+    let (a, b, c) = tokio::join!(start(), start(), start());
+    assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
+    let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+    let conn = db.conn();
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        conn,
+        sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations".to_owned(),
+        ),
+    )
+    .await
+    .expect("query")
+    .expect("row");
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 3, "each migration recorded once");
+}
