@@ -198,6 +198,10 @@ async fn a_kill_during_an_import_leaves_all_of_it_or_none(backend: Backend) {
 async fn sigterm_lets_the_request_in_flight_finish(backend: Backend) {
     let Some((url, _dir)) = database(backend).await else { return };
     let mut server = Server::start(&url).await;
+    // A dashboard is subscribed: it must not hold the shutdown up.
+    let mut dashboard = crate::live::WsClient::connect(server.address, json!({})).await.expect("subscribed");
+    dashboard.subscribe("totals", "subscription { totalsChanged { grandTotal { count } } }").await;
+    dashboard.next("totals").await;
     let body = json!({ "query": "{ commitments(filter: { events: [\"ai-action-summit-2025\"] }) { totalCount } }" })
         .to_string();
     let (head, tail) = body.split_at(body.len() / 2);
