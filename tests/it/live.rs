@@ -254,5 +254,6 @@ async fn replicas_starting_together_migrate_once() {
     .await
     .expect("query")
     .expect("row");
-    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 3, "each migration recorded once");
+    let migrations = <migration::Migrator as migration::MigratorTrait>::migrations().len() as i64;
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), migrations, "each migration recorded once");
 }
