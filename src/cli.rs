@@ -13,7 +13,10 @@ use crate::{
     graphql::{ApiLimits, build_schema, sdl},
     http::{AppState, HttpLimits, RateLimit, router},
     reference::reference_data,
-    storage::{Db, PoolOptions, import::ImportSummary},
+    storage::{
+        Db, PoolOptions,
+        import::{ImportError, ImportSummary},
+    },
 };
 
 /// pledgewatch: tracks what governments, companies and funds announce and commit around AI
@@ -38,8 +41,25 @@ pub enum Command {
     Import {
         #[command(flatten)]
         db: DbArgs,
-        /// The JSON file to import.
+        /// A JSON data set file, or a directory holding the CSV set (sources.csv,
+        /// actors.csv, events.csv, commitments.csv, status_history.csv, …).
         path: PathBuf,
+        /// Check every record against the rules and the database, report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export everything in the import format: one JSON file, or the CSV set. Importing the
+    /// result into an empty database gives the same records and totals.
+    Export {
+        #[command(flatten)]
+        db: DbArgs,
+        /// json or csv.
+        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        format: String,
+        /// Directory to write into (created if needed). Without it, JSON goes to standard
+        /// output; CSV needs it.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Import ECB euro reference rates from the ECB's history CSV (`eurofxref-hist.csv`:
     /// Date, then one column per currency). Every rate cites the given sources (slugs
@@ -232,6 +252,81 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Imports a JSON file or a CSV directory; every problem is reported, with file, row and
+/// column for CSV.
+async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let (data, origins) = if path.is_dir() {
+        match crate::csvset::read_dir(path) {
+            Ok((data, origins)) => (data, Some(origins)),
+            Err(problems) => report(path, problems.iter().map(ToString::to_string).collect())?,
+        }
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let data: DataSet =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
+        (data, None)
+    };
+    let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let result = if dry_run { db.check_import(&data).await } else { db.import_as("cli", &label, &data).await };
+    match result {
+        Ok(s) => {
+            let verb = if dry_run { "checked (nothing written)" } else { "imported" };
+            println!(
+                "{verb} {}: {} inserted, {} updated, {} unchanged",
+                path.display(),
+                s.inserted,
+                s.updated,
+                s.unchanged
+            );
+            Ok(())
+        }
+        Err(ImportError::Invalid(problems)) => {
+            let lines = problems
+                .iter()
+                .map(|p| match &origins {
+                    Some(o) => o.locate(p).to_string(),
+                    None => p.to_string(),
+                })
+                .collect();
+            report(path, lines)
+        }
+        Err(err) => bail!("{}: {err}", path.display()),
+    }
+}
+
+/// Prints every problem to standard error and fails.
+fn report<T>(path: &std::path::Path, lines: Vec<String>) -> anyhow::Result<T> {
+    for line in &lines {
+        eprintln!("{line}");
+    }
+    bail!("{}: {} problem(s), nothing written", path.display(), lines.len())
+}
+
+async fn export(db: &Db, format: &str, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let data = db.export().await.context("cannot read the database")?;
+    match (format, out) {
+        ("csv", Some(dir)) => {
+            let files = crate::csvset::write_dir(&data, dir).map_err(|e| anyhow::anyhow!(e))?;
+            eprintln!("wrote {} files to {}", files.len(), dir.display());
+        }
+        ("csv", None) => bail!("--format csv writes several files: give --out DIR"),
+        (_, Some(dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let file = dir.join("pledgewatch.json");
+            std::fs::write(&file, serde_json::to_vec_pretty(&data)?)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            eprintln!("wrote {}", file.display());
+        }
+        (_, None) => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut stdout, &data)?;
+            writeln!(stdout)?;
+        }
+    }
+    Ok(())
+}
+
 async fn import(db: &Db, path: &std::path::Path, data: &DataSet) -> anyhow::Result<()> {
     match db.import(data).await {
         Ok(s) => {
@@ -278,12 +373,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database migrated: {}", redact(&db.database_url));
             Ok(())
         }
-        Command::Import { db, path } => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let data = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
-            import(&db.open().await?, &path, &data).await
-        }
+        Command::Import { db, path, dry_run } => import_path(&db.open().await?, &path, dry_run).await,
+        Command::Export { db, format, out } => export(&db.open().await?, &format, out.as_deref()).await,
         Command::ImportRates { db, path, sources, currencies, from, to } => {
             let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let selection = EcbSelection { currencies, from, to };

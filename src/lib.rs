@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod csvset;
 pub mod domain;
 pub mod ecb;
 pub mod error;

@@ -293,6 +293,8 @@ pub enum AuditedEntity {
     Coalition,
     Signature,
     Token,
+    /// A bulk import (slug: the file or directory imported).
+    Import,
 }
 
 /// One audited write.

@@ -2,15 +2,18 @@
 //! after each write, and what an update patches.
 
 use chrono::NaiveDate;
-use entity::{actor, coalition, commitment, event, signature, source, source_link, status_history};
+use entity::{
+    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, signature, source, source_link,
+    status_history,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use super::read::Linked;
+use super::{Db, StorageResult, read::Linked};
 use crate::domain::{
     money::from_minor_units,
     records::{
-        ActorRecord, CoalitionRecord, CommitmentRecord, EventRecord, RetractionRecord, SignatureRecord, SourceRecord,
-        StatusRecord,
+        ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, OverlapRecord, RateRecord,
+        RetractionRecord, SignatureRecord, SourceRecord, StatusRecord, TargetRecord,
     },
 };
 
@@ -180,4 +183,83 @@ pub(crate) async fn signature_record<C: ConnectionTrait>(
         signed_on: date(m.signed_on),
         sources: source_slugs(conn, Linked::Signature, m.id).await?,
     })
+}
+
+fn amount(v: Option<i64>, exponent: i16) -> Option<String> {
+    v.map(|v| from_minor_units(v, u32::try_from(exponent).unwrap_or(2)).to_string())
+}
+
+impl Db {
+    /// Everything in the import format, in id order: importing it into an empty database
+    /// gives the same records and the same totals.
+    pub async fn export(&self) -> StorageResult<DataSet> {
+        let conn = self.conn();
+        let mut data = DataSet { format: FORMAT.to_owned(), ..DataSet::default() };
+        data.sources = source::Entity::find()
+            .order_by_asc(source::Column::Id)
+            .all(conn)
+            .await?
+            .iter()
+            .map(source_record)
+            .collect();
+        for m in actor::Entity::find().order_by_asc(actor::Column::Id).all(conn).await? {
+            data.actors.push(actor_record(conn, &m).await?);
+        }
+        for m in event::Entity::find().order_by_asc(event::Column::Id).all(conn).await? {
+            data.events.push(event_record(conn, &m).await?);
+        }
+        // Parents before their parts, so that the file imports in one pass.
+        let mut commitments = commitment::Entity::find().order_by_asc(commitment::Column::Id).all(conn).await?;
+        let mut placed = std::collections::HashSet::new();
+        while !commitments.is_empty() {
+            let (ready, waiting): (Vec<_>, Vec<_>) =
+                commitments.into_iter().partition(|c| c.parent_id.is_none_or(|p| placed.contains(&p)));
+            if ready.is_empty() {
+                return Err(DbErr::Custom("the commitments' parents form a cycle".into()).into());
+            }
+            for m in ready {
+                placed.insert(m.id);
+                data.commitments.push(commitment_record(conn, &m).await?);
+            }
+            commitments = waiting;
+        }
+        for m in fundraising_target::Entity::find().order_by_asc(fundraising_target::Column::Id).all(conn).await? {
+            data.fundraising_targets.push(TargetRecord {
+                actor: slug_of::<actor::Entity, _>(conn, Some(m.actor_id)).await?.unwrap_or_default(),
+                amount_low: amount(m.amount_low, m.currency_exponent),
+                amount_high: amount(m.amount_high, m.currency_exponent),
+                currency: m.currency.clone(),
+                horizon_year: m.horizon_year,
+                notes: m.notes.clone(),
+                sources: source_slugs(conn, Linked::Target, m.id).await?,
+            });
+        }
+        for m in overlap::Entity::find().order_by_asc(overlap::Column::Id).all(conn).await? {
+            data.overlaps.push(OverlapRecord {
+                later: slug_of::<commitment::Entity, _>(conn, Some(m.later_id)).await?.unwrap_or_default(),
+                earlier: slug_of::<commitment::Entity, _>(conn, Some(m.earlier_id)).await?.unwrap_or_default(),
+                amount_low: amount(m.amount_low, m.currency_exponent),
+                amount_high: amount(m.amount_high, m.currency_exponent),
+                currency: m.currency.clone(),
+                note: m.note.clone(),
+                sources: source_slugs(conn, Linked::Overlap, m.id).await?,
+            });
+        }
+        for m in coalition::Entity::find().order_by_asc(coalition::Column::Id).all(conn).await? {
+            data.coalitions.push(coalition_record(conn, &m).await?);
+        }
+        for m in signature::Entity::find().order_by_asc(signature::Column::Id).all(conn).await? {
+            data.signatures.push(signature_record(conn, &m).await?);
+        }
+        for m in exchange_rate::Entity::find().order_by_asc(exchange_rate::Column::Id).all(conn).await? {
+            data.exchange_rates.push(RateRecord {
+                date: m.rate_date.format("%Y-%m-%d").to_string(),
+                base: m.base.clone(),
+                quote: m.quote.clone(),
+                rate: m.rate.clone(),
+                sources: source_slugs(conn, Linked::Rate, m.id).await?,
+            });
+        }
+        Ok(data)
+    }
 }

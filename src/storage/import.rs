@@ -402,6 +402,28 @@ impl Db {
         Ok(summary)
     }
 
+    /// [`Db::import`] on behalf of `who`: an import that changed something leaves an audit
+    /// row (action IMPORT) with its counts, in the same transaction.
+    pub async fn import_as(&self, who: &str, label: &str, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let txn = self.begin_write().await?;
+        let (summary, pending) = self.import_in(&txn, data).await?;
+        if summary.changed() > 0 {
+            super::write::audit_import(&txn, who, label, &summary).await?;
+        }
+        txn.commit().await?;
+        self.published(pending);
+        Ok(summary)
+    }
+
+    /// Validates `data` against the rules and the database as an import would, then rolls
+    /// everything back: what it would do, and nothing written.
+    pub async fn check_import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let txn = self.begin_write().await?;
+        let (summary, _) = self.import_in(&txn, data).await?;
+        txn.rollback().await?;
+        Ok(summary)
+    }
+
     /// [`Db::import`] inside the caller's transaction: on error the caller drops (rolls
     /// back) the transaction; on success it commits it, with whatever else it wrote.
     pub(crate) async fn import_in(

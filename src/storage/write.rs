@@ -40,6 +40,7 @@ pub enum Kind {
     Coalition,
     Signature,
     Token,
+    Import,
 }
 
 impl Kind {
@@ -53,6 +54,7 @@ impl Kind {
             Self::Coalition => "coalition",
             Self::Signature => "signature",
             Self::Token => "token",
+            Self::Import => "import",
         }
     }
 
@@ -65,6 +67,7 @@ impl Kind {
             Self::Coalition => "coalitions",
             Self::Signature => "signatures",
             Self::Token => "api_tokens",
+            Self::Import => "audit_log",
         }
     }
 }
@@ -78,6 +81,7 @@ pub enum Action {
     Retract,
     Delete,
     Revoke,
+    Import,
 }
 
 impl Action {
@@ -90,6 +94,7 @@ impl Action {
             Self::Retract => "RETRACT",
             Self::Delete => "DELETE",
             Self::Revoke => "REVOKE",
+            Self::Import => "IMPORT",
         }
     }
 }
@@ -215,7 +220,7 @@ async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<
                 None => None,
             }
         }
-        Kind::Token => None,
+        Kind::Token | Kind::Import => None,
     })
 }
 
@@ -270,6 +275,21 @@ async fn audit<C: ConnectionTrait>(
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// The audit row of a bulk import: who, what it was called, and what it changed.
+pub(crate) async fn audit_import(
+    txn: &DatabaseTransaction,
+    who: &str,
+    label: &str,
+    summary: &super::import::ImportSummary,
+) -> Result<(), DbErr> {
+    let after = serde_json::json!({
+        "inserted": summary.inserted,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    });
+    audit(txn, who, Action::Import, (Kind::Import, None, label), None, Some(after.to_string())).await
 }
 
 /// The first problem of a failed import, as a field error of the edit.

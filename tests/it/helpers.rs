@@ -52,6 +52,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub db: Db,
+    /// The database URL (for the binary, in process tests).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -88,7 +90,7 @@ impl TestApp {
             let service = router(state, http).into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service).await.expect("server runs");
         });
-        Some(Self { address, client: reqwest::Client::new(), db, _dir: dir })
+        Some(Self { address, client: reqwest::Client::new(), db, url, _dir: dir })
     }
 
     /// The GraphQL endpoint.
