@@ -1,6 +1,8 @@
 //! The HTTP layer: axum routes for GraphQL over HTTP, GraphiQL and health. It hands request
 //! data to the GraphQL layer; it holds no business logic.
 
+mod export;
+
 use std::time::Duration;
 
 use async_graphql::{
@@ -132,6 +134,8 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
+        .route("/export/commitments.csv", get(export::commitments_csv))
+        .route("/export/commitments.json", get(export::commitments_json))
         // async-graphql-axum streams the body itself, past axum's DefaultBodyLimit: the
         // tower-http layer caps the stream (and refuses a long Content-Length up front).
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))

@@ -116,7 +116,10 @@ impl Db {
         if self.conn().get_database_backend() != DatabaseBackend::Postgres {
             return;
         }
-        let pool = self.conn().get_postgres_connection_pool().clone();
+        // The listener holds its connection for good: it gets a pool of its own, so that it
+        // never takes one of the connections requests need (even with --db-max-connections 1).
+        let options = (*self.conn().get_postgres_connection_pool().connect_options()).clone();
+        let pool = sea_orm::sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
         let sender = self.changes.clone();
         tokio::spawn(async move {
             use sea_orm::sqlx::postgres::PgListener;

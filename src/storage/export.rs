@@ -263,3 +263,86 @@ impl Db {
         Ok(data)
     }
 }
+
+/// A commitment flattened for newsrooms (`/export/commitments.csv`): names beside slugs,
+/// amounts as decimals, its sources readable.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommitmentRow {
+    pub slug: String,
+    pub title: String,
+    pub pledger: String,
+    pub pledger_name: String,
+    pub event: Option<String>,
+    pub announced_on: Option<String>,
+    pub amount_low: Option<String>,
+    pub amount_high: Option<String>,
+    pub currency: String,
+    pub kind: String,
+    pub status: String,
+    pub recipient_country: Option<String>,
+    pub sector: Option<String>,
+    pub parent: Option<String>,
+    pub relation: Option<String>,
+    pub retracted: bool,
+    /// `(publisher, title, url)` in citation order.
+    #[serde(skip)]
+    pub sources: Vec<(String, String, String)>,
+}
+
+impl Db {
+    /// A page of commitment rows in the list's default order (newest first) from the cursor
+    /// `after`; returns the rows and the cursor to continue from, if more follow. Four
+    /// statements a page, whatever its size.
+    pub async fn commitment_rows(
+        &self,
+        filter: &super::read::CommitmentFilter,
+        after: Option<&str>,
+        size: u64,
+    ) -> StorageResult<(Vec<CommitmentRow>, Option<String>)> {
+        let page = self.commitments_page(filter, super::read::CommitmentOrder::AnnouncedOnDesc, size, after).await?;
+        let next = if page.has_next { page.rows.last().map(|(_, c)| c.clone()) } else { None };
+        let models: Vec<commitment::Model> = page.rows.into_iter().map(|(m, _)| m).collect();
+        let actor_ids: Vec<i64> = models.iter().map(|m| m.pledger_id).collect();
+        let event_ids: Vec<i64> = models.iter().filter_map(|m| m.event_id).collect();
+        let parent_ids: Vec<i64> = models.iter().filter_map(|m| m.parent_id).collect();
+        let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+        let actors: std::collections::HashMap<i64, actor::Model> =
+            self.actors_by_ids(&actor_ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        let events: std::collections::HashMap<i64, String> =
+            self.events_by_ids(&event_ids).await?.into_iter().map(|e| (e.id, e.slug)).collect();
+        let parents: std::collections::HashMap<i64, String> =
+            self.commitments_by_ids(&parent_ids).await?.into_iter().map(|c| (c.id, c.slug)).collect();
+        let mut sources = self.sources_of(Linked::Commitment, &ids).await?;
+        let rows = models
+            .into_iter()
+            .map(|m| {
+                let pledger = actors.get(&m.pledger_id);
+                CommitmentRow {
+                    pledger: pledger.map(|a| a.slug.clone()).unwrap_or_default(),
+                    pledger_name: pledger.map(|a| a.name.clone()).unwrap_or_default(),
+                    event: m.event_id.and_then(|id| events.get(&id).cloned()),
+                    announced_on: date(m.announced_on),
+                    amount_low: amount(m.amount_low, m.currency_exponent),
+                    amount_high: amount(m.amount_high, m.currency_exponent),
+                    parent: m.parent_id.and_then(|id| parents.get(&id).cloned()),
+                    retracted: m.retraction_reason.is_some(),
+                    sources: sources
+                        .remove(&m.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|s| (s.publisher, s.title, s.url))
+                        .collect(),
+                    slug: m.slug,
+                    title: m.title,
+                    currency: m.currency,
+                    kind: m.kind,
+                    status: m.status,
+                    recipient_country: m.recipient_country,
+                    sector: m.sector,
+                    relation: m.relation,
+                }
+            })
+            .collect();
+        Ok((rows, next))
+    }
+}

@@ -117,12 +117,15 @@ impl Db {
         // others wait on a session advisory lock, then find nothing left to do.
         let lock = match self.conn.get_database_backend() {
             DatabaseBackend::Postgres => {
-                let pool = self.conn.get_postgres_connection_pool();
+                // A session of its own, outside the pool: the migration needs the pool's
+                // connections, even when there is only one.
+                use sea_orm::sqlx::ConnectOptions as _;
+                let options = self.conn.get_postgres_connection_pool().connect_options();
                 let mut session =
-                    pool.acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+                    options.connect().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
                 sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(MIGRATION_LOCK)
-                    .execute(&mut *session)
+                    .execute(&mut session)
                     .await
                     .map_err(|e| DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())))?;
                 Some(session)
@@ -130,10 +133,10 @@ impl Db {
             _ => None,
         };
         let result = self.migrate_now().await;
-        if let Some(mut session) = lock {
-            // Closing the session would release it too; unlock so the connection can be reused.
-            let _ =
-                sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *session).await;
+        if let Some(session) = lock {
+            // Closing the session releases the lock.
+            use sea_orm::sqlx::Connection as _;
+            let _ = session.close().await;
         }
         result
     }

@@ -14,6 +14,8 @@ on_both_backends!(
     a_dry_run_reports_and_writes_nothing,
     importing_the_same_files_again_changes_nothing,
     export_then_import_into_an_empty_database_gives_the_same_answers,
+    the_export_endpoints_filter_and_stream,
+    a_large_export_streams_in_flat_memory,
 );
 
 /// Runs the binary; returns success, stdout and stderr.
@@ -207,4 +209,120 @@ async fn export_then_import_into_an_empty_database_gives_the_same_answers(backen
             .unwrap()["retraction"];
         assert_eq!(retraction["reason"], "Round-trip test");
     }
+}
+
+async fn get(app_address: std::net::SocketAddr, path: &str) -> reqwest::Response {
+    reqwest::get(format!("http://{app_address}{path}")).await.expect("request")
+}
+
+async fn the_export_endpoints_filter_and_stream(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let query = r#"{ commitments(first: 100, filter: { events: ["ai-action-summit-2025"], topLevel: true }) { nodes { slug } } }"#;
+    let (_, body) = app.query(query).await;
+    let expected: Vec<String> = body["data"]["commitments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["slug"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(expected.len(), 4);
+
+    let response = get(app.address, "/export/commitments.csv?events=ai-action-summit-2025&topLevel=true").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(response.headers().get("content-length").is_none(), "the body is streamed, not sized up front");
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().next(), Some("slug"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let slugs: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(slugs, expected, "same rows, same order as the GraphQL list");
+    let package = rows.iter().find(|r| &r[0] == "fr-ai-investment-109bn").unwrap();
+    assert!(package[1].starts_with("€109bn"), "accents intact: {}", &package[1]);
+    assert_eq!((&package[6], &package[7], &package[8]), ("109000000000", "109000000000", "EUR"));
+    assert!(package[16].contains("<https://"), "sources readable with their URLs: {}", &package[16]);
+
+    // The spreadsheet variant: byte-order mark and CRLF.
+    let bytes = get(app.address, "/export/commitments.csv?statuses=ANNOUNCED&excel=1").await.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}slug,".as_bytes()));
+    assert!(bytes.windows(2).any(|w| w == b"\r\n") && !bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+
+    // JSON: the same rows, sources as objects.
+    let json: Value = get(app.address, "/export/commitments.json?events=ai-action-summit-2025&topLevel=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slugs: Vec<&str> = json.as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, expected);
+    assert!(json[0]["sources"][0]["url"].as_str().unwrap().starts_with("http"));
+
+    // A bad filter: 400 with the GraphQL error shape, before anything streams.
+    let response = get(app.address, "/export/commitments.csv?statuses=NOPE").await;
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let response = get(app.address, "/export/commitments.csv?colour=red").await;
+    assert_eq!(response.status().as_u16(), 400);
+}
+
+/// The server's peak resident memory, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+async fn a_large_export_streams_in_flat_memory(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    // 4000 commitments citing 15 sources with long titles: about 20 MB of CSV.
+    let mut data = pledgewatch::domain::records::DataSet { format: "pledgewatch/1".into(), ..Default::default() };
+    for i in 0..15 {
+        let mut s = crate::helpers::test_source();
+        s.slug = format!("long-source-{i}");
+        s.title =
+            format!("{i} {}", "A very long title of a report on investment in artificial intelligence. ".repeat(4));
+        data.sources.push(s);
+    }
+    let pledgers = ["france", "mistral-ai", "bpifrance", "mgx"];
+    for i in 0..4000 {
+        let mut c = crate::helpers::test_commitment(&format!("bulk-{i}"), "1", "2", "EUR");
+        c.sources = data.sources.iter().map(|s| s.slug.clone()).collect();
+        // A quarter each: exports of a quarter, a half and the whole.
+        c.pledger = pledgers[i % 4].into();
+        data.commitments.push(c);
+    }
+    app.db.import(&data).await.expect("imported");
+    // One connection: one SQLite page cache, so what grows is the export's own memory.
+    let mut server = crate::process::Server::start_with(&app.url, &["--db-max-connections", "1"]).await;
+    let pid = server.pid();
+    let export = |path: &'static str| {
+        let address = server.address;
+        async move { get(address, path).await.bytes().await.unwrap().len() as u64 }
+    };
+    // Warm up: the pool's connections, SQLite's page caches and the allocator's arenas grow
+    // to a ceiling on the first exports (about 20 MiB, measured), whatever their size.
+    export("/export/commitments.csv?pledgers=france").await;
+    let half = export("/export/commitments.csv?pledgers=france,mistral-ai").await;
+    let after_half = peak_rss_kib(pid);
+    let whole = export("/export/commitments.csv?pledgers=france,mistral-ai,bpifrance,mgx").await;
+    let after_whole = peak_rss_kib(pid);
+    eprintln!(
+        "{backend:?}: exports of {} KiB then {} KiB; server peak RSS {after_half} KiB then {after_whole} KiB",
+        half / 1024,
+        whole / 1024
+    );
+    assert!(whole > 16 * 1024 * 1024 && half > 8 * 1024 * 1024, "the exports are too small to prove anything");
+    // Streaming: twice the rows need no more memory (a buffered export would need 10 MiB more).
+    assert!(
+        after_whole - after_half < (whole - half) / 1024 / 4,
+        "peak RSS grew by {} KiB for {} KiB more export",
+        after_whole - after_half,
+        (whole - half) / 1024
+    );
+    server.signal("TERM").await;
+    server.wait().await;
 }

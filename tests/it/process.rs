@@ -20,9 +20,15 @@ impl Server {
     /// Starts `pledgewatch serve` on a free port over `database_url` (reference data loaded
     /// into an empty database), and waits until it listens.
     pub async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// [`Server::start`] with more `serve` arguments.
+    pub async fn start_with(database_url: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit-per-second", "0"])
             .args(["--database-url", database_url, "--db-acquire-timeout-secs", "2"])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
