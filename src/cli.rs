@@ -26,6 +26,10 @@ use crate::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as human-readable text or as JSON objects (one per line, for collectors).
+    /// What is logged is set by RUST_LOG (default: info).
+    #[arg(long, global = true, env = "PLEDGEWATCH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 /// What to do.

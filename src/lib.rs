@@ -13,5 +13,6 @@ pub mod ecb;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod reference;
 pub mod storage;

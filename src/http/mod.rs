@@ -29,6 +29,7 @@ use tower_http::{
 use crate::{
     auth::{Principal, Role, hash_token},
     graphql::{AppSchema, loaders::Loaders},
+    metrics::Metrics,
     storage::Db,
 };
 
@@ -44,12 +45,15 @@ pub struct AppState {
     pub db: Db,
     /// Whether reads need no token (set from [`HttpLimits`] by [`router`]).
     pub public_reads: bool,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 impl AppState {
     /// The state for a schema and its database (public reads).
     pub fn new(schema: AppSchema, db: Db) -> Self {
-        Self { schema, db, public_reads: true }
+        let metrics = Metrics::new(db.clone(), db.max_connections());
+        Self { schema, db, public_reads: true, metrics }
     }
 }
 
@@ -164,8 +168,84 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     if let Some(cors) = cors(&limits.cors_origins) {
         router = router.layer(cors);
     }
-    // Health checks stay outside the limits.
-    router.route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(state)
+    // Outermost: every answer is counted and logged, refusals by the limits included.
+    router = router.layer(axum::middleware::from_fn_with_state(state.clone(), track));
+    // Health checks and metrics stay outside the limits.
+    router
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// What a GraphQL request was, for the request log and the metrics.
+#[derive(Clone, Debug)]
+struct OperationInfo {
+    name: String,
+    kind: &'static str,
+    error_codes: Vec<String>,
+}
+
+/// Logs one line per request (method, route, status, latency, GraphQL operation; never
+/// headers, so never tokens) and counts it.
+async fn track(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.http(&route, method.as_str(), status, elapsed.as_secs_f64());
+    let operation = response.extensions().get::<OperationInfo>();
+    if let Some(op) = operation {
+        state.metrics.operation(&op.name, op.kind, elapsed.as_secs_f64(), &op.error_codes);
+    }
+    tracing::info!(
+        target: "pledgewatch::request",
+        method = %method,
+        route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        operation = operation.map(|o| o.name.as_str()),
+        kind = operation.map(|o| o.kind),
+        errors = operation.map(|o| o.error_codes.join(",")).filter(|e| !e.is_empty()),
+        "request"
+    );
+    response
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+        .into_response()
+}
+
+/// The operation's name (or `anonymous`) and kind.
+fn operation_of(request: &async_graphql::Request) -> (String, &'static str) {
+    let Ok(document) = parse_query(&request.query) else { return ("unparsable".to_owned(), "invalid") };
+    for (name, op) in document.operations.iter() {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if selected {
+            let kind = match op.node.ty {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            };
+            return (name.map_or_else(|| "anonymous".to_owned(), |n| n.to_string()), kind);
+        }
+    }
+    ("unknown".to_owned(), "invalid")
 }
 
 /// Gives the limit layer's plain-text 413 a GraphQL error body.
@@ -347,6 +427,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
             Err(_) => return denied(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "reads need a token on this server"),
         }
     }
+    let (operation, kind) = operation_of(&request);
     let request = request.data(Loaders::new(&state.db)).data(principal);
     let response = state.schema.execute(request).await;
     let legacy = wants_legacy_json(headers);
@@ -393,6 +474,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
     if status == StatusCode::SERVICE_UNAVAILABLE {
         http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     }
+    let error_codes =
+        response.errors.iter().map(|e| code_of(e).unwrap_or_else(|| "REQUEST_ERROR".to_owned())).collect();
+    http.extensions_mut().insert(OperationInfo { name: operation, kind, error_codes });
     http
 }
 

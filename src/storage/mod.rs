@@ -70,6 +70,7 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     totals_cache: totals::SharedCache,
     changes: tokio::sync::broadcast::Sender<changes::Change>,
+    max_connections: u32,
 }
 
 impl Db {
@@ -93,7 +94,7 @@ impl Db {
             conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
         let (changes, _) = tokio::sync::broadcast::channel(changes::BUFFER);
-        Ok(Self { conn, statements, totals_cache: Default::default(), changes })
+        Ok(Self { conn, statements, totals_cache: Default::default(), changes, max_connections: pool.max_connections })
     }
 
     /// The sea-orm connection.
@@ -104,6 +105,25 @@ impl Db {
     /// Whether the database answers a trivial query within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> bool {
         matches!(tokio::time::timeout(timeout, self.conn.execute_unprepared("SELECT 1")).await, Ok(Ok(_)))
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// Connections open in the pool, and how many of them are idle.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match self.conn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
     }
 
     /// How many SQL statements this handle has run so far.

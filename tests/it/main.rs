@@ -6,6 +6,7 @@ mod faults;
 mod helpers;
 mod import;
 mod live;
+mod operations;
 mod parity;
 mod postgres;
 mod process;

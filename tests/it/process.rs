@@ -25,13 +25,22 @@ impl Server {
 
     /// [`Server::start`] with more `serve` arguments.
     pub async fn start_with(database_url: &str, args: &[&str]) -> Self {
+        Self::spawn(database_url, args, "warn", Stdio::inherit()).await
+    }
+
+    /// [`Server::start_with`] logging at `level` into `log`.
+    pub async fn start_logged(database_url: &str, args: &[&str], level: &str, log: std::fs::File) -> Self {
+        Self::spawn(database_url, args, level, Stdio::from(log)).await
+    }
+
+    async fn spawn(database_url: &str, args: &[&str], level: &str, stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit-per-second", "0"])
             .args(["--database-url", database_url, "--db-acquire-timeout-secs", "2"])
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("pledgewatch starts");

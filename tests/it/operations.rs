@@ -1,0 +1,105 @@
+//! Operations: Prometheus metrics after a few requests, one log line per request, and no
+//! token in the logs, whatever the log level.
+
+use pledgewatch::auth::Role;
+use serde_json::json;
+
+use crate::{
+    helpers::{Backend, TestApp, on_both_backends},
+    live::WsClient,
+    process::Server,
+};
+
+on_both_backends!(metrics_count_requests_operations_and_errors, a_token_never_appears_in_the_logs);
+
+/// The value of the sample `name{labels}` in a text exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+}
+
+async fn metrics_count_requests_operations_and_errors(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    for _ in 0..2 {
+        let (status, _) = app.query("query Dashboard { events { totalCount } }").await;
+        assert_eq!(status, 200);
+    }
+    let create = r#"mutation Sneaky { createSource(input: { slug: "x", url: "https://example.org", publisher: "x", title: "x" }) { slug } }"#;
+    let (status, _) = app.query(create).await;
+    assert_eq!(status, 401);
+    let (_, body) = app.query(r#"query Bad { totals(currency: "EUX") { grandTotal { low } } }"#).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let response = reqwest::get(format!("http://{}/metrics", app.address)).await.expect("metrics");
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        sample(&text, r#"pledgewatch_graphql_operations_total{operation="Dashboard",kind="query"}"#),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, r#"pledgewatch_graphql_operations_total{operation="Sneaky",kind="mutation"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"pledgewatch_graphql_errors_total{code="UNAUTHENTICATED"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"pledgewatch_graphql_errors_total{code="BAD_USER_INPUT"}"#), Some(1.0));
+    assert_eq!(
+        sample(&text, r#"pledgewatch_http_requests_total{route="/graphql",method="POST",status="200"}"#),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&text, r#"pledgewatch_http_requests_total{route="/graphql",method="POST",status="401"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"pledgewatch_graphql_operation_duration_seconds_count{operation="Dashboard",kind="query"}"#),
+        Some(2.0)
+    );
+    assert_eq!(sample(&text, "pledgewatch_db_pool_max_connections"), Some(8.0));
+    assert!(sample(&text, "pledgewatch_db_pool_connections").is_some_and(|n| n >= 1.0), "{text}");
+    assert!(sample(&text, "pledgewatch_db_statements_total").is_some_and(|n| n > 0.0), "{text}");
+}
+
+async fn a_token_never_appears_in_the_logs(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let revoked = app.token("gone", Role::Editor).await;
+    app.db.revoke_token("test", "gone").await.expect("revoked");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    // The most talkative level, in JSON: nothing may carry a secret.
+    let mut server = Server::start_logged(&app.url, &["--log-format", "json"], "debug", log).await;
+    let create = r#"mutation Logged { createSource(input: { slug: "logged", url: "https://example.org", publisher: "x", title: "x" }) { slug } }"#;
+    let (status, _) = server.graphql(Some(&editor), create, json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = server.graphql(Some(&revoked), "{ events { totalCount } }", json!({})).await;
+    assert_eq!(status, 401);
+    let (status, _) = server.graphql(Some("pw_a-made-up-secret-token"), "{ events { totalCount } }", json!({})).await;
+    assert_eq!(status, 401);
+    let ws = WsClient::connect(server.address, json!({ "Authorization": format!("Bearer {editor}") })).await;
+    assert!(ws.is_ok());
+    drop(ws);
+    let export = reqwest::Client::new()
+        .get(format!("http://{}/export/commitments.csv", server.address))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(export.status().as_u16(), 200);
+    server.signal("TERM").await;
+    server.wait().await;
+
+    let logs = std::fs::read_to_string(&log_path).expect("log read");
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "pledgewatch::request")
+        .collect();
+    assert!(requests.len() >= 5, "one JSON line per request is expected:\n{logs}");
+    assert!(
+        requests.iter().any(|r| r["operation"] == "Logged" && r["status"] == 200 && r["latency_ms"].is_number()),
+        "{logs}"
+    );
+    for secret in [editor.as_str(), revoked.as_str(), "pw_a-made-up-secret-token"] {
+        let body = &secret[3..];
+        assert!(!logs.contains(body), "a token is in the logs");
+    }
+}
