@@ -30,6 +30,10 @@ pub struct Cli {
     /// What is logged is set by RUST_LOG (default: info).
     #[arg(long, global = true, env = "PLEDGEWATCH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// A TOML settings file: keys are the flags' names (`listen = "0.0.0.0:8080"`,
+    /// `database_url = "postgres://…"`). Flags and environment variables override it.
+    #[arg(long, global = true, env = "PLEDGEWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// What to do.
@@ -464,4 +468,77 @@ mod tests {
         assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
         assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
     }
+}
+
+/// The settings file: `--config FILE` or `PLEDGEWATCH_CONFIG` (looked up before the rest of
+/// the command line is parsed).
+fn config_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("PLEDGEWATCH_CONFIG").map(PathBuf::from)
+}
+
+/// A TOML value as the text clap would read on the command line (lists comma-separated).
+fn setting_text(key: &str, value: &serde_json::Value) -> anyhow::Result<String> {
+    Ok(match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(|v| setting_text(key, v)).collect::<anyhow::Result<Vec<_>>>()?.join(",")
+        }
+        _ => bail!("{key}: expected a string, number, boolean or list"),
+    })
+}
+
+/// Parses the command line with the settings file (if any) as defaults: a flag beats its
+/// environment variable, which beats the file, which beats the built-in default. Keys are the
+/// flags' names with `_` or `-` (`database_url`, `rate_limit_per_second`, `cors_origins`).
+pub fn parse() -> anyhow::Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    if let Some(path) = config_path(&args) {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+        let settings: std::collections::BTreeMap<String, serde_json::Value> =
+            basic_toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+        for (key, value) in settings {
+            let long = key.replace('_', "-");
+            let value = setting_text(&key, &value).with_context(|| path.display().to_string())?;
+            let id_in = |c: &clap::Command| {
+                c.get_arguments().find(|a| a.get_long() == Some(long.as_str())).map(|a| a.get_id().to_string())
+            };
+            let mut known = false;
+            if let Some(id) = id_in(&command) {
+                known = true;
+                let value = value.clone();
+                command = command.mut_arg(id, |a| a.default_value(value));
+            }
+            let names: Vec<String> = command.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+            for name in names {
+                if let Some(id) = command.find_subcommand(&name).and_then(id_in) {
+                    known = true;
+                    let value = value.clone();
+                    command = command.mut_subcommand(name, move |s| s.mut_arg(id, |a| a.default_value(value)));
+                }
+            }
+            if !known {
+                bail!(
+                    "{}: unknown setting {key:?} (settings are the flags of `pledgewatch serve --help`)",
+                    path.display()
+                );
+            }
+        }
+    }
+    let matches = command.get_matches_from(args);
+    Ok(Cli::from_arg_matches(&matches)?)
 }

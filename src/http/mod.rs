@@ -163,7 +163,7 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
                 }
             });
         }
-        router = router.layer(GovernorLayer::new(config));
+        router = router.layer(GovernorLayer::new(config)).layer(axum::middleware::map_response(too_many_requests));
     }
     if let Some(cors) = cors(&limits.cors_origins) {
         router = router.layer(cors);
@@ -246,6 +246,20 @@ fn operation_of(request: &async_graphql::Request) -> (String, &'static str) {
         }
     }
     ("unknown".to_owned(), "invalid")
+}
+
+/// Gives the rate limiter's plain-text 429 a GraphQL error body, keeping its Retry-After.
+async fn too_many_requests(response: Response) -> Response {
+    if response.status() != StatusCode::TOO_MANY_REQUESTS {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let mut answer =
+        denied(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests; retry after the Retry-After delay");
+    if let Some(value) = retry_after {
+        answer.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    answer
 }
 
 /// Gives the limit layer's plain-text 413 a GraphQL error body.

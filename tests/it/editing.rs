@@ -648,6 +648,7 @@ async fn each_client_gets_its_own_rate_budget_then_429_with_retry_after(backend:
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["content-type"], "application/graphql-response+json; charset=utf-8");
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().expect("seconds");
     assert!((1..=30).contains(&retry_after), "{retry_after}");
     // A token has its own budget; health checks are never limited.

@@ -10,7 +10,11 @@ use crate::{
     process::Server,
 };
 
-on_both_backends!(metrics_count_requests_operations_and_errors, a_token_never_appears_in_the_logs);
+on_both_backends!(
+    metrics_count_requests_operations_and_errors,
+    a_token_never_appears_in_the_logs,
+    settings_come_from_flags_then_environment_then_the_file,
+);
 
 /// The value of the sample `name{labels}` in a text exposition.
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -102,4 +106,43 @@ async fn a_token_never_appears_in_the_logs(backend: Backend) {
         let body = &secret[3..];
         assert!(!logs.contains(body), "a token is in the logs");
     }
+}
+
+/// A settings file gives defaults; environment variables beat it, flags beat both.
+async fn settings_come_from_flags_then_environment_then_the_file(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("pledgewatch.toml");
+    let settings = format!(
+        "database_url = {:?}\nrate_limit_per_second = 1\nrate_limit_burst = 2\ncors_origins = [\"https://a.example\", \"https://b.example\"]\n",
+        app.url
+    );
+    std::fs::write(&file, settings).expect("settings written");
+    let server = Server::start_bare(
+        &["--config", file.to_str().unwrap(), "--cors-origins", "https://c.example"],
+        &[("PLEDGEWATCH_RATE_LIMIT_BURST", "3")],
+    )
+    .await;
+    // The file's database: the reference data is there.
+    let (status, body) =
+        server.graphql(None, r#"{ commitment(slug: "fr-ai-investment-109bn") { slug } }"#, json!({})).await;
+    assert_eq!((status, &body["data"]["commitment"]["slug"]), (200, &json!("fr-ai-investment-109bn")), "{body}");
+    // The environment's burst of 3 (not the file's 2): two more pass, the fourth is refused.
+    for expected in [200, 200, 429] {
+        let (status, _) = server.graphql(None, "{ events { totalCount } }", json!({})).await;
+        assert_eq!(status, expected);
+    }
+    // The flag's CORS origin, not the file's.
+    let preflight = |origin: &'static str| {
+        server
+            .client
+            .request(reqwest::Method::OPTIONS, format!("http://{}/graphql", server.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let c = preflight("https://c.example").await.expect("preflight");
+    assert_eq!(c.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://c.example"));
+    let a = preflight("https://a.example").await.expect("preflight");
+    assert!(a.headers().get("access-control-allow-origin").is_none());
 }

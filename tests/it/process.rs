@@ -34,16 +34,31 @@ impl Server {
     }
 
     async fn spawn(database_url: &str, args: &[&str], level: &str, stderr: Stdio) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pledgewatch"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit-per-second", "0"])
             .args(["--database-url", database_url, "--db-acquire-timeout-secs", "2"])
             .args(args)
             .env("RUST_LOG", level)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("pledgewatch starts");
+            .stderr(stderr);
+        Self::run(command).await
+    }
+
+    /// `pledgewatch serve --listen 127.0.0.1:0 ARGS` with only these environment settings.
+    pub async fn start_bare(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pledgewatch"));
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args).env("RUST_LOG", "warn").stderr(Stdio::inherit());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PLEDGEWATCH_") || key == "DATABASE_URL" {
+                command.env_remove(key);
+            }
+        }
+        command.envs(envs.iter().copied());
+        Self::run(command).await
+    }
+
+    async fn run(mut command: Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn().expect("pledgewatch starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let address = tokio::time::timeout(Duration::from_secs(60), async {
