@@ -452,24 +452,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("server failed")
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::*;
-
-    #[test]
-    fn cli_is_well_formed() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
-        assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
-    }
-}
-
 /// The settings file: `--config FILE` or `PLEDGEWATCH_CONFIG` (looked up before the rest of
 /// the command line is parsed).
 fn config_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
@@ -541,4 +523,22 @@ pub fn parse() -> anyhow::Result<Cli> {
     }
     let matches = command.get_matches_from(args);
     Ok(Cli::from_arg_matches(&matches)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
+        assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
+    }
 }
