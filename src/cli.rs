@@ -260,9 +260,63 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Import progress on standard error: a bar on a terminal, otherwise a plain line at every
+/// tenth of a collection of 1000 records or more (for logs and CI).
+struct CliProgress {
+    bar: Option<indicatif::ProgressBar>,
+    state: std::sync::Mutex<(&'static str, usize)>,
+}
+
+impl CliProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Self { bar, state: std::sync::Mutex::new(("", 0)) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl crate::storage::ImportProgress for CliProgress {
+    fn record(&self, collection: &'static str, total: usize) {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.0 != collection {
+            *state = (collection, 0);
+            if let Some(bar) = &self.bar {
+                bar.set_length(total as u64);
+                bar.set_position(0);
+                bar.set_message(collection);
+            }
+        }
+        state.1 += 1;
+        let done = state.1;
+        match &self.bar {
+            Some(bar) => bar.set_position(done as u64),
+            None if total >= 1000 && (done.is_multiple_of(total.div_ceil(10)) || done == total) => {
+                eprintln!("import: {collection} {done}/{total}");
+            }
+            None => {}
+        }
+    }
+}
+
 /// Imports a JSON file or a CSV directory; every problem is reported, with file, row and
 /// column for CSV.
 async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let progress = std::sync::Arc::new(CliProgress::new());
+    let db = &db.with_progress(progress.clone());
     let (data, origins) = if path.is_dir() {
         match crate::csvset::read_dir(path) {
             Ok((data, origins)) => (data, Some(origins)),
@@ -276,6 +330,7 @@ async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::
     };
     let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let result = if dry_run { db.check_import(&data).await } else { db.import_as("cli", &label, &data).await };
+    progress.finish();
     match result {
         Ok(s) => {
             let verb = if dry_run { "checked (nothing written)" } else { "imported" };

@@ -497,6 +497,7 @@ impl Db {
         let mut source_ids =
             Ids::load::<source::Entity>(txn, source::Column::Id, source::Column::Slug, referenced.collect()).await?;
         for (_, valid) in &sources {
+            self.progress.tick("sources", sources.len());
             let r = &valid.0;
             let existing = source::Entity::find().filter(source::Column::Slug.eq(&r.slug)).one(txn).await?;
             let fresh = source::Model {
@@ -526,6 +527,7 @@ impl Db {
         let mut actor_ids =
             Ids::load::<actor::Entity>(txn, actor::Column::Id, actor::Column::Slug, actor_refs.collect()).await?;
         for (index, a) in &actors {
+            self.progress.tick("actors", actors.len());
             let existing = actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(txn).await?;
             let fresh = actor::Model {
                 id: 0,
@@ -561,6 +563,7 @@ impl Db {
         let mut event_ids =
             Ids::load::<event::Entity>(txn, event::Column::Id, event::Column::Slug, event_refs.collect()).await?;
         for (index, e) in &events {
+            self.progress.tick("events", events.len());
             let existing = event::Entity::find().filter(event::Column::Slug.eq(&e.slug)).one(txn).await?;
             let fresh = event::Model {
                 id: 0,
@@ -606,6 +609,7 @@ impl Db {
             fail("commitments", index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
         }
         for (index, c) in &ordered {
+            self.progress.tick("commitments", ordered.len());
             let resolved = (|| {
                 Ok::<_, FieldError>((
                     actor_ids.get("pledger", "actor", &c.pledger)?,
@@ -692,6 +696,7 @@ impl Db {
         }
 
         for (index, t) in &targets {
+            self.progress.tick("fundraising_targets", targets.len());
             let key = t.actor.as_str();
             let resolved =
                 actor_ids.get("actor", "actor", &t.actor).and_then(|a| Ok((a, source_ids.sources(&t.sources)?)));
@@ -722,6 +727,7 @@ impl Db {
         }
 
         for (index, o) in &overlaps {
+            self.progress.tick("overlaps", overlaps.len());
             let key = format!("{} > {}", o.later, o.earlier);
             let resolved = (|| {
                 Ok::<_, FieldError>((
@@ -769,6 +775,7 @@ impl Db {
         )
         .await?;
         for (index, c) in &coalitions {
+            self.progress.tick("coalitions", coalitions.len());
             let resolved = (|| {
                 Ok::<_, FieldError>((event_ids.get_opt("event", "event", &c.event)?, source_ids.sources(&c.sources)?))
             })();
@@ -797,6 +804,7 @@ impl Db {
         }
 
         for (index, s) in &signatures {
+            self.progress.tick("signatures", signatures.len());
             let key = format!("{} / {}", s.coalition, s.actor);
             let resolved = (|| {
                 Ok::<_, FieldError>((
@@ -832,6 +840,7 @@ impl Db {
         }
 
         for (index, r) in &rates {
+            self.progress.tick("exchange_rates", rates.len());
             let key = format!("{} {}/{}", r.date, r.base.as_str(), r.quote.as_str());
             let sources = match source_ids.sources(&r.sources) {
                 Ok(s) => s,

@@ -71,6 +71,31 @@ pub struct Db {
     totals_cache: totals::SharedCache,
     changes: tokio::sync::broadcast::Sender<changes::Change>,
     max_connections: u32,
+    progress: Progress,
+}
+
+/// Hears an import's progress: one call per record written, with its collection's size.
+pub trait ImportProgress: Send + Sync {
+    /// A record of `collection` (of `total`) is written.
+    fn record(&self, collection: &'static str, total: usize);
+}
+
+/// The progress sink of an import, if any.
+#[derive(Clone, Default)]
+pub(crate) struct Progress(Option<Arc<dyn ImportProgress>>);
+
+impl Progress {
+    pub(crate) fn tick(&self, collection: &'static str, total: usize) {
+        if let Some(sink) = &self.0 {
+            sink.record(collection, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(on)" } else { "Progress(off)" })
+    }
 }
 
 impl Db {
@@ -94,7 +119,14 @@ impl Db {
             conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
         let (changes, _) = tokio::sync::broadcast::channel(changes::BUFFER);
-        Ok(Self { conn, statements, totals_cache: Default::default(), changes, max_connections: pool.max_connections })
+        Ok(Self {
+            conn,
+            statements,
+            totals_cache: Default::default(),
+            changes,
+            max_connections: pool.max_connections,
+            progress: Progress::default(),
+        })
     }
 
     /// The sea-orm connection.
@@ -105,6 +137,11 @@ impl Db {
     /// Whether the database answers a trivial query within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> bool {
         matches!(tokio::time::timeout(timeout, self.conn.execute_unprepared("SELECT 1")).await, Ok(Ok(_)))
+    }
+
+    /// This handle, reporting the progress of its imports to `sink`.
+    pub fn with_progress(&self, sink: Arc<dyn ImportProgress>) -> Self {
+        Self { progress: Progress(Some(sink)), ..self.clone() }
     }
 
     /// The most connections the pool opens.
