@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use pledgewatch::auth::Role;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, on_both_backends};
@@ -37,16 +36,7 @@ async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
     for table in ["sources", "actors", "commitments", "status_history", "source_links", "counted_amounts", "audit_log"]
     {
-        let conn = app.db.conn();
-        let row = conn
-            .query_one_raw(Statement::from_string(
-                conn.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count")
-            .expect("row");
-        out.push(row.try_get::<i64>("", "n").expect("n"));
+        out.push(crate::helpers::row_count(&app.db, table).await);
     }
     out
 }

@@ -86,16 +86,7 @@ fn commitment_input(slug: &str, edit: impl FnOnce(&mut Value)) -> Value {
 
 /// Rows in `table`.
 async fn count(app: &TestApp, table: &str) -> i64 {
-    let conn = app.db.conn();
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .expect("count runs")
-        .expect("one row");
-    row.try_get::<i64>("", "n").expect("a count")
+    crate::helpers::row_count(&app.db, table).await
 }
 
 /// The number of rows in every table an edit can touch.

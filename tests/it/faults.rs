@@ -9,12 +9,11 @@ use pledgewatch::{
     domain::records::{DataSet, FORMAT},
     storage::{Db, PoolOptions},
 };
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    helpers::{Backend, on_both_backends, test_commitment, test_source},
+    helpers::{Backend, on_both_backends, scalar, test_commitment, test_source},
     postgres::OwnCluster,
     process::Server,
 };
@@ -34,16 +33,6 @@ async fn database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>
         }
         Backend::Postgres => (crate::postgres::cluster()?.fresh_database().await, None),
     })
-}
-
-async fn scalar(db: &Db, sql: &str) -> i64 {
-    let conn = db.conn();
-    let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
-        .await
-        .expect("query runs")
-        .expect("a row");
-    row.try_get::<i64>("", "n").expect("a number")
 }
 
 const SUMMIT_HIGH: &str = r#"{ totals(filter: { events: ["ai-action-summit-2025"] }) { grandTotal { high count } } }"#;

@@ -194,3 +194,20 @@ pub fn test_commitment(slug: &str, low: &str, high: &str, currency: &str) -> Com
         retraction: None,
     }
 }
+
+/// The number a query returns in its column `n` (`SELECT COUNT(*) AS n …`).
+pub async fn scalar(db: &Db, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = db.conn();
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql.to_owned()))
+        .await
+        .expect("query runs")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("a number")
+}
+
+/// Rows in `table`.
+pub async fn row_count(db: &Db, table: &str) -> i64 {
+    scalar(db, &format!("SELECT COUNT(*) AS n FROM {table}")).await
+}
