@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use entity::{actor, commitment, counted_amount::Column as Ca, event, status_history};
 use sea_orm::{
     ConnectionTrait, FromQueryResult, Order, QueryResult, Statement, StatementBuilder,
-    sea_query::{Alias, Condition, Expr, ExprTrait, Func, Query, SelectStatement},
+    sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, WindowStatement},
 };
 
 use super::{
@@ -149,18 +149,37 @@ fn dimension_expr(dimension: Dimension, as_of: Option<NaiveDate>) -> Expr {
 
 /// The status of the commitment in column `id` on `day`: the latest status change dated on
 /// or before it (an announced commitment without a dated change counts as announced).
-fn status_at(id: Ca, day: NaiveDate) -> Expr {
+fn status_at(id: Ca, _day: NaiveDate) -> Expr {
+    // The statuses as of the day are joined by `from_counted` (aliases `so` and `sr`).
+    let alias = if matches!(id, Ca::RelatedId) { "sr" } else { "so" };
+    Func::coalesce([
+        Expr::col((Alias::new(alias), Alias::new("status"))),
+        Expr::val(CommitmentStatus::Announced.as_str()),
+    ])
+    .into()
+}
+
+/// Each commitment's status on `day`: its latest change dated on or before it (one window
+/// pass over the status history, instead of a subquery per counted row).
+fn statuses_on(day: NaiveDate) -> SelectStatement {
     use status_history::Column as S;
-    let latest = Query::select()
-        .column(S::Status)
-        .from(status_history::Entity)
-        .and_where(Expr::col((status_history::Entity, S::CommitmentId)).eq(col(id)))
-        .and_where(Expr::col((status_history::Entity, S::EffectiveOn)).lte(day))
-        .order_by((status_history::Entity, S::EffectiveOn), Order::Desc)
-        .order_by((status_history::Entity, S::Id), Order::Desc)
-        .limit(1)
+    let latest_first = WindowStatement::partition_by(S::CommitmentId)
+        .order_by(S::EffectiveOn, Order::Desc)
+        .order_by(S::Id, Order::Desc)
         .take();
-    Func::coalesce([Expr::from(latest), Expr::val(CommitmentStatus::Announced.as_str())]).into()
+    let ranked = Query::select()
+        .column(S::CommitmentId)
+        .column(S::Status)
+        .expr_window_as(Expr::cust("ROW_NUMBER()"), latest_first, Alias::new("rn"))
+        .from(status_history::Entity)
+        .and_where(Expr::col(S::EffectiveOn).lte(day))
+        .take();
+    Query::select()
+        .column(Alias::new("commitment_id"))
+        .column(Alias::new("status"))
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).eq(1))
+        .take()
 }
 
 /// The statuses a total counts: those asked for, else every one but WITHDRAWN.
@@ -275,8 +294,21 @@ fn rate_key_expr(query: &TotalsQuery) -> Option<Expr> {
     }
 }
 
-fn from_counted() -> SelectStatement {
-    Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take()
+/// `FROM counted_amounts ca`, and with `as_of` the statuses on that day of the owner (`so`)
+/// and of the related commitment (`sr`).
+fn from_counted(as_of: Option<NaiveDate>) -> SelectStatement {
+    let mut select = Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take();
+    if let Some(day) = as_of {
+        for (alias, column) in [("so", Ca::CommitmentId), ("sr", Ca::RelatedId)] {
+            select.join_subquery(
+                JoinType::LeftJoin,
+                statuses_on(day),
+                Alias::new(alias),
+                Expr::col((Alias::new(alias), Alias::new("commitment_id"))).equals((Alias::new("ca"), column)),
+            );
+        }
+    }
+    select
 }
 
 fn sum(c: Ca) -> Expr {
@@ -358,7 +390,7 @@ impl Db {
     }
 
     async fn compute_totals(&self, query: &TotalsQuery) -> StorageResult<Report> {
-        let mut select = from_counted();
+        let mut select = from_counted(query.as_of);
         let dims = query.group_by.len();
         for (i, d) in query.group_by.iter().enumerate() {
             select.expr_as(dimension_expr(*d, query.as_of), Alias::new(format!("d{i}")));
@@ -407,7 +439,7 @@ impl Db {
         let owner = owner_condition(&query.filter);
         let primary = || col(Ca::IsPrimary).eq(1);
         let ids = |cond: Condition| {
-            let mut s = from_counted();
+            let mut s = from_counted(query.as_of);
             s.expr_as(col(Ca::CommitmentId), Alias::new("id"))
                 .cond_where(cond)
                 .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
@@ -462,7 +494,7 @@ impl Db {
 
     /// Commitments counted by the total that carry a data-quality finding; at most `limit`.
     pub async fn totals_flagged(&self, query: &TotalsQuery, limit: u64) -> StorageResult<Vec<Flagged>> {
-        let mut select = from_counted();
+        let mut select = from_counted(query.as_of);
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("commitment_id"))
             .expr_as(col(Ca::Flags), Alias::new("flags"))
@@ -496,7 +528,7 @@ impl Db {
                 None => expr.is_null(),
             });
         }
-        let mut select = from_counted();
+        let mut select = from_counted(query.as_of);
         for (name, c) in [
             ("commitment_id", Ca::CommitmentId),
             ("related_id", Ca::RelatedId),
