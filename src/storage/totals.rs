@@ -127,7 +127,7 @@ fn col(c: Ca) -> Expr {
     Expr::col((Alias::new("ca"), c))
 }
 
-fn dimension_expr(dimension: Dimension, as_of: Option<NaiveDate>) -> Expr {
+fn dimension_expr(dimension: Dimension, as_of: Option<AsOf>) -> Expr {
     let text = |c: Ca| Expr::from(Func::cast_as(col(c), Alias::new("TEXT")));
     match dimension {
         Dimension::Event => text(Ca::EventId),
@@ -149,14 +149,41 @@ fn dimension_expr(dimension: Dimension, as_of: Option<NaiveDate>) -> Expr {
 
 /// The status of the commitment in column `id` on `day`: the latest status change dated on
 /// or before it (an announced commitment without a dated change counts as announced).
-fn status_at(id: Ca, _day: NaiveDate) -> Expr {
-    // The statuses as of the day are joined by `from_counted` (aliases `so` and `sr`).
+/// A total "as of" a day, and how statuses on that day are found: joined from one window
+/// pass over the status history (PostgreSQL, where a subquery per counted row is slow), or
+/// by an indexed subquery per row (SQLite, where that is the faster plan: 63 ms against
+/// 171 ms for an as-of total by pledger at 100 000 commitments).
+#[derive(Debug, Clone, Copy)]
+struct AsOf {
+    day: NaiveDate,
+    joined: bool,
+}
+
+fn status_at(id: Ca, as_of: AsOf) -> Expr {
+    if !as_of.joined {
+        return status_subquery(id, as_of.day);
+    }
+    // The statuses on the day are joined by `from_counted` (aliases `so` and `sr`).
     let alias = if matches!(id, Ca::RelatedId) { "sr" } else { "so" };
     Func::coalesce([
         Expr::col((Alias::new(alias), Alias::new("status"))),
         Expr::val(CommitmentStatus::Announced.as_str()),
     ])
     .into()
+}
+
+fn status_subquery(id: Ca, day: NaiveDate) -> Expr {
+    use status_history::Column as S;
+    let latest = Query::select()
+        .column(S::Status)
+        .from(status_history::Entity)
+        .and_where(Expr::col((status_history::Entity, S::CommitmentId)).eq(col(id)))
+        .and_where(Expr::col((status_history::Entity, S::EffectiveOn)).lte(day))
+        .order_by((status_history::Entity, S::EffectiveOn), Order::Desc)
+        .order_by((status_history::Entity, S::Id), Order::Desc)
+        .limit(1)
+        .take();
+    Func::coalesce([Expr::from(latest), Expr::val(CommitmentStatus::Announced.as_str())]).into()
 }
 
 /// Each commitment's status on `day`: its latest change dated on or before it (one window
@@ -258,7 +285,7 @@ fn owner_condition(filter: &CommitmentFilter) -> Condition {
 
 /// Rows that count: the owner passes the filter and its status (at the date) is counted,
 /// and a carve-out or overlap counts only while its related commitment does too.
-fn counted_condition(filter: &CommitmentFilter, as_of: Option<NaiveDate>) -> Condition {
+fn counted_condition(filter: &CommitmentFilter, as_of: Option<AsOf>) -> Condition {
     let statuses = counted_statuses(filter);
     let mut cond = owner_condition(filter);
     match as_of {
@@ -268,11 +295,13 @@ fn counted_condition(filter: &CommitmentFilter, as_of: Option<NaiveDate>) -> Con
                 .add(Condition::any().add(col(Ca::RelatedId).is_null()).add(col(Ca::RelatedStatus).is_in(statuses)));
         }
         Some(day) => {
-            cond =
-                cond.add(col(Ca::OwnerOn).lte(day)).add(status_at(Ca::CommitmentId, day).is_in(statuses.clone())).add(
+            cond = cond
+                .add(col(Ca::OwnerOn).lte(day.day))
+                .add(status_at(Ca::CommitmentId, day).is_in(statuses.clone()))
+                .add(
                     Condition::any().add(col(Ca::RelatedId).is_null()).add(
                         Condition::all()
-                            .add(col(Ca::RelatedOn).lte(day))
+                            .add(col(Ca::RelatedOn).lte(day.day))
                             .add(status_at(Ca::RelatedId, day).is_in(statuses)),
                     ),
                 );
@@ -296,9 +325,9 @@ fn rate_key_expr(query: &TotalsQuery) -> Option<Expr> {
 
 /// `FROM counted_amounts ca`, and with `as_of` the statuses on that day of the owner (`so`)
 /// and of the related commitment (`sr`).
-fn from_counted(as_of: Option<NaiveDate>) -> SelectStatement {
+fn from_counted(as_of: Option<AsOf>) -> SelectStatement {
     let mut select = Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take();
-    if let Some(day) = as_of {
+    if let Some(AsOf { day, joined: true }) = as_of {
         for (alias, column) in [("so", Ca::CommitmentId), ("sr", Ca::RelatedId)] {
             select.join_subquery(
                 JoinType::LeftJoin,
@@ -390,10 +419,11 @@ impl Db {
     }
 
     async fn compute_totals(&self, query: &TotalsQuery) -> StorageResult<Report> {
-        let mut select = from_counted(query.as_of);
+        let as_of = self.as_of(query);
+        let mut select = from_counted(as_of);
         let dims = query.group_by.len();
         for (i, d) in query.group_by.iter().enumerate() {
-            select.expr_as(dimension_expr(*d, query.as_of), Alias::new(format!("d{i}")));
+            select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
         }
         select
             .expr_as(col(Ca::Measure), Alias::new("measure"))
@@ -405,7 +435,7 @@ impl Db {
         if let Some(rate) = &rate {
             select.expr_as(rate.clone(), Alias::new("rk"));
         }
-        select.cond_where(counted_condition(&query.filter, query.as_of));
+        select.cond_where(counted_condition(&query.filter, as_of));
         for (i, _) in query.group_by.iter().enumerate() {
             select.group_by_col(Alias::new(format!("d{i}")));
         }
@@ -435,11 +465,12 @@ impl Db {
         report: &Report,
         limit: u64,
     ) -> StorageResult<Vec<Excluded>> {
+        let as_of = self.as_of(query);
         let mut out = Vec::new();
         let owner = owner_condition(&query.filter);
         let primary = || col(Ca::IsPrimary).eq(1);
         let ids = |cond: Condition| {
-            let mut s = from_counted(query.as_of);
+            let mut s = from_counted(as_of);
             s.expr_as(col(Ca::CommitmentId), Alias::new("id"))
                 .cond_where(cond)
                 .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
@@ -448,10 +479,10 @@ impl Db {
         };
         if query.filter.statuses.is_empty() {
             let withdrawn = CommitmentStatus::Withdrawn.as_str();
-            let status = match query.as_of {
-                Some(day) => {
-                    Condition::all().add(col(Ca::OwnerOn).lte(day)).add(status_at(Ca::CommitmentId, day).eq(withdrawn))
-                }
+            let status = match as_of {
+                Some(day) => Condition::all()
+                    .add(col(Ca::OwnerOn).lte(day.day))
+                    .add(status_at(Ca::CommitmentId, day).eq(withdrawn)),
                 None => Condition::all().add(col(Ca::Status).eq(withdrawn)),
             };
             for id in self.ids(&ids(owner.clone().add(primary()).add(status))).await? {
@@ -462,7 +493,7 @@ impl Db {
         for id in self.ids(&ids(retracted)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Retracted, detail: None });
         }
-        let counted = counted_condition(&query.filter, query.as_of);
+        let counted = counted_condition(&query.filter, as_of);
         let unquantified = counted.clone().add(col(Ca::Rule).eq(Rule::Unquantified.as_str()));
         for id in self.ids(&ids(unquantified)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Unquantified, detail: None });
@@ -494,13 +525,12 @@ impl Db {
 
     /// Commitments counted by the total that carry a data-quality finding; at most `limit`.
     pub async fn totals_flagged(&self, query: &TotalsQuery, limit: u64) -> StorageResult<Vec<Flagged>> {
-        let mut select = from_counted(query.as_of);
+        let as_of = self.as_of(query);
+        let mut select = from_counted(as_of);
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("commitment_id"))
             .expr_as(col(Ca::Flags), Alias::new("flags"))
-            .cond_where(
-                counted_condition(&query.filter, query.as_of).add(col(Ca::IsPrimary).eq(1)).add(col(Ca::Flags).ne(0)),
-            )
+            .cond_where(counted_condition(&query.filter, as_of).add(col(Ca::IsPrimary).eq(1)).add(col(Ca::Flags).ne(0)))
             .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
             .limit(limit);
         #[derive(FromQueryResult)]
@@ -520,15 +550,16 @@ impl Db {
         key: &GroupKey,
         limit: u64,
     ) -> StorageResult<Vec<ContributionRow>> {
-        let mut cond = counted_condition(&query.filter, query.as_of);
+        let as_of = self.as_of(query);
+        let mut cond = counted_condition(&query.filter, as_of);
         for (d, value) in query.group_by.iter().zip(key) {
-            let expr = dimension_expr(*d, query.as_of);
+            let expr = dimension_expr(*d, as_of);
             cond = cond.add(match value {
                 Some(v) => expr.eq(v.clone()),
                 None => expr.is_null(),
             });
         }
-        let mut select = from_counted(query.as_of);
+        let mut select = from_counted(as_of);
         for (name, c) in [
             ("commitment_id", Ca::CommitmentId),
             ("related_id", Ca::RelatedId),
@@ -546,6 +577,11 @@ impl Db {
             .order_by((Alias::new("ca"), Ca::Id), Order::Asc)
             .limit(limit);
         Ok(ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?)
+    }
+
+    fn as_of(&self, query: &TotalsQuery) -> Option<AsOf> {
+        let joined = self.conn().get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        query.as_of.map(|day| AsOf { day, joined })
     }
 
     async fn ids(&self, select: &SelectStatement) -> StorageResult<Vec<i64>> {
