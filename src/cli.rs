@@ -228,7 +228,7 @@ pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSum
         return Ok(None);
     }
     let data = reference_data().context("the shipped reference data does not parse")?;
-    let summary = db.import(&data).await.context("cannot load the reference data")?;
+    let summary = db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?;
     Ok(Some(summary))
 }
 
@@ -391,7 +391,8 @@ async fn export(db: &Db, format: &str, out: Option<&std::path::Path>) -> anyhow:
 }
 
 async fn import(db: &Db, path: &std::path::Path, data: &DataSet) -> anyhow::Result<()> {
-    match db.import(data).await {
+    let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    match db.import_as("cli", &label, data).await {
         Ok(s) => {
             println!(
                 "imported {}: {} inserted, {} updated, {} unchanged",

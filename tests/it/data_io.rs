@@ -138,10 +138,13 @@ async fn importing_the_same_files_again_changes_nothing(backend: Backend) {
         .await;
     assert!(body.to_string().contains("csv-one"), "accents are intact and searchable: {body}");
     let label = dir.path().file_name().unwrap().to_string_lossy().into_owned();
-    let history = "query H($s: String!) { history(entity: IMPORT, slug: $s) { action after } }";
+    let history = "query H($s: String!) { history(entity: IMPORT, slug: $s) { actor action after } }";
     let (_, body) = app.as_token(None, history, json!({ "s": label })).await;
     assert_eq!(body["data"]["history"][0]["action"], "IMPORT", "{body}");
     assert_eq!(body["data"]["history"][0]["after"]["inserted"], 3, "{body}");
+    // The reference data loaded at start is on record too.
+    let (_, body) = app.as_token(None, history, json!({ "s": "reference.json" })).await;
+    assert_eq!(body["data"]["history"][0]["after"]["inserted"], 346, "{body}");
 
     let before = counts(&app).await;
     let (ok, stdout, _) = pledgewatch(&["import", dir.path().to_str().unwrap(), "--database-url", &app.url]).await;
