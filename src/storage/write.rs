@@ -292,11 +292,13 @@ pub(crate) async fn audit_import(
     audit(txn, who, Action::Import, (Kind::Import, None, label), None, Some(after.to_string())).await
 }
 
-/// The first problem of a failed import, as a field error of the edit.
-fn first_problem(err: ImportError) -> StorageError {
+/// The first problem of a failed import, as a field error of the edit. The edit's
+/// `new_sources` come first among the data set's sources; a source after them is the edited
+/// record itself (`createSource`).
+fn first_problem(err: ImportError, new_sources: usize) -> StorageError {
     match err {
         ImportError::Invalid(problems) => match problems.into_iter().next() {
-            Some(p) if p.collection == "sources" && p.key.as_str() != "" => {
+            Some(p) if p.collection == "sources" && p.index < new_sources => {
                 StorageError::Invalid(p.error.within(&format!("newSources[{}]", p.index)))
             }
             Some(p) => StorageError::Invalid(p.error),
@@ -351,11 +353,6 @@ impl Db {
             .await
     }
 
-    /// The row of `kind` with `key`, as it is now.
-    pub async fn current(&self, kind: Kind, key: &str) -> StorageResult<Option<Current>> {
-        Ok(current(self.conn(), kind, key).await?)
-    }
-
     /// Applies an edit: `change` gets the current record (`None` when creating) and returns
     /// the new one. Returns the row as written.
     pub async fn edit(
@@ -389,8 +386,11 @@ impl Db {
         if record.kind() != edit.kind || record.key() != edit.key {
             return Err(StorageError::Invalid(FieldError::new("slug", "cannot be changed")));
         }
-        let new_sources = edit.new_sources.clone();
-        let (summary, pending) = self.import_in(&txn, &record.into_data(new_sources)).await.map_err(first_problem)?;
+        let fresh = edit.new_sources.len();
+        let (summary, pending) = self
+            .import_in(&txn, &record.into_data(edit.new_sources.clone()))
+            .await
+            .map_err(|e| first_problem(e, fresh))?;
         let after = current(&txn, edit.kind, &edit.key)
             .await?
             .ok_or_else(|| StorageError::Db(DbErr::Custom("an edited row is missing after its write".into())))?;

@@ -264,6 +264,14 @@ async fn each_validation_rule_names_its_field_and_writes_nothing(backend: Backen
         assert_eq!(row_counts(&app).await, before, "{rule}: something was written");
     }
 
+    // A source created on its own names its own fields, not `newSources`.
+    let bad_source =
+        json!({ "input": { "slug": "bad-url", "url": "ftp://example.org/x", "publisher": "Example", "title": "X" } });
+    let (_, body) = app.as_token(Some(&editor), CREATE_SOURCE, bad_source).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "url", "{body}");
+    assert_eq!(row_counts(&app).await, before, "bad source: something was written");
+
     // partOf must not form a cycle: the package may not become part of its own part.
     let (_, body) = app.as_token(None, COMMITMENT, json!({ "slug": "fr-ai-investment-109bn" })).await;
     let version = body["data"]["commitment"]["version"].clone();
