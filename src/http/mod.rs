@@ -375,18 +375,6 @@ fn wants_legacy_json(headers: &HeaderMap) -> bool {
     accept.contains("application/json") && !accept.contains("application/graphql-response+json")
 }
 
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = parse_query(&request.query) else { return false };
-    document.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        selected && op.node.ty == OperationType::Mutation
-    })
-}
-
 /// Who sent the request: no token, a valid one, or one that is malformed, unknown or revoked.
 async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Principal::Anonymous) };
@@ -519,7 +507,8 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         Ok(request) => request,
         Err(err) => return BadRequest(err).into_response(),
     };
-    if is_mutation(&request) {
+    // A document of several operations without operationName is refused when it runs.
+    if operation_of(&request).1 == "mutation" {
         let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are sent with POST");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
