@@ -393,13 +393,10 @@ fn status_rows_equal(old: &[(status_history::Model, Vec<i64>)], new: &[(ValidSta
 
 impl Db {
     /// Validates and writes `data` in one transaction; nothing is written when any record
-    /// is invalid or references something that does not exist.
+    /// is invalid or references something that does not exist. Audited as `import`, named
+    /// by the data set's description.
     pub async fn import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
-        let txn = self.begin_write().await?;
-        let (summary, pending) = self.import_in(&txn, data).await?;
-        txn.commit().await?;
-        self.published(pending);
-        Ok(summary)
+        self.import_as("import", data.description.as_deref().unwrap_or("data set"), data).await
     }
 
     /// [`Db::import`] on behalf of `who`: an import that changed something leaves an audit

@@ -44,7 +44,7 @@ pub enum StorageError {
 /// A result of storage.
 pub type StorageResult<T> = Result<T, StorageError>;
 
-/// The PostgreSQL advisory lock key that serialises migrations ("pledgewat" in ASCII).
+/// The PostgreSQL advisory lock key that serialises migrations ("pledgewa" in ASCII).
 const MIGRATION_LOCK: i64 = 0x706c_6564_6765_7761;
 
 /// Pool and timeout settings.

@@ -467,12 +467,8 @@ async fn get_requests_serve_queries_graphiql_and_health(backend: Backend) {
     assert_eq!(health.text().await.unwrap(), "ok");
 
     // Mutations are never run from a GET (a link or an image tag could trigger them).
-    let get_mutation = app
-        .client
-        .get(format!("{base}/graphql?query=mutation%7BrevokeToken(name:%22x%22)%7D"))
-        .send()
-        .await
-        .unwrap();
+    let get_mutation =
+        app.client.get(format!("{base}/graphql?query=mutation%7BrevokeToken(name:%22x%22)%7D")).send().await.unwrap();
     assert_eq!(get_mutation.status().as_u16(), 405);
     assert_eq!(get_mutation.headers()["allow"], "POST");
 }
