@@ -315,8 +315,6 @@ impl crate::storage::ImportProgress for CliProgress {
 /// Imports a JSON file or a CSV directory; every problem is reported, with file, row and
 /// column for CSV.
 async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
-    let progress = std::sync::Arc::new(CliProgress::new());
-    let db = &db.with_progress(progress.clone());
     let (data, origins) = if path.is_dir() {
         match crate::csvset::read_dir(path) {
             Ok((data, origins)) => (data, Some(origins)),
@@ -328,8 +326,22 @@ async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::
             serde_json::from_str(&text).with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
         (data, None)
     };
+    import(db, path, &data, origins.as_ref(), dry_run).await
+}
+
+/// Writes (or with `dry_run`, checks) `data` read from `path`, with progress on standard
+/// error and every problem reported (placed in the CSV set when `origins` is given).
+async fn import(
+    db: &Db,
+    path: &std::path::Path,
+    data: &DataSet,
+    origins: Option<&crate::csvset::Origins>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let progress = std::sync::Arc::new(CliProgress::new());
+    let db = db.with_progress(progress.clone());
     let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let result = if dry_run { db.check_import(&data).await } else { db.import_as("cli", &label, &data).await };
+    let result = if dry_run { db.check_import(data).await } else { db.import_as("cli", &label, data).await };
     progress.finish();
     match result {
         Ok(s) => {
@@ -346,7 +358,7 @@ async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::
         Err(ImportError::Invalid(problems)) => {
             let lines = problems
                 .iter()
-                .map(|p| match &origins {
+                .map(|p| match origins {
                     Some(o) => o.locate(p).to_string(),
                     None => p.to_string(),
                 })
@@ -390,23 +402,6 @@ async fn export(db: &Db, format: &str, out: Option<&std::path::Path>) -> anyhow:
     Ok(())
 }
 
-async fn import(db: &Db, path: &std::path::Path, data: &DataSet) -> anyhow::Result<()> {
-    let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    match db.import_as("cli", &label, data).await {
-        Ok(s) => {
-            println!(
-                "imported {}: {} inserted, {} updated, {} unchanged",
-                path.display(),
-                s.inserted,
-                s.updated,
-                s.unchanged
-            );
-            Ok(())
-        }
-        Err(err) => bail!("{}: {err}", path.display()),
-    }
-}
-
 async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role } => {
@@ -445,7 +440,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let rates = read_history(std::io::BufReader::new(file), &selection, &sources)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
-            import(&db.open().await?, &path, &data).await
+            import(&db.open().await?, &path, &data, None, false).await
         }
         Command::Token { db, command } => token(&db.open().await?, command).await,
         Command::RebuildTotals(db) => {
