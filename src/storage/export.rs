@@ -291,8 +291,8 @@ pub struct CommitmentRow {
 
 impl Db {
     /// A page of commitment rows in the list's default order (newest first) from the cursor
-    /// `after`; returns the rows and the cursor to continue from, if more follow. Four
-    /// statements a page, whatever its size.
+    /// `after`; returns the rows and the cursor to continue from, if more follow. Five
+    /// statements a page (the page, pledgers, events, parents, sources), whatever its size.
     pub async fn commitment_rows(
         &self,
         filter: &super::read::CommitmentFilter,

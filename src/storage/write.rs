@@ -58,16 +58,16 @@ impl Kind {
         }
     }
 
-    fn table(self) -> &'static str {
+    /// The table of a versioned record (tokens and imports have no version to claim).
+    fn table(self) -> Option<&'static str> {
         match self {
-            Self::Source => "sources",
-            Self::Actor => "actors",
-            Self::Event => "events",
-            Self::Commitment => "commitments",
-            Self::Coalition => "coalitions",
-            Self::Signature => "signatures",
-            Self::Token => "api_tokens",
-            Self::Import => "audit_log",
+            Self::Source => Some("sources"),
+            Self::Actor => Some("actors"),
+            Self::Event => Some("events"),
+            Self::Commitment => Some("commitments"),
+            Self::Coalition => Some("coalitions"),
+            Self::Signature => Some("signatures"),
+            Self::Token | Self::Import => None,
         }
     }
 }
@@ -238,9 +238,11 @@ async fn claim(txn: &DatabaseTransaction, kind: Kind, current: &Current, expecte
     if current.version != expected {
         return Err(conflict(current.version));
     }
+    let Some(table) = kind.table() else {
+        return Err(StorageError::Db(DbErr::Custom(format!("{} rows have no version", kind.as_str()))));
+    };
     // Integers only: inlining them is safe.
-    let sql =
-        format!("UPDATE \"{}\" SET version = version WHERE id = {} AND version = {expected}", kind.table(), current.id);
+    let sql = format!("UPDATE \"{table}\" SET version = version WHERE id = {} AND version = {expected}", current.id);
     let done = txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql)).await?;
     if done.rows_affected() == 0 {
         return Err(conflict(expected + 1));
