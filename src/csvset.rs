@@ -180,11 +180,12 @@ impl Origins {
                 .unwrap_or(line);
             (STATUS_HISTORY.file, row, column_of(inner))
         } else if let Some(inner) = field.strip_prefix("retraction.") {
-            (
-                spec.map_or("?", |s| s.file),
-                line,
-                format!("retraction_{}", column_of(inner).trim_start_matches("retraction_")),
-            )
+            // reason → retraction_reason, sources → retraction_sources, retractedOn as is.
+            let column = match column_of(inner) {
+                c if c == "retracted_on" => c,
+                c => format!("retraction_{c}"),
+            };
+            (spec.map_or("?", |s| s.file), line, column)
         } else {
             (spec.map_or("?", |s| s.file), line, column_of(field))
         };
@@ -516,6 +517,24 @@ struct StatusRow<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retraction_problems_name_their_columns() {
+        let origins = Origins { lines: HashMap::from([("commitments", vec![7])]), statuses: HashMap::new() };
+        let at = |field: &str| {
+            let problem = Problem {
+                collection: "commitments",
+                index: 0,
+                key: "x".into(),
+                error: crate::domain::FieldError::new(field, "is wrong"),
+            };
+            origins.locate(&problem).to_string()
+        };
+        assert_eq!(at("retraction.reason"), "commitments.csv:7: retraction_reason: is wrong");
+        assert_eq!(at("retraction.retractedOn"), "commitments.csv:7: retracted_on: is wrong");
+        assert_eq!(at("retraction.sources[1]"), "commitments.csv:7: retraction_sources: is wrong");
+        assert_eq!(at("amountLow"), "commitments.csv:7: amount_low: is wrong");
+    }
 
     #[test]
     fn fields_become_columns() {
