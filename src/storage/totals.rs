@@ -469,8 +469,10 @@ impl Db {
         let mut out = Vec::new();
         let owner = owner_condition(&query.filter);
         let primary = || col(Ca::IsPrimary).eq(1);
-        let ids = |cond: Condition| {
-            let mut s = from_counted(as_of);
+        // `statuses` says whether the condition reads the statuses on the day (the joins are
+        // only made for those).
+        let ids = |cond: Condition, statuses: bool| {
+            let mut s = from_counted(as_of.filter(|_| statuses));
             s.expr_as(col(Ca::CommitmentId), Alias::new("id"))
                 .cond_where(cond)
                 .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
@@ -485,21 +487,21 @@ impl Db {
                     .add(status_at(Ca::CommitmentId, day).eq(withdrawn)),
                 None => Condition::all().add(col(Ca::Status).eq(withdrawn)),
             };
-            for id in self.ids(&ids(owner.clone().add(primary()).add(status))).await? {
+            for id in self.ids(&ids(owner.clone().add(primary()).add(status), true)).await? {
                 out.push(Excluded { commitment_id: id, reason: ExclusionReason::Withdrawn, detail: None });
             }
         }
         let retracted = owner.clone().add(primary()).add(col(Ca::Status).eq(RETRACTED));
-        for id in self.ids(&ids(retracted)).await? {
+        for id in self.ids(&ids(retracted, false)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Retracted, detail: None });
         }
         let counted = counted_condition(&query.filter, as_of);
         let unquantified = counted.clone().add(col(Ca::Rule).eq(Rule::Unquantified.as_str()));
-        for id in self.ids(&ids(unquantified)).await? {
+        for id in self.ids(&ids(unquantified, true)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Unquantified, detail: None });
         }
         if query.as_of.is_some() {
-            for id in self.ids(&ids(owner.add(primary()).add(col(Ca::OwnerOn).is_null()))).await? {
+            for id in self.ids(&ids(owner.add(primary()).add(col(Ca::OwnerOn).is_null()), false)).await? {
                 out.push(Excluded { commitment_id: id, reason: ExclusionReason::NoDate, detail: None });
             }
         }
@@ -516,7 +518,7 @@ impl Db {
                 (_, _) => cond.add(col(Ca::RateDate).is_null()),
             };
             let detail = missing.reason.describe();
-            for id in self.ids(&ids(cond)).await? {
+            for id in self.ids(&ids(cond, true)).await? {
                 out.push(Excluded { commitment_id: id, reason: ExclusionReason::NoRate, detail: Some(detail.clone()) });
             }
         }
