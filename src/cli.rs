@@ -265,6 +265,8 @@ async fn shutdown_signal() {
 struct CliProgress {
     bar: Option<indicatif::ProgressBar>,
     state: std::sync::Mutex<(&'static str, usize)>,
+    /// Totals known ahead (a streamed collection arrives in batches of its own size).
+    totals: std::collections::HashMap<&'static str, usize>,
 }
 
 impl CliProgress {
@@ -279,7 +281,7 @@ impl CliProgress {
             );
             bar
         });
-        Self { bar, state: std::sync::Mutex::new(("", 0)) }
+        Self { bar, state: std::sync::Mutex::new(("", 0)), totals: std::collections::HashMap::new() }
     }
 
     fn finish(&self) {
@@ -291,6 +293,7 @@ impl CliProgress {
 
 impl crate::storage::ImportProgress for CliProgress {
     fn record(&self, collection: &'static str, total: usize) {
+        let total = self.totals.get(collection).copied().unwrap_or(total);
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.0 != collection {
             *state = (collection, 0);
@@ -315,18 +318,102 @@ impl crate::storage::ImportProgress for CliProgress {
 /// Imports a JSON file or a CSV directory; every problem is reported, with file, row and
 /// column for CSV.
 async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
-    let (data, origins) = if path.is_dir() {
-        match crate::csvset::read_dir(path) {
-            Ok((data, origins)) => (data, Some(origins)),
-            Err(problems) => report(path, problems.iter().map(ToString::to_string).collect())?,
-        }
-    } else {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let data: DataSet =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
-        (data, None)
+    if path.is_dir() {
+        return import_dir(db, path, dry_run).await;
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let data: DataSet =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
+    import(db, path, &data, None, dry_run).await
+}
+
+/// Commitments per batch of a streamed CSV import.
+const COMMITMENTS_PER_BATCH: usize = 5_000;
+
+/// Problems listed at most; the count covers all of them.
+const PROBLEMS_LISTED: usize = 1_000;
+
+/// Streams a CSV set into the database in one transaction: the small files whole, then
+/// commitments a batch at a time with their status rows, so that memory stays flat however
+/// large `commitments.csv` is. Every problem is reported (the first thousand listed).
+async fn import_dir(db: &Db, dir: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    use crate::csvset::{SetReader, commitment_batch, orphan_status};
+    let mut reader = match SetReader::open(dir) {
+        Ok(r) => r,
+        Err(problems) => return report(dir, problems.iter().map(ToString::to_string).collect(), 0),
     };
-    import(db, path, &data, origins.as_ref(), dry_run).await
+    let mut progress = CliProgress::new();
+    progress.totals.insert("commitments", count_rows(&dir.join("commitments.csv")));
+    let progress = std::sync::Arc::new(progress);
+    let db = db.with_progress(progress.clone());
+    let mut bulk = db.begin_bulk().await.context("cannot start the import")?;
+    let mut problems: Vec<String> = Vec::new();
+    let mut more = 0usize;
+    let mut note = |line: String| {
+        if problems.len() < PROBLEMS_LISTED {
+            problems.push(line);
+        } else {
+            more += 1;
+        }
+    };
+    let (head, origins) = reader.head();
+    for p in bulk.add(&head).await? {
+        note(origins.locate(&p).to_string());
+    }
+    loop {
+        let rows = reader.status_rows(COMMITMENTS_PER_BATCH);
+        if rows.is_empty() {
+            break;
+        }
+        bulk.stash_statuses(&rows).await?;
+    }
+    loop {
+        let rows = reader.commitments(COMMITMENTS_PER_BATCH);
+        if rows.is_empty() {
+            break;
+        }
+        let slugs: Vec<String> = rows.iter().map(|(_, c)| c.slug.clone()).collect();
+        let statuses = bulk.take_statuses(&slugs).await?;
+        let (batch, origins) = commitment_batch(rows, statuses);
+        for p in bulk.add(&batch).await? {
+            note(origins.locate(&p).to_string());
+        }
+    }
+    for (slug, line) in bulk.unclaimed_statuses(PROBLEMS_LISTED as u64).await? {
+        note(orphan_status(&slug, line).to_string());
+    }
+    let (tail, origins) = reader.tail();
+    for p in bulk.add(&tail).await? {
+        note(origins.locate(&p).to_string());
+    }
+    for p in reader.take_problems() {
+        note(p.to_string());
+    }
+    progress.finish();
+    if !problems.is_empty() {
+        bulk.rollback().await?;
+        return report(dir, problems, more);
+    }
+    let label = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let (verb, s) = if dry_run {
+        ("checked (nothing written)", bulk.rollback().await?)
+    } else {
+        ("imported", bulk.commit("cli", &label).await?)
+    };
+    println!("{verb} {}: {} inserted, {} updated, {} unchanged", dir.display(), s.inserted, s.updated, s.unchanged);
+    Ok(())
+}
+
+/// Records in a CSV file (0 when it cannot be read): the progress bar's length.
+fn count_rows(path: &std::path::Path) -> usize {
+    csv::Reader::from_path(path).map_or(0, |mut r| {
+        let mut record = csv::ByteRecord::new();
+        let mut n = 0;
+        while r.read_byte_record(&mut record).unwrap_or(false) {
+            n += 1;
+        }
+        n
+    })
 }
 
 /// Writes (or with `dry_run`, checks) `data` read from `path`, with progress on standard
@@ -363,18 +450,21 @@ async fn import(
                     None => p.to_string(),
                 })
                 .collect();
-            report(path, lines)
+            report(path, lines, 0)
         }
         Err(err) => bail!("{}: {err}", path.display()),
     }
 }
 
-/// Prints every problem to standard error and fails.
-fn report<T>(path: &std::path::Path, lines: Vec<String>) -> anyhow::Result<T> {
+/// Prints every problem to standard error (and how many more were not listed) and fails.
+fn report<T>(path: &std::path::Path, lines: Vec<String>, more: usize) -> anyhow::Result<T> {
     for line in &lines {
         eprintln!("{line}");
     }
-    bail!("{}: {} problem(s), nothing written", path.display(), lines.len())
+    if more > 0 {
+        eprintln!("… and {more} more");
+    }
+    bail!("{}: {} problem(s), nothing written", path.display(), lines.len() + more)
 }
 
 async fn export(db: &Db, format: &str, out: Option<&std::path::Path>) -> anyhow::Result<()> {

@@ -5,9 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use entity::{counted_amount, exchange_rate, overlap};
+use entity::{commitment, counted_amount, exchange_rate, overlap};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 
 use crate::domain::{
     codes::CurrencyCode,
@@ -84,12 +86,9 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// The commitments with these ids (all when `None`), with their grouping attributes.
-async fn load_owners<C: ConnectionTrait>(conn: &C, ids: Option<&[i64]>) -> Result<Vec<Owner>, DbErr> {
+/// The commitments with these ids, with their grouping attributes.
+async fn load_owners<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Owner>, DbErr> {
     let backend = conn.get_database_backend();
-    let Some(ids) = ids else {
-        return Owner::find_by_statement(Statement::from_string(backend, OWNERS_SQL)).all(conn).await;
-    };
     let mut owners = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(ID_CHUNK) {
         // Ids are integers: listing them inline is safe and keeps one statement per chunk.
@@ -155,37 +154,61 @@ pub(crate) async fn rebuild_counted_for<C: ConnectionTrait>(conn: &C, changed: &
         return Ok(());
     }
     let family = families_of(conn, changed).await?;
-    rebuild(conn, Some(&family)).await
+    rebuild(conn, &family, true).await
 }
 
-/// Rebuilds every counted amount. Runs inside the caller's transaction, so a total read
-/// after the commit sees exactly the written data.
+/// Roots per pass of a full rebuild: with their families, a few thousand commitments in
+/// memory at a time, however many are stored.
+const ROOTS_PER_PASS: u64 = 2_000;
+
+/// Rebuilds every counted amount, family by family. Runs inside the caller's transaction,
+/// so a total read after the commit sees exactly the written data.
 pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-    rebuild(conn, None).await
+    counted_amount::Entity::delete_many().exec(conn).await?;
+    let mut after = i64::MIN;
+    loop {
+        let roots: Vec<i64> = commitment::Entity::find()
+            .select_only()
+            .column(commitment::Column::Id)
+            .filter(commitment::Column::ParentId.is_null())
+            .filter(commitment::Column::Id.gt(after))
+            .order_by_asc(commitment::Column::Id)
+            .limit(ROOTS_PER_PASS)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let Some(&last) = roots.last() else { return Ok(()) };
+        after = last;
+        // Every commitment has exactly one root (parents form no cycle), so each is
+        // rebuilt exactly once.
+        let mut family = roots.clone();
+        let mut frontier = roots;
+        while !frontier.is_empty() {
+            let children =
+                links(conn, "SELECT id, parent_id AS other FROM commitments WHERE parent_id IN ({ids})", &frontier)
+                    .await?;
+            frontier = children.into_iter().map(|l| l.id).collect();
+            family.extend(&frontier);
+        }
+        rebuild(conn, &family, false).await?;
+    }
 }
 
-async fn rebuild<C: ConnectionTrait>(conn: &C, scope: Option<&[i64]>) -> Result<(), DbErr> {
+/// Rebuilds the counted amounts of `scope`, a set closed under parents and parts; with
+/// `replace`, their old rows are deleted first.
+async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> Result<(), DbErr> {
     let owners = load_owners(conn, scope).await?;
-    let overlaps = match scope {
-        None => overlap::Entity::find().all(conn).await?,
-        Some(ids) => {
-            let mut all = Vec::new();
-            for chunk in ids.chunks(ID_CHUNK) {
-                all.extend(
-                    overlap::Entity::find()
-                        .filter(overlap::Column::LaterId.is_in(chunk.iter().copied()))
-                        .all(conn)
-                        .await?,
-                );
-            }
-            all
-        }
-    };
+    let mut overlaps = Vec::new();
+    for chunk in scope.chunks(ID_CHUNK) {
+        overlaps.extend(
+            overlap::Entity::find().filter(overlap::Column::LaterId.is_in(chunk.iter().copied())).all(conn).await?,
+        );
+    }
     // Earlier commitments of overlaps outside the scope: their status and date still gate
     // the overlap rows.
     let in_scope: HashSet<i64> = owners.iter().map(|o| o.id).collect();
     let outside: Vec<i64> = overlaps.iter().map(|o| o.earlier_id).filter(|id| !in_scope.contains(id)).collect();
-    let related_owners = if outside.is_empty() { Vec::new() } else { load_owners(conn, Some(&outside)).await? };
+    let related_owners = if outside.is_empty() { Vec::new() } else { load_owners(conn, &outside).await? };
     let mut currencies: Vec<String> = owners.iter().map(|o| o.currency.clone()).collect();
     currencies.sort();
     currencies.dedup();
@@ -256,17 +279,12 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: Option<&[i64]>) -> Result<
             month: sea_orm::Set(on.map(|d| format!("{:04}-{:02}", d.year(), d.month()))),
         });
     }
-    match scope {
-        None => {
-            counted_amount::Entity::delete_many().exec(conn).await?;
-        }
-        Some(ids) => {
-            for chunk in ids.chunks(ID_CHUNK) {
-                counted_amount::Entity::delete_many()
-                    .filter(counted_amount::Column::CommitmentId.is_in(chunk.iter().copied()))
-                    .exec(conn)
-                    .await?;
-            }
+    if replace {
+        for chunk in scope.chunks(ID_CHUNK) {
+            counted_amount::Entity::delete_many()
+                .filter(counted_amount::Column::CommitmentId.is_in(chunk.iter().copied()))
+                .exec(conn)
+                .await?;
         }
     }
     let mut rest = models;

@@ -1,6 +1,8 @@
 //! Stored rows back into records of the import format: what the audit log keeps before and
 //! after each write, and what an update patches.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use entity::{
     actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, signature, source, source_link,
@@ -107,7 +109,6 @@ pub(crate) async fn commitment_record<C: ConnectionTrait>(
     conn: &C,
     m: &commitment::Model,
 ) -> Result<CommitmentRecord, DbErr> {
-    let exponent = u32::try_from(m.currency_exponent).unwrap_or(2);
     let mut status_history = Vec::new();
     for s in status_history::Entity::find()
         .filter(status_history::Column::CommitmentId.eq(m.id))
@@ -115,27 +116,48 @@ pub(crate) async fn commitment_record<C: ConnectionTrait>(
         .all(conn)
         .await?
     {
-        status_history.push(StatusRecord {
-            status: s.status.clone(),
-            effective_on: date(s.effective_on),
-            note: s.note.clone(),
-            sources: source_slugs(conn, Linked::Status, s.id).await?,
-        });
+        let sources = source_slugs(conn, Linked::Status, s.id).await?;
+        status_history.push(status_record(&s, sources));
     }
-    let retraction = match &m.retraction_reason {
-        Some(reason) => Some(RetractionRecord {
-            reason: reason.clone(),
-            retracted_on: date(m.retracted_on),
-            sources: source_slugs(conn, Linked::Retraction, m.id).await?,
-        }),
-        None => None,
+    let retraction_sources = match m.retraction_reason {
+        Some(_) => source_slugs(conn, Linked::Retraction, m.id).await?,
+        None => Vec::new(),
     };
-    Ok(CommitmentRecord {
-        slug: m.slug.clone(),
-        title: m.title.clone(),
+    let linked = CommitmentLinks {
         pledger: slug_of::<actor::Entity, _>(conn, Some(m.pledger_id)).await?.unwrap_or_default(),
         event: slug_of::<event::Entity, _>(conn, m.event_id).await?,
         beneficiary: slug_of::<actor::Entity, _>(conn, m.beneficiary_id).await?,
+        parent: slug_of::<commitment::Entity, _>(conn, m.parent_id).await?,
+        sources: source_slugs(conn, Linked::Commitment, m.id).await?,
+        status_history,
+        retraction_sources,
+    };
+    Ok(commitment_from(m, linked))
+}
+
+fn status_record(s: &status_history::Model, sources: Vec<String>) -> StatusRecord {
+    StatusRecord { status: s.status.clone(), effective_on: date(s.effective_on), note: s.note.clone(), sources }
+}
+
+/// What a commitment record names besides its own row.
+struct CommitmentLinks {
+    pledger: String,
+    event: Option<String>,
+    beneficiary: Option<String>,
+    parent: Option<String>,
+    sources: Vec<String>,
+    status_history: Vec<StatusRecord>,
+    retraction_sources: Vec<String>,
+}
+
+fn commitment_from(m: &commitment::Model, linked: CommitmentLinks) -> CommitmentRecord {
+    let exponent = u32::try_from(m.currency_exponent).unwrap_or(2);
+    CommitmentRecord {
+        slug: m.slug.clone(),
+        title: m.title.clone(),
+        pledger: linked.pledger,
+        event: linked.event,
+        beneficiary: linked.beneficiary,
         announced_on: date(m.announced_on),
         amount_low: m.amount_low.map(|v| from_minor_units(v, exponent).to_string()),
         amount_high: m.amount_high.map(|v| from_minor_units(v, exponent).to_string()),
@@ -146,13 +168,17 @@ pub(crate) async fn commitment_record<C: ConnectionTrait>(
         kind: m.kind.clone(),
         status: m.status.clone(),
         amount_disputed: m.amount_disputed,
-        parent: slug_of::<commitment::Entity, _>(conn, m.parent_id).await?,
+        parent: linked.parent,
         relation: m.relation.clone(),
         notes: m.notes.clone(),
-        sources: source_slugs(conn, Linked::Commitment, m.id).await?,
-        status_history,
-        retraction,
-    })
+        sources: linked.sources,
+        status_history: linked.status_history,
+        retraction: m.retraction_reason.as_ref().map(|reason| RetractionRecord {
+            reason: reason.clone(),
+            retracted_on: date(m.retracted_on),
+            sources: linked.retraction_sources,
+        }),
+    }
 }
 
 /// A coalition as a record.
@@ -210,6 +236,11 @@ impl Db {
         }
         // Parents before their parts, so that the file imports in one pass.
         let mut commitments = commitment::Entity::find().order_by_asc(commitment::Column::Id).all(conn).await?;
+        let actor_slugs: HashMap<i64, String> =
+            actor::Entity::find().all(conn).await?.into_iter().map(|a| (a.id, a.slug)).collect();
+        let event_slugs: HashMap<i64, String> =
+            event::Entity::find().all(conn).await?.into_iter().map(|e| (e.id, e.slug)).collect();
+        let commitment_slugs: HashMap<i64, String> = commitments.iter().map(|c| (c.id, c.slug.clone())).collect();
         let mut placed = std::collections::HashSet::new();
         while !commitments.is_empty() {
             let (ready, waiting): (Vec<_>, Vec<_>) =
@@ -217,10 +248,40 @@ impl Db {
             if ready.is_empty() {
                 return Err(DbErr::Custom("the commitments' parents form a cycle".into()).into());
             }
-            for m in ready {
-                placed.insert(m.id);
-                data.commitments.push(commitment_record(conn, &m).await?);
+            // A few statements per thousand commitments, not several per commitment.
+            for chunk in ready.chunks(1_000) {
+                let ids: Vec<i64> = chunk.iter().map(|m| m.id).collect();
+                let slugs = |map: HashMap<i64, Vec<source::Model>>| -> HashMap<i64, Vec<String>> {
+                    map.into_iter().map(|(id, list)| (id, list.into_iter().map(|s| s.slug).collect())).collect()
+                };
+                let mut sources = slugs(self.sources_of(Linked::Commitment, &ids).await?);
+                let mut retraction_sources = slugs(self.sources_of(Linked::Retraction, &ids).await?);
+                let statuses = status_history::Entity::find()
+                    .filter(status_history::Column::CommitmentId.is_in(ids.iter().copied()))
+                    .order_by_asc(status_history::Column::Id)
+                    .all(conn)
+                    .await?;
+                let status_ids: Vec<i64> = statuses.iter().map(|s| s.id).collect();
+                let mut status_sources = slugs(self.sources_of(Linked::Status, &status_ids).await?);
+                let mut histories: HashMap<i64, Vec<StatusRecord>> = HashMap::new();
+                for s in &statuses {
+                    let record = status_record(s, status_sources.remove(&s.id).unwrap_or_default());
+                    histories.entry(s.commitment_id).or_default().push(record);
+                }
+                for m in chunk {
+                    let linked = CommitmentLinks {
+                        pledger: actor_slugs.get(&m.pledger_id).cloned().unwrap_or_default(),
+                        event: m.event_id.and_then(|id| event_slugs.get(&id).cloned()),
+                        beneficiary: m.beneficiary_id.and_then(|id| actor_slugs.get(&id).cloned()),
+                        parent: m.parent_id.and_then(|id| commitment_slugs.get(&id).cloned()),
+                        sources: sources.remove(&m.id).unwrap_or_default(),
+                        status_history: histories.remove(&m.id).unwrap_or_default(),
+                        retraction_sources: retraction_sources.remove(&m.id).unwrap_or_default(),
+                    };
+                    data.commitments.push(commitment_from(m, linked));
+                }
             }
+            placed.extend(ready.iter().map(|m| m.id));
             commitments = waiting;
         }
         for m in fundraising_target::Entity::find().order_by_asc(fundraising_target::Column::Id).all(conn).await? {

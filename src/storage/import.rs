@@ -84,6 +84,9 @@ enum Outcome {
 #[derive(Debug, Default)]
 struct Touched {
     commitments: HashSet<i64>,
+    /// So many commitments changed that everything is rebuilt (the set is no longer kept:
+    /// a bulk import of a million rows must not hold a million ids).
+    all: bool,
     actors: Vec<i64>,
     events: Vec<i64>,
     rates: bool,
@@ -95,14 +98,24 @@ const FULL_REBUILD_ABOVE: usize = 10_000;
 
 impl Touched {
     fn is_empty(&self) -> bool {
-        self.commitments.is_empty() && self.actors.is_empty() && self.events.is_empty() && !self.rates
+        self.commitments.is_empty() && !self.all && self.actors.is_empty() && self.events.is_empty() && !self.rates
+    }
+
+    fn commitment(&mut self, id: i64) {
+        if !self.all {
+            self.commitments.insert(id);
+            if self.commitments.len() > FULL_REBUILD_ABOVE {
+                self.all = true;
+                self.commitments = HashSet::new();
+            }
+        }
     }
 
     /// Rebuilds the counted amounts that depend on what changed.
     async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         use super::counting::{rebuild_counted, rebuild_counted_for};
         // Rates decide whether parts in other currencies exceed their headline.
-        if self.rates || self.commitments.len() > FULL_REBUILD_ABOVE {
+        if self.rates || self.all {
             return rebuild_counted(txn).await;
         }
         // Counted rows copy the pledger's kind and country and date by the event's start.
@@ -291,8 +304,17 @@ async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources:
         .filter(source_link::Column::EntityId.eq(id))
         .exec(txn)
         .await?;
+    let links = link_rows(kind, id, sources);
+    if !links.is_empty() {
+        source_link::Entity::insert_many(links).exec(txn).await?;
+    }
+    Ok(true)
+}
+
+/// The source links of one row, in order, each source once.
+fn link_rows(kind: Linked, id: i64, sources: &[i64]) -> Vec<source_link::ActiveModel> {
     let mut seen = HashSet::new();
-    let links: Vec<source_link::ActiveModel> = sources
+    sources
         .iter()
         .filter(|s| seen.insert(**s))
         .enumerate()
@@ -305,11 +327,7 @@ async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources:
             }
             .into()
         })
-        .collect();
-    if !links.is_empty() {
-        source_link::Entity::insert_many(links).exec(txn).await?;
-    }
-    Ok(true)
+        .collect()
 }
 
 /// Slug → id for one table, filled from the file as rows are written and from the
@@ -391,6 +409,22 @@ fn status_rows_equal(old: &[(status_history::Model, Vec<i64>)], new: &[(ValidSta
         })
 }
 
+/// An import under way in the caller's transaction, fed one batch of records at a time (a
+/// bulk import streams its files in batches; a single data set is one batch). Totals are
+/// rebuilt once, by [`Db::finish_import`].
+#[derive(Debug, Default)]
+pub(crate) struct Batches {
+    summary: ImportSummary,
+    touched: Touched,
+}
+
+impl Batches {
+    /// What the batches so far did.
+    pub(crate) fn summary(&self) -> &ImportSummary {
+        &self.summary
+    }
+}
+
 impl Db {
     /// Validates and writes `data` in one transaction; nothing is written when any record
     /// is invalid or references something that does not exist. Audited as `import`, named
@@ -428,6 +462,47 @@ impl Db {
         txn: &DatabaseTransaction,
         data: &DataSet,
     ) -> Result<(ImportSummary, Option<Change>), ImportError> {
+        let mut batches = Batches::default();
+        let problems = self.import_batch(txn, &mut batches, data).await?;
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems));
+        }
+        Ok(self.finish_import(txn, batches).await?)
+    }
+
+    /// Rebuilds the totals for everything the batches changed and marks the write, in the
+    /// same transaction, so no reader ever sees new rows with old totals. Call it only
+    /// when no batch reported a problem.
+    pub(crate) async fn finish_import(
+        &self,
+        txn: &DatabaseTransaction,
+        batches: Batches,
+    ) -> Result<(ImportSummary, Option<Change>), DbErr> {
+        let Batches { summary, touched } = batches;
+        let mut pending = None;
+        if summary.changed() > 0 {
+            // A bulk import lists no ids: subscribers are told to resync instead.
+            let mut commitments: Vec<i64> = touched.commitments.iter().copied().collect();
+            commitments.sort_unstable();
+            let resync = touched.all;
+            let totals = !touched.is_empty();
+            touched.rebuild(txn).await?;
+            super::counting::bump_data_version(txn).await?;
+            let version = super::counting::data_version(txn).await?;
+            pending = announce(txn, Change { version, commitments, totals, resync, ..Change::default() }).await?;
+        }
+        Ok((summary, pending))
+    }
+
+    /// Validates and writes one batch of an import; returns its problems (indices within
+    /// this batch). Rows are written even when others fail, so that every problem of the
+    /// batch is found; the caller rolls back when any batch had one.
+    pub(crate) async fn import_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        batches: &mut Batches,
+        data: &DataSet,
+    ) -> Result<Vec<Problem>, DbErr> {
         let mut problems = Vec::new();
         if data.format != FORMAT {
             problems.push(Problem {
@@ -463,12 +538,11 @@ impl Db {
         let signatures = check!(signatures, r => format!("{} / {}", r.coalition, r.actor));
         let rates = check!(exchange_rates, r => format!("{} {}/{}", r.date, r.base, r.quote));
         if !problems.is_empty() {
-            return Err(ImportError::Invalid(problems));
+            return Ok(problems);
         }
 
         let now = Utc::now();
-        let mut summary = ImportSummary::default();
-        let mut touched = Touched::default();
+        let Batches { summary, touched } = batches;
         let mut fail = |collection: &'static str, index: usize, key: &str, error: FieldError| {
             problems.push(Problem { collection, index, key: key.to_owned(), error });
         };
@@ -545,7 +619,7 @@ impl Db {
                 fail("actors", *index, &a.slug, e);
                 Vec::new()
             });
-            let (id, changed) = save(txn, existing, fresh, now, Linked::Actor, &sources, &mut summary).await?;
+            let (id, changed) = save(txn, existing, fresh, now, Linked::Actor, &sources, summary).await?;
             if changed {
                 touched.actors.push(id);
             }
@@ -582,7 +656,7 @@ impl Db {
                 fail("events", *index, &e.slug, err);
                 Vec::new()
             });
-            let (id, changed) = save(txn, existing, fresh, now, Linked::Event, &sources, &mut summary).await?;
+            let (id, changed) = save(txn, existing, fresh, now, Linked::Event, &sources, summary).await?;
             if changed {
                 touched.events.push(id);
             }
@@ -605,8 +679,25 @@ impl Db {
         for (index, c) in cyclic {
             fail("commitments", index, &c.slug, FieldError::new("parent", "the parents form a cycle"));
         }
+        // Rows already stored, fetched together; new rows are written in multi-row inserts.
+        let mut stored: HashMap<String, commitment::Model> = HashMap::new();
+        let slugs: Vec<String> = ordered.iter().map(|(_, c)| c.slug.clone()).collect();
+        for chunk in slugs.chunks(500) {
+            let found = commitment::Entity::find()
+                .filter(commitment::Column::Slug.is_in(chunk.iter().cloned()))
+                .all(txn)
+                .await?;
+            stored.extend(found.into_iter().map(|m| (m.slug.clone(), m)));
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut new_rows = NewCommitments::default();
         for (index, c) in &ordered {
             self.progress.tick("commitments", ordered.len());
+            // A part waits for its parent's insert; a slug seen twice reads the first.
+            let repeated = !seen.insert(c.slug.as_str());
+            if repeated || c.parent.as_ref().is_some_and(|p| new_rows.slugs.contains(p)) {
+                new_rows.flush(txn, &mut commitment_ids, summary, touched).await?;
+            }
             let resolved = (|| {
                 Ok::<_, FieldError>((
                     actor_ids.get("pledger", "actor", &c.pledger)?,
@@ -623,7 +714,11 @@ impl Db {
                     continue;
                 }
             };
-            let existing = commitment::Entity::find().filter(commitment::Column::Slug.eq(&c.slug)).one(txn).await?;
+            let existing = if repeated {
+                commitment::Entity::find().filter(commitment::Column::Slug.eq(&c.slug)).one(txn).await?
+            } else {
+                stored.remove(&c.slug)
+            };
             if let (Some(old), Some(parent)) = (&existing, parent_id)
                 && self.is_ancestor(txn, old.id, parent).await?
             {
@@ -672,25 +767,34 @@ impl Db {
                     continue;
                 }
             };
-            let (id, mut outcome) = upsert(txn, existing, fresh, now).await?;
-            commitment_ids.map.insert(c.slug.clone(), id);
-            let sources_changed = link_sources(txn, Linked::Commitment, id, &sources).await?
-                | link_sources(txn, Linked::Retraction, id, &retraction_sources).await?;
-            let history_changed = match self.write_status_history(txn, id, c, &sources, &source_ids, now).await? {
-                Ok(changed) => changed,
+            let wanted = match wanted_statuses(c, &sources, &source_ids) {
+                Ok(rows) => rows,
                 Err(e) => {
                     fail("commitments", *index, &c.slug, e);
                     continue;
                 }
             };
+            let Some(old) = existing else {
+                new_rows.push(NewCommitment { model: fresh, sources, retraction_sources, statuses: wanted });
+                if new_rows.rows.len() >= NEW_ROWS_PER_INSERT {
+                    new_rows.flush(txn, &mut commitment_ids, summary, touched).await?;
+                }
+                continue;
+            };
+            let (id, mut outcome) = upsert(txn, Some(old), fresh, now).await?;
+            commitment_ids.map.insert(c.slug.clone(), id);
+            let sources_changed = link_sources(txn, Linked::Commitment, id, &sources).await?
+                | link_sources(txn, Linked::Retraction, id, &retraction_sources).await?;
+            let history_changed = write_status_history(txn, id, wanted, now).await?;
             if (sources_changed || history_changed) && outcome == Outcome::Unchanged {
                 outcome = Outcome::Updated;
             }
             if outcome != Outcome::Unchanged {
-                touched.commitments.insert(id);
+                touched.commitment(id);
             }
             summary.count(outcome);
         }
+        new_rows.flush(txn, &mut commitment_ids, summary, touched).await?;
 
         for (index, t) in &targets {
             self.progress.tick("fundraising_targets", targets.len());
@@ -720,7 +824,7 @@ impl Db {
                 horizon_year: t.horizon_year,
                 notes: t.notes.clone(),
             };
-            save(txn, existing, fresh, now, Linked::Target, &sources, &mut summary).await?;
+            save(txn, existing, fresh, now, Linked::Target, &sources, summary).await?;
         }
 
         for (index, o) in &overlaps {
@@ -757,9 +861,10 @@ impl Db {
                 currency_exponent,
                 note: o.note.clone(),
             };
-            let (_, changed) = save(txn, existing, fresh, now, Linked::Overlap, &sources, &mut summary).await?;
+            let (_, changed) = save(txn, existing, fresh, now, Linked::Overlap, &sources, summary).await?;
             if changed {
-                touched.commitments.extend([later_id, earlier_id]);
+                touched.commitment(later_id);
+                touched.commitment(earlier_id);
             }
         }
 
@@ -796,7 +901,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            let (id, _) = save(txn, existing, fresh, now, Linked::Coalition, &sources, &mut summary).await?;
+            let (id, _) = save(txn, existing, fresh, now, Linked::Coalition, &sources, summary).await?;
             coalition_ids.map.insert(c.slug.clone(), id);
         }
 
@@ -833,7 +938,7 @@ impl Db {
                 created_at: now,
                 updated_at: now,
             };
-            save(txn, existing, fresh, now, Linked::Signature, &sources, &mut summary).await?;
+            save(txn, existing, fresh, now, Linked::Signature, &sources, summary).await?;
         }
 
         for (index, r) in &rates {
@@ -859,26 +964,11 @@ impl Db {
                 quote: r.quote.as_str().to_owned(),
                 rate: r.rate.normalize().to_string(),
             };
-            let (_, changed) = save(txn, existing, fresh, now, Linked::Rate, &sources, &mut summary).await?;
+            let (_, changed) = save(txn, existing, fresh, now, Linked::Rate, &sources, summary).await?;
             touched.rates |= changed;
         }
 
-        if !problems.is_empty() {
-            return Err(ImportError::Invalid(problems));
-        }
-        // Totals read the derived table: rebuild it and mark the write in the same
-        // transaction, so no reader ever sees new rows with old totals.
-        let mut pending = None;
-        if summary.changed() > 0 {
-            let mut commitments: Vec<i64> = touched.commitments.iter().copied().collect();
-            commitments.sort_unstable();
-            let totals = !touched.is_empty();
-            touched.rebuild(txn).await?;
-            super::counting::bump_data_version(txn).await?;
-            let version = super::counting::data_version(txn).await?;
-            pending = announce(txn, Change { version, commitments, totals, ..Change::default() }).await?;
-        }
-        Ok((summary, pending))
+        Ok(problems)
     }
 
     /// Whether `ancestor` is `id` or one of its parents' chain (bounded walk).
@@ -895,78 +985,172 @@ impl Db {
         }
         Ok(true)
     }
+}
 
-    /// Writes a commitment's status history when it differs from the stored one. Without
-    /// a history in the record, the commitment's own status from its announcement day,
-    /// backed by its sources, is the history.
-    async fn write_status_history(
-        &self,
-        txn: &DatabaseTransaction,
-        commitment_id: i64,
-        c: &ValidCommitment,
-        commitment_sources: &[i64],
-        source_ids: &Ids,
-        now: DateTimeUtc,
-    ) -> Result<Result<bool, FieldError>, DbErr> {
-        let wanted: Vec<(ValidStatus, Vec<i64>)> = if c.status_history.is_empty() {
-            let status = ValidStatus { status: c.status, effective_on: c.announced_on, note: None, sources: vec![] };
-            vec![(status, commitment_sources.to_vec())]
-        } else {
-            let mut rows = Vec::new();
-            for (i, s) in c.status_history.iter().enumerate() {
-                match source_ids.sources(&s.sources) {
-                    Ok(ids) => rows.push((s.clone(), ids)),
-                    Err(e) => return Ok(Err(e.within(&format!("statusHistory[{i}]")))),
-                }
-            }
-            rows
-        };
-        let existing = status_history::Entity::find()
-            .filter(status_history::Column::CommitmentId.eq(commitment_id))
-            .order_by_asc(status_history::Column::Id)
-            .all(txn)
-            .await?;
-        let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
-        let mut old = Vec::new();
-        for row in existing {
-            let sources: Vec<i64> = source_link::Entity::find()
-                .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
-                .filter(source_link::Column::EntityId.eq(row.id))
-                .order_by_asc(source_link::Column::Position)
-                .all(txn)
-                .await?
-                .into_iter()
-                .map(|l| l.source_id)
-                .collect();
-            old.push((row, sources));
-        }
-        if status_rows_equal(&old, &wanted) {
-            return Ok(Ok(false));
-        }
-        source_link::Entity::delete_many()
+/// The status history a commitment should have: the record's own, or without one, its
+/// status from its announcement day backed by its sources.
+fn wanted_statuses(
+    c: &ValidCommitment,
+    commitment_sources: &[i64],
+    source_ids: &Ids,
+) -> Result<Vec<(ValidStatus, Vec<i64>)>, FieldError> {
+    if c.status_history.is_empty() {
+        let status = ValidStatus { status: c.status, effective_on: c.announced_on, note: None, sources: vec![] };
+        return Ok(vec![(status, commitment_sources.to_vec())]);
+    }
+    c.status_history
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match source_ids.sources(&s.sources) {
+            Ok(ids) => Ok((s.clone(), ids)),
+            Err(e) => Err(e.within(&format!("statusHistory[{i}]"))),
+        })
+        .collect()
+}
+
+fn status_row(commitment_id: i64, status: ValidStatus, now: DateTimeUtc) -> status_history::ActiveModel {
+    let mut row = status_history::ActiveModel::from(status_history::Model {
+        id: 0,
+        commitment_id,
+        status: status.status.as_str().to_owned(),
+        effective_on: status.effective_on,
+        note: status.note,
+        created_at: now,
+    })
+    .reset_all();
+    row.not_set(status_history::Column::Id);
+    row
+}
+
+/// Replaces a stored commitment's status history when it differs from `wanted`; true
+/// when it did.
+async fn write_status_history(
+    txn: &DatabaseTransaction,
+    commitment_id: i64,
+    wanted: Vec<(ValidStatus, Vec<i64>)>,
+    now: DateTimeUtc,
+) -> Result<bool, DbErr> {
+    let existing = status_history::Entity::find()
+        .filter(status_history::Column::CommitmentId.eq(commitment_id))
+        .order_by_asc(status_history::Column::Id)
+        .all(txn)
+        .await?;
+    let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
+    let mut old = Vec::new();
+    for row in existing {
+        let sources: Vec<i64> = source_link::Entity::find()
             .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
-            .filter(source_link::Column::EntityId.is_in(ids))
-            .exec(txn)
-            .await?;
-        status_history::Entity::delete_many()
-            .filter(status_history::Column::CommitmentId.eq(commitment_id))
-            .exec(txn)
-            .await?;
-        for (status, sources) in wanted {
-            let row = status_history::ActiveModel::from(status_history::Model {
-                id: 0,
-                commitment_id,
-                status: status.status.as_str().to_owned(),
-                effective_on: status.effective_on,
-                note: status.note,
-                created_at: now,
-            })
-            .reset_all();
-            let mut row = row;
-            row.not_set(status_history::Column::Id);
-            let inserted = row.insert(txn).await?;
-            link_sources(txn, Linked::Status, inserted.id, &sources).await?;
+            .filter(source_link::Column::EntityId.eq(row.id))
+            .order_by_asc(source_link::Column::Position)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|l| l.source_id)
+            .collect();
+        old.push((row, sources));
+    }
+    if status_rows_equal(&old, &wanted) {
+        return Ok(false);
+    }
+    source_link::Entity::delete_many()
+        .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
+        .filter(source_link::Column::EntityId.is_in(ids))
+        .exec(txn)
+        .await?;
+    status_history::Entity::delete_many()
+        .filter(status_history::Column::CommitmentId.eq(commitment_id))
+        .exec(txn)
+        .await?;
+    for (status, sources) in wanted {
+        let inserted = status_row(commitment_id, status, now).insert(txn).await?;
+        link_sources(txn, Linked::Status, inserted.id, &sources).await?;
+    }
+    Ok(true)
+}
+
+/// New commitments per multi-row insert: 26 columns × 500 rows stays far below the bound
+/// parameter limits of SQLite (32 766) and PostgreSQL (65 535).
+const NEW_ROWS_PER_INSERT: usize = 500;
+
+/// A commitment not yet stored, with what links to it.
+struct NewCommitment {
+    model: commitment::Model,
+    sources: Vec<i64>,
+    retraction_sources: Vec<i64>,
+    statuses: Vec<(ValidStatus, Vec<i64>)>,
+}
+
+/// New commitments waiting for their multi-row insert: a bulk import writes a few
+/// statements per 500 rows instead of several per row.
+#[derive(Default)]
+struct NewCommitments {
+    rows: Vec<NewCommitment>,
+    slugs: HashSet<String>,
+}
+
+impl NewCommitments {
+    fn push(&mut self, row: NewCommitment) {
+        self.slugs.insert(row.model.slug.clone());
+        self.rows.push(row);
+    }
+
+    /// Inserts the waiting rows, their source links and status histories; records their
+    /// ids and counts them as inserted.
+    async fn flush(
+        &mut self,
+        txn: &DatabaseTransaction,
+        ids: &mut Ids,
+        summary: &mut ImportSummary,
+        touched: &mut Touched,
+    ) -> Result<(), DbErr> {
+        if self.rows.is_empty() {
+            return Ok(());
         }
-        Ok(Ok(true))
+        let rows = std::mem::take(&mut self.rows);
+        self.slugs.clear();
+        let models = rows.iter().map(|r| {
+            let mut active = commitment::ActiveModel::from(r.model.clone()).reset_all();
+            active.not_set(commitment::Column::Id);
+            active
+        });
+        let inserted = commitment::Entity::insert_many(models).exec_with_returning(txn).await?;
+        let by_slug: HashMap<&str, i64> = inserted.iter().map(|m| (m.slug.as_str(), m.id)).collect();
+        let now = rows[0].model.created_at;
+        let mut links = Vec::new();
+        let mut statuses = Vec::new();
+        let mut status_sources = Vec::new();
+        for row in rows {
+            let id = *by_slug.get(row.model.slug.as_str()).ok_or_else(|| {
+                DbErr::Custom(format!("commitment {:?} was not returned by its insert", row.model.slug))
+            })?;
+            ids.map.insert(row.model.slug.clone(), id);
+            summary.count(Outcome::Inserted);
+            touched.commitment(id);
+            links.extend(link_rows(Linked::Commitment, id, &row.sources));
+            links.extend(link_rows(Linked::Retraction, id, &row.retraction_sources));
+            for (status, sources) in row.statuses {
+                statuses.push((id, status_row(id, status, now)));
+                status_sources.push(sources);
+            }
+        }
+        let mut sources = status_sources.into_iter();
+        for chunk in statuses.chunks(NEW_ROWS_PER_INSERT) {
+            let expected: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+            let inserted = status_history::Entity::insert_many(chunk.iter().map(|(_, row)| row.clone()))
+                .exec_with_returning(txn)
+                .await?;
+            // Rows come back in the order of the VALUES list on both databases; checked,
+            // since the status sources are matched by position.
+            if inserted.iter().map(|s| s.commitment_id).ne(expected.iter().copied()) {
+                return Err(DbErr::Custom("status rows came back out of order".into()));
+            }
+            for status in inserted {
+                links.extend(link_rows(Linked::Status, status.id, &sources.next().unwrap_or_default()));
+            }
+        }
+        for chunk in links.chunks(NEW_ROWS_PER_INSERT * 4) {
+            source_link::Entity::insert_many(chunk.iter().cloned()).exec_without_returning(txn).await?;
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Storage: the only module that speaks SQL (through sea-orm). It opens and migrates the
 //! database, reads with batched queries, and writes whole transactions.
 
+pub mod bulk;
 pub mod changes;
 pub mod counting;
 pub mod cursor;

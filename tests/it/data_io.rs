@@ -15,6 +15,7 @@ on_both_backends!(
     export_then_import_into_an_empty_database_gives_the_same_answers,
     the_export_endpoints_filter_and_stream,
     a_large_export_streams_in_flat_memory,
+    a_streamed_csv_import_equals_the_same_set_read_whole,
 );
 
 /// Runs the binary; returns success, stdout and stderr.
@@ -318,4 +319,96 @@ async fn a_large_export_streams_in_flat_memory(backend: Backend) {
     );
     server.signal("TERM").await;
     server.wait().await;
+}
+
+/// A CSV set of 12 000 commitments: three batches of the streamed import. One in ten after
+/// the first 6000 is a part of a headline 6000 rows earlier (a parent in an earlier batch);
+/// one in seven has a two-row status history, written in reverse commitment order.
+fn streamed_set(dir: &Path, n: usize) {
+    write(dir, "sources.csv", "slug,url,publisher,title\nstream-source,https://example.org/stream,Example,Stream\n");
+    let mut commitments = String::from(
+        "slug,title,pledger,event,announced_on,amount_low,amount_high,currency,kind,status,parent,relation,sources\n",
+    );
+    for i in 0..n {
+        let currency = if i % 4 == 0 { "USD" } else { "EUR" };
+        let status = if i % 7 == 0 { "CONFIRMED" } else { "ANNOUNCED" };
+        let (parent, relation, low, high) = if i >= 6000 && i % 10 == 3 {
+            (format!("st-{}", i - 6000), "PART_OF", format!("{}.25", i % 50 + 1), format!("{}.75", i % 50 + 1))
+        } else {
+            (String::new(), "", format!("{}.01", 1000 + i % 97), format!("{}.99", 2000 + i % 89))
+        };
+        commitments.push_str(&format!(
+            "st-{i},Stream {i},france,ai-action-summit-2025,2025-02-10,{low},{high},{currency},INVESTMENT,{status},{parent},{relation},stream-source\n"
+        ));
+    }
+    write(dir, "commitments.csv", &commitments);
+    let mut statuses = String::from("commitment,status,effective_on,sources\n");
+    for i in (0..n).rev().filter(|i| i % 7 == 0) {
+        statuses.push_str(&format!(
+            "st-{i},ANNOUNCED,2025-02-10,stream-source\nst-{i},CONFIRMED,2025-03-01,stream-source\n"
+        ));
+    }
+    write(dir, "status_history.csv", &statuses);
+}
+
+/// The CLI streams a CSV set in batches (status rows waiting for their commitment's batch,
+/// parents in earlier batches); the result must be exactly that of importing the same set
+/// read whole in one batch.
+async fn a_streamed_csv_import_equals_the_same_set_read_whole(backend: Backend) {
+    let Some(streamed) = TestApp::spawn(backend).await else { return };
+    let Some(whole) = TestApp::spawn(backend).await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let n = 12_000;
+    streamed_set(dir.path(), n);
+
+    let (ok, stdout, stderr) =
+        pledgewatch(&["import", dir.path().to_str().unwrap(), "--database-url", &streamed.url]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("12001 inserted, 0 updated"), "{stdout}");
+    let (data, _) = pledgewatch::csvset::read_dir(dir.path()).expect("the set reads whole");
+    assert_eq!(data.commitments.len(), n);
+    whole.db.import(&data).await.expect("imported in one batch");
+
+    let a = serde_json::to_value(streamed.db.export().await.expect("export")).unwrap();
+    let b = serde_json::to_value(whole.db.export().await.expect("export")).unwrap();
+    assert!(a == b, "the streamed import differs from the whole one");
+    let ours: Vec<&Value> = a["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["slug"].as_str().is_some_and(|s| s.starts_with("st-")))
+        .collect();
+    assert_eq!(ours.len(), n);
+    assert_eq!(ours.iter().filter(|c| c["parent"].is_string()).count(), 600);
+    let with_history = ours.iter().filter(|c| c["status_history"].as_array().is_some_and(|h| h.len() == 2)).count();
+    assert_eq!(with_history, n.div_ceil(7));
+    let query = r#"{ totals(filter: { events: ["ai-action-summit-2025"] }) { grandTotal { low high count } } }"#;
+    let totals = |app: &TestApp| {
+        let (client, url) = (app.client.clone(), app.graphql_url());
+        async move {
+            let body: Value =
+                client.post(url).json(&json!({ "query": query })).send().await.unwrap().json().await.unwrap();
+            body["data"]["totals"]["grandTotal"].clone()
+        }
+    };
+    let (ta, tb) = (totals(&streamed).await, totals(&whole).await);
+    assert_eq!(ta, tb);
+    assert!(ta["count"].as_i64().unwrap() > n as i64 - 600, "{ta}");
+
+    // Again: nothing changes. Then a status row of no commitment fails the whole import.
+    let (ok, stdout, _) = pledgewatch(&["import", dir.path().to_str().unwrap(), "--database-url", &streamed.url]).await;
+    assert!(ok && stdout.contains("0 inserted, 0 updated, 12001 unchanged"), "{stdout}");
+    let mut statuses = std::fs::read_to_string(dir.path().join("status_history.csv")).unwrap();
+    statuses.push_str("st-missing,ANNOUNCED,2025-02-10,stream-source\n");
+    write(dir.path(), "status_history.csv", &statuses);
+    let before = counts(&streamed).await;
+    let (ok, _, stderr) = pledgewatch(&["import", dir.path().to_str().unwrap(), "--database-url", &streamed.url]).await;
+    assert!(!ok);
+    let line = 2 + 2 * n.div_ceil(7);
+    assert!(
+        stderr.contains(&format!("status_history.csv:{line}: commitment: no commitment \"st-missing\"")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 problem(s), nothing written"), "{stderr}");
+    assert_eq!(counts(&streamed).await, before);
 }
