@@ -1,6 +1,7 @@
 //! The HTTP layer: axum routes for GraphQL over HTTP, GraphiQL and health. It hands request
 //! data to the GraphQL layer; it holds no business logic.
 
+mod dashboard;
 mod export;
 
 use std::time::Duration;
@@ -130,7 +131,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// The router: `POST`/`GET /graphql` (GraphiQL for browsers), `GET /healthz`. Serve it
+/// The router: `POST`/`GET /graphql` (GraphiQL for browsers), the dashboard at `GET /`,
+/// `GET /healthz`. Serve it
 /// with `into_make_service_with_connect_info::<SocketAddr>()` so that rate limits can key
 /// on the client address.
 pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
@@ -170,8 +172,11 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     }
     // Outermost: every answer is counted and logged, refusals by the limits included.
     router = router.layer(axum::middleware::from_fn_with_state(state.clone(), track));
-    // Health checks and metrics stay outside the limits.
+    // Health checks, metrics and the dashboard's static files stay outside the limits.
     router
+        .route("/", get(dashboard::index))
+        .route("/dashboard.js", get(dashboard::script))
+        .route("/dashboard.css", get(dashboard::style))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

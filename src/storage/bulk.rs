@@ -41,6 +41,7 @@ impl Db {
     /// Starts a bulk import in one write transaction.
     pub async fn begin_bulk(&self) -> Result<BulkImport<'_>, StorageError> {
         let txn = self.begin_write().await?;
+        super::import::plan_each_statement(&txn).await?;
         Ok(BulkImport { db: self, txn, batches: Batches::default(), stash: false })
     }
 }

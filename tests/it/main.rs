@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP against a real database.
 
+mod dashboard;
 mod data_io;
 mod editing;
 mod faults;
