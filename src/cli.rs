@@ -39,7 +39,7 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the GraphQL API (and GraphiQL at /graphql). Creates and migrates the database
+    /// Serve the GraphQL API (GraphiQL at /graphql, the dashboard at /). Creates and migrates the database
     /// if needed, and loads the reference data into an empty one.
     Serve(ServeArgs),
     /// Apply pending database migrations, then exit.
@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger is answered 413.
     #[arg(long, env = "PLEDGEWATCH_MAX_BODY_BYTES", default_value_t = 262_144)]
     pub max_body_bytes: usize,
+    /// Anonymous read queries whose whole answers are kept in memory until the next write
+    /// (exact: any write empties it); 0 switches the response cache off.
+    #[arg(long, env = "PLEDGEWATCH_RESPONSE_CACHE_ENTRIES", default_value_t = 256)]
+    pub response_cache_entries: usize,
     /// Seconds a request may take before it is answered 408.
     #[arg(long, env = "PLEDGEWATCH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -580,13 +584,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         cors_origins: args.cors_origins.clone(),
         public_reads: !args.private_reads,
+        response_cache_entries: args.response_cache_entries,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     tracing::info!(%address, database = %redact(&args.db.database_url), "pledgewatch listening");
-    println!("pledgewatch is serving GraphQL; open GraphiQL at http://{address}/graphql");
+    println!("pledgewatch is serving the dashboard at http://{address}/ and GraphiQL at http://{address}/graphql");
     axum::serve(listener, router(state, http_limits).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,10 +1,11 @@
 //! The HTTP layer: axum routes for GraphQL over HTTP, GraphiQL and health. It hands request
 //! data to the GraphQL layer; it holds no business logic.
 
+mod cache;
 mod dashboard;
 mod export;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_graphql::{
     ServerError,
@@ -14,7 +15,7 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
     Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::{State, ws::WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
@@ -48,13 +49,17 @@ pub struct AppState {
     pub public_reads: bool,
     /// What `/metrics` reports.
     pub metrics: Metrics,
+    /// Whole answers to anonymous read queries, until the next write (sized by
+    /// [`HttpLimits::response_cache_entries`] in [`router`]).
+    pub responses: Arc<cache::ResponseCache>,
 }
 
 impl AppState {
     /// The state for a schema and its database (public reads).
     pub fn new(schema: AppSchema, db: Db) -> Self {
         let metrics = Metrics::new(db.clone(), db.max_connections());
-        Self { schema, db, public_reads: true, metrics }
+        let responses = Arc::new(cache::ResponseCache::new(HttpLimits::default().response_cache_entries));
+        Self { schema, db, public_reads: true, metrics, responses }
     }
 }
 
@@ -80,6 +85,8 @@ pub struct HttpLimits {
     pub cors_origins: Vec<String>,
     /// Whether reads need no token (otherwise READER or above).
     pub public_reads: bool,
+    /// Anonymous read queries whose whole answers are kept until the next write (0: none).
+    pub response_cache_entries: usize,
 }
 
 impl Default for HttpLimits {
@@ -90,6 +97,7 @@ impl Default for HttpLimits {
             rate_limit: Some(RateLimit { period: Duration::from_millis(20), burst: 100 }),
             cors_origins: Vec::new(),
             public_reads: true,
+            response_cache_entries: 256,
         }
     }
 }
@@ -137,6 +145,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// on the client address.
 pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     state.public_reads = limits.public_reads;
+    state.responses = Arc::new(cache::ResponseCache::new(limits.response_cache_entries));
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
@@ -435,9 +444,34 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
         }
     }
     let (operation, kind) = operation_of(&request);
+    let legacy = wants_legacy_json(headers);
+    // Anonymous reads may be answered from the response cache, checked against the data
+    // version (one indexed one-row read) so that no answer outlives a write.
+    let cache_key =
+        (state.responses.enabled() && principal == Principal::Anonymous && kind == "query").then(|| cache::Key {
+            query: request.query.clone(),
+            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+            operation: request.operation_name.clone(),
+            legacy_json: legacy,
+        });
+    let mut version = None;
+    if let Some(key) = &cache_key
+        && state.responses.is_known(key)
+        && let Ok(v) = state.db.data_version().await
+    {
+        if let Some(body) = state.responses.get(v, key) {
+            return graphql_body(
+                body,
+                StatusCode::OK,
+                legacy,
+                OperationInfo { name: operation, kind, error_codes: vec![] },
+                true,
+            );
+        }
+        version = Some(v);
+    }
     let request = request.data(Loaders::new(&state.db)).data(principal);
     let response = state.schema.execute(request).await;
-    let legacy = wants_legacy_json(headers);
     let code_of = |e: &ServerError| {
         e.extensions.as_ref().and_then(|x| x.get("code")).map(|c| c.to_string().trim_matches('"').to_owned())
     };
@@ -461,7 +495,6 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
         (false, None) if request_error => StatusCode::BAD_REQUEST,
         (false, None) => StatusCode::OK,
     };
-    let content_type = if legacy { "application/json" } else { GRAPHQL_RESPONSE_JSON };
     // A request error has no `data` entry at all (GraphQL-over-HTTP).
     let serialized = if request_error {
         serde_json::to_vec(&serde_json::json!({ "errors": response.errors }))
@@ -475,15 +508,32 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
         }
     };
+    let body = Bytes::from(body);
+    if let Some(key) = cache_key
+        && status == StatusCode::OK
+        && response.errors.is_empty()
+    {
+        match version {
+            Some(version) => state.responses.put(version, key, body.clone()),
+            None => state.responses.mark_known(key),
+        }
+    }
+    let error_codes =
+        response.errors.iter().map(|e| code_of(e).unwrap_or_else(|| "REQUEST_ERROR".to_owned())).collect();
+    graphql_body(body, status, legacy, OperationInfo { name: operation, kind, error_codes }, false)
+}
+
+/// A GraphQL answer over HTTP; `cached` marks one served from the response cache.
+fn graphql_body(body: Bytes, status: StatusCode, legacy: bool, info: OperationInfo, cached: bool) -> Response {
+    let content_type = if legacy { "application/json" } else { GRAPHQL_RESPONSE_JSON };
     let mut http = Response::new(Body::from(body));
     *http.status_mut() = status;
     http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if status == StatusCode::SERVICE_UNAVAILABLE {
         http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     }
-    let error_codes =
-        response.errors.iter().map(|e| code_of(e).unwrap_or_else(|| "REQUEST_ERROR".to_owned())).collect();
-    http.extensions_mut().insert(OperationInfo { name: operation, kind, error_codes });
+    http.headers_mut().insert("x-pledgewatch-cache", HeaderValue::from_static(if cached { "hit" } else { "miss" }));
+    http.extensions_mut().insert(info);
     http
 }
 

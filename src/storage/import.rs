@@ -285,9 +285,9 @@ where
     Ok((id, outcome != Outcome::Unchanged))
 }
 
-/// Replaces the source links of one row when they differ; true when they did.
-async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources: &[i64]) -> Result<bool, DbErr> {
-    let current: Vec<i64> = source_link::Entity::find()
+/// The ids of the sources linked to one row, in order.
+async fn linked_sources(txn: &DatabaseTransaction, kind: Linked, id: i64) -> Result<Vec<i64>, DbErr> {
+    Ok(source_link::Entity::find()
         .filter(source_link::Column::EntityKind.eq(kind.as_str()))
         .filter(source_link::Column::EntityId.eq(id))
         .order_by_asc(source_link::Column::Position)
@@ -295,8 +295,12 @@ async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources:
         .await?
         .into_iter()
         .map(|l| l.source_id)
-        .collect();
-    if current == sources {
+        .collect())
+}
+
+/// Replaces the source links of one row when they differ; true when they did.
+async fn link_sources(txn: &DatabaseTransaction, kind: Linked, id: i64, sources: &[i64]) -> Result<bool, DbErr> {
+    if linked_sources(txn, kind, id).await? == sources {
         return Ok(false);
     }
     source_link::Entity::delete_many()
@@ -1040,15 +1044,7 @@ async fn write_status_history(
     let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
     let mut old = Vec::new();
     for row in existing {
-        let sources: Vec<i64> = source_link::Entity::find()
-            .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
-            .filter(source_link::Column::EntityId.eq(row.id))
-            .order_by_asc(source_link::Column::Position)
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|l| l.source_id)
-            .collect();
+        let sources = linked_sources(txn, Linked::Status, row.id).await?;
         old.push((row, sources));
     }
     if status_rows_equal(&old, &wanted) {

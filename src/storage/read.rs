@@ -313,19 +313,6 @@ fn parse_key_id(raw: &Option<String>) -> Result<i64, FieldError> {
     raw.as_deref().and_then(|r| r.parse().ok()).ok_or_else(|| FieldError::new("after", "is not a cursor of this list"))
 }
 
-/// Rows after the cursor for an order on a nullable date (nulls last) then id.
-fn after_date(date: Option<NaiveDate>, id: i64, descending: bool) -> Condition {
-    use commitment::Column as C;
-    let id_after = if descending { C::Id.lt(id) } else { C::Id.gt(id) };
-    match date {
-        Some(d) => Condition::any()
-            .add(if descending { C::AnnouncedOn.lt(d) } else { C::AnnouncedOn.gt(d) })
-            .add(Condition::all().add(C::AnnouncedOn.eq(d)).add(id_after))
-            .add(C::AnnouncedOn.is_null()),
-        None => Condition::all().add(C::AnnouncedOn.is_null()).add(id_after),
-    }
-}
-
 impl Db {
     /// A page of commitments after `after`, at most `first` rows.
     pub async fn commitments_page(
@@ -339,16 +326,59 @@ impl Db {
         let mut select = commitment::Entity::find().filter(commitment_condition(filter));
         let tag = order.tag();
         let key = after.map(|a| cursor::decode("after", tag, 2, a)).transpose()?;
-        select = match order {
+        let limit = first + 1;
+        let mut rows = match order {
             CommitmentOrder::AnnouncedOnDesc | CommitmentOrder::AnnouncedOnAsc => {
+                // After a cursor: dated rows in date order, then undated ones (NULLS LAST),
+                // two range scans that each follow an index from the cursor on. One
+                // condition with an OR for the undated rows made the databases walk every
+                // row before the cursor (a page 1000 deep cost 2.4 times the first at a
+                // million rows).
                 let descending = order == CommitmentOrder::AnnouncedOnDesc;
-                if let Some(key) = &key {
-                    select = select.filter(after_date(parse_key_date(&key[0])?, parse_key_id(&key[1])?, descending));
-                }
                 let direction = if descending { Order::Desc } else { Order::Asc };
-                select
-                    .order_by_with_nulls(C::AnnouncedOn, direction.clone(), NullOrdering::Last)
-                    .order_by(C::Id, direction)
+                let (after_date, after_id) = match &key {
+                    Some(key) => (parse_key_date(&key[0])?, Some(parse_key_id(&key[1])?)),
+                    None => (None, None),
+                };
+                let id_after = |id: i64| if descending { C::Id.lt(id) } else { C::Id.gt(id) };
+                if key.is_none() {
+                    // The first page: one ordered scan (the index's own order).
+                    select
+                        .order_by_with_nulls(C::AnnouncedOn, direction.clone(), NullOrdering::Last)
+                        .order_by(C::Id, direction)
+                        .limit(limit)
+                        .all(self.conn())
+                        .await?
+                } else {
+                    let mut rows = Vec::new();
+                    let among_undated = after_id.is_some() && after_date.is_none();
+                    if !among_undated {
+                        let mut dated = select.clone().filter(C::AnnouncedOn.is_not_null());
+                        if let (Some(d), Some(id)) = (after_date, after_id) {
+                            let (from, beyond) = if descending {
+                                (C::AnnouncedOn.lte(d), C::AnnouncedOn.lt(d))
+                            } else {
+                                (C::AnnouncedOn.gte(d), C::AnnouncedOn.gt(d))
+                            };
+                            dated = dated.filter(from).filter(Condition::any().add(beyond).add(id_after(id)));
+                        }
+                        rows = dated
+                            .order_by(C::AnnouncedOn, direction.clone())
+                            .order_by(C::Id, direction.clone())
+                            .limit(limit)
+                            .all(self.conn())
+                            .await?;
+                    }
+                    if (rows.len() as u64) < limit {
+                        let mut undated = select.filter(C::AnnouncedOn.is_null());
+                        if let (true, Some(id)) = (among_undated, after_id) {
+                            undated = undated.filter(id_after(id));
+                        }
+                        let rest = limit - rows.len() as u64;
+                        rows.extend(undated.order_by(C::Id, direction).limit(rest).all(self.conn()).await?);
+                    }
+                    rows
+                }
             }
             CommitmentOrder::TitleAsc => {
                 if let Some(key) = &key {
@@ -360,10 +390,9 @@ impl Db {
                             .add(Condition::all().add(C::Title.eq(title)).add(C::Id.gt(id))),
                     );
                 }
-                select.order_by_asc(C::Title).order_by_asc(C::Id)
+                select.order_by_asc(C::Title).order_by_asc(C::Id).limit(limit).all(self.conn()).await?
             }
         };
-        let mut rows = select.limit(first + 1).all(self.conn()).await?;
         let has_next = rows.len() as u64 > first;
         rows.truncate(first as usize);
         let rows = rows

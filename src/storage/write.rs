@@ -524,6 +524,8 @@ impl Db {
         .await?;
         let after = serde_json::json!({ "name": name, "role": role.as_str() }).to_string();
         audit(&txn, who, Action::Create, (Kind::Token, Some(row.id), name), None, Some(after)).await?;
+        // The audit log is readable (`history`): cached answers must not outlive it.
+        bump_data_version(&txn).await?;
         txn.commit().await?;
         Ok(secret)
     }
@@ -544,6 +546,7 @@ impl Db {
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&txn).await?;
         audit(&txn, who, Action::Revoke, (Kind::Token, Some(id), name), None, None).await?;
+        bump_data_version(&txn).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -64,7 +64,8 @@ impl Server {
         let address = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await.expect("stdout reads") {
                 if let Some(rest) = line.split("http://").nth(1) {
-                    return rest.trim_end_matches("/graphql").parse::<SocketAddr>().expect("an address");
+                    let address = rest.split(|c: char| c == '/' || c.is_whitespace()).next().unwrap_or(rest);
+                    return address.parse::<SocketAddr>().expect("an address");
                 }
             }
             panic!("pledgewatch exited before listening");

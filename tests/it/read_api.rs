@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use pledgewatch::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, on_both_backends, sorted, sorted_slugs};
@@ -499,4 +500,74 @@ on_both_backends!(
     malformed_requests_get_400_with_a_graphql_error_body,
     get_requests_serve_queries_graphiql_and_health,
     actors_page_by_slug_with_filters,
+    repeated_reads_come_from_the_response_cache_until_any_write,
 );
+
+/// Anonymous reads repeat from the response cache until a write, whoever writes: through
+/// the API, or another process (the CLI) on the same database. Token holders always run.
+async fn repeated_reads_come_from_the_response_cache_until_any_write(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let query = r#"{ totals(filter: { events: ["ai-action-summit-2025"] }) { grandTotal { low high count } } }"#;
+    let ask = |token: Option<String>| {
+        let (client, url) = (app.client.clone(), app.graphql_url());
+        async move {
+            let mut request = client.post(url).json(&json!({ "query": query }));
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            let response = request.send().await.expect("answered");
+            let cache = response.headers()["x-pledgewatch-cache"].to_str().unwrap().to_owned();
+            let body: Value = response.json().await.expect("JSON");
+            (cache, body["data"]["totals"]["grandTotal"].clone())
+        }
+    };
+    let (first, before) = ask(None).await;
+    let (second, again) = ask(None).await;
+    let (third, cached) = ask(None).await;
+    assert_eq!((first.as_str(), second.as_str(), third.as_str()), ("miss", "miss", "hit"));
+    assert_eq!(before, again);
+    assert_eq!(before, cached);
+    let reader = app.token("reader", Role::Reader).await;
+    assert_eq!(ask(Some(reader.clone())).await.0, "miss", "a token holder's read runs");
+
+    // A write through the API: the next answer is recomputed, exact.
+    let editor = app.token("editor", Role::Editor).await;
+    let (status, body) = app
+        .as_token(
+            Some(&editor),
+            r#"mutation { createCommitment(input: { slug: "cache-test", title: "Cache test", pledger: "france",
+                event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000", amountHigh: "1000000",
+                currency: "EUR", kind: INVESTMENT, sources: ["elysee-business-day-2025-02-11"] }) { slug } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (cache, after) = ask(None).await;
+    assert_eq!(cache, "miss");
+    let low = |v: &Value| v["low"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(low(&after) - low(&before), rust_decimal::Decimal::from(1_000_000));
+    assert_eq!(ask(None).await, ("hit".to_owned(), after.clone()));
+
+    // Another process writes to the same database: the cache notices too.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut data = pledgewatch::domain::records::DataSet {
+        format: pledgewatch::domain::records::FORMAT.to_owned(),
+        ..Default::default()
+    };
+    let mut c = crate::helpers::test_commitment("cache-test-cli", "2000000", "2000000", "EUR");
+    c.event = Some("ai-action-summit-2025".into());
+    c.sources = vec!["elysee-business-day-2025-02-11".into()];
+    data.commitments.push(c);
+    let file = dir.path().join("one.json");
+    std::fs::write(&file, serde_json::to_vec(&data).unwrap()).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
+        .args(["import", file.to_str().unwrap(), "--database-url", &app.url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("the CLI runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (cache, latest) = ask(None).await;
+    assert_eq!(cache, "miss");
+    assert_eq!(low(&latest) - low(&after), rust_decimal::Decimal::from(2_000_000));
+}
