@@ -39,8 +39,8 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the GraphQL API (GraphiQL at /graphql, the dashboard at /). Creates and migrates the database
-    /// if needed, and loads the reference data into an empty one.
+    /// Serve the GraphQL API (GraphiQL at /graphql, the dashboard at /). Creates and
+    /// migrates the database if needed, and loads the reference data into an empty one.
     Serve(ServeArgs),
     /// Apply pending database migrations, then exit.
     Migrate(DbArgs),
@@ -328,7 +328,7 @@ async fn import_path(db: &Db, path: &std::path::Path, dry_run: bool) -> anyhow::
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let data: DataSet =
         serde_json::from_str(&text).with_context(|| format!("{} is not a pledgewatch data set", path.display()))?;
-    import(db, path, &data, None, dry_run).await
+    import(db, path, &data, dry_run).await
 }
 
 /// Commitments per batch of a streamed CSV import.
@@ -398,13 +398,8 @@ async fn import_dir(db: &Db, dir: &std::path::Path, dry_run: bool) -> anyhow::Re
         bulk.rollback().await?;
         return report(dir, problems, more);
     }
-    let label = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let (verb, s) = if dry_run {
-        ("checked (nothing written)", bulk.rollback().await?)
-    } else {
-        ("imported", bulk.commit("cli", &label).await?)
-    };
-    println!("{verb} {}: {} inserted, {} updated, {} unchanged", dir.display(), s.inserted, s.updated, s.unchanged);
+    let summary = if dry_run { bulk.rollback().await? } else { bulk.commit("cli", &label_of(dir)).await? };
+    print_summary(dir, dry_run, &summary);
     Ok(())
 }
 
@@ -420,44 +415,31 @@ fn count_rows(path: &std::path::Path) -> usize {
     })
 }
 
-/// Writes (or with `dry_run`, checks) `data` read from `path`, with progress on standard
-/// error and every problem reported (placed in the CSV set when `origins` is given).
-async fn import(
-    db: &Db,
-    path: &std::path::Path,
-    data: &DataSet,
-    origins: Option<&crate::csvset::Origins>,
-    dry_run: bool,
-) -> anyhow::Result<()> {
+/// Writes (or with `dry_run`, checks) `data` read from `path` in one batch, with progress on
+/// standard error and every problem reported.
+async fn import(db: &Db, path: &std::path::Path, data: &DataSet, dry_run: bool) -> anyhow::Result<()> {
     let progress = std::sync::Arc::new(CliProgress::new());
     let db = db.with_progress(progress.clone());
-    let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let result = if dry_run { db.check_import(data).await } else { db.import_as("cli", &label, data).await };
+    let result = if dry_run { db.check_import(data).await } else { db.import_as("cli", &label_of(path), data).await };
     progress.finish();
     match result {
-        Ok(s) => {
-            let verb = if dry_run { "checked (nothing written)" } else { "imported" };
-            println!(
-                "{verb} {}: {} inserted, {} updated, {} unchanged",
-                path.display(),
-                s.inserted,
-                s.updated,
-                s.unchanged
-            );
+        Ok(summary) => {
+            print_summary(path, dry_run, &summary);
             Ok(())
         }
-        Err(ImportError::Invalid(problems)) => {
-            let lines = problems
-                .iter()
-                .map(|p| match origins {
-                    Some(o) => o.locate(p).to_string(),
-                    None => p.to_string(),
-                })
-                .collect();
-            report(path, lines, 0)
-        }
+        Err(ImportError::Invalid(problems)) => report(path, problems.iter().map(ToString::to_string).collect(), 0),
         Err(err) => bail!("{}: {err}", path.display()),
     }
+}
+
+/// The name an import is audited under: the file or directory name.
+fn label_of(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn print_summary(path: &std::path::Path, dry_run: bool, s: &ImportSummary) {
+    let verb = if dry_run { "checked (nothing written)" } else { "imported" };
+    println!("{verb} {}: {} inserted, {} updated, {} unchanged", path.display(), s.inserted, s.updated, s.unchanged);
 }
 
 /// Prints every problem to standard error (and how many more were not listed) and fails.
@@ -534,7 +516,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let rates = read_history(std::io::BufReader::new(file), &selection, &sources)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
-            import(&db.open().await?, &path, &data, None, false).await
+            import(&db.open().await?, &path, &data, false).await
         }
         Command::Token { db, command } => token(&db.open().await?, command).await,
         Command::RebuildTotals(db) => {

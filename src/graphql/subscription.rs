@@ -26,6 +26,10 @@ pub enum ChangeAction {
     Updated,
     /// Deleted by an administrator.
     Deleted,
+    /// Notices may have been lost (a reconnection to the database, a subscriber too slow)
+    /// or a bulk import changed too many commitments to list them: re-read what you show.
+    /// `slug` is empty and `commitment` null.
+    Resync,
 }
 
 /// A commitment that changed.
@@ -80,6 +84,9 @@ impl Subscription {
         let mut receiver = db.subscribe();
         Ok(async_stream::stream! {
             while let Some(change) = next_change(&mut receiver).await {
+                if change.resync {
+                    yield Ok(CommitmentChange { action: ChangeAction::Resync, slug: String::new(), commitment: None, data_version: change.version });
+                }
                 for slug in change.deleted {
                     yield Ok(CommitmentChange { action: ChangeAction::Deleted, slug, commitment: None, data_version: change.version });
                 }

@@ -140,9 +140,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 }
 
 /// The router: `POST`/`GET /graphql` (GraphiQL for browsers), the dashboard at `GET /`,
-/// `GET /healthz`. Serve it
-/// with `into_make_service_with_connect_info::<SocketAddr>()` so that rate limits can key
-/// on the client address.
+/// `GET /healthz`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
+/// that rate limits can key on the client address.
 pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     state.public_reads = limits.public_reads;
     state.responses = Arc::new(cache::ResponseCache::new(limits.response_cache_entries));

@@ -177,6 +177,21 @@ async fn a_commitment_subscriber_gets_only_matching_changes(backend: Backend) {
         ws.next("france").await["commitmentChanged"],
         json!({ "action": "DELETED", "slug": "by-france", "commitment": null })
     );
+
+    // A bulk import changing more commitments than a notice lists: the subscriber is told
+    // to re-read rather than left unaware.
+    let mut data = pledgewatch::domain::records::DataSet {
+        format: pledgewatch::domain::records::FORMAT.to_owned(),
+        sources: vec![crate::helpers::test_source()],
+        ..Default::default()
+    };
+    data.commitments =
+        (0..10_001).map(|i| crate::helpers::test_commitment(&format!("bulk-{i}"), "1", "2", "EUR")).collect();
+    app.db.import(&data).await.expect("the bulk import");
+    assert_eq!(
+        ws.next("france").await["commitmentChanged"],
+        json!({ "action": "RESYNC", "slug": "", "commitment": null })
+    );
 }
 
 async fn a_revoked_or_unknown_token_cannot_subscribe(backend: Backend) {

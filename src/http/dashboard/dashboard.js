@@ -301,13 +301,15 @@ function barChart(container, rows, label, currency, kinds) {
   container.append(root, legend(kinds));
 }
 
-function legend(kinds) {
+/** A legend of fills: `entries` are fill kinds, or [label key, fill kind] pairs. */
+function legend(entries) {
   const list = el("ul", { class: "legend" });
-  for (const kind of kinds) {
+  for (const entry of entries) {
+    const [key, kind] = Array.isArray(entry) ? entry : [entry, entry];
     const icon = svg("svg", { width: 14, height: 14, "aria-hidden": "true" });
     const fill = patterns(icon);
     icon.append(svg("rect", { width: 14, height: 14, fill: fill(kind) }));
-    list.append(el("li", {}, icon, t(kind)));
+    list.append(el("li", {}, icon, t(key)));
   }
   return list;
 }
@@ -424,14 +426,7 @@ function drawCoalitions(d) {
     }
     root.append(g);
   });
-  const keys = el("ul", { class: "legend" });
-  for (const [key, kind] of [["signed", "part"], ["declined", "rest"], ["withdrawn", "range"]]) {
-    const icon = svg("svg", { width: 14, height: 14, "aria-hidden": "true" });
-    const f = patterns(icon);
-    icon.append(svg("rect", { width: 14, height: 14, fill: f(kind) }));
-    keys.append(el("li", {}, icon, t(key)));
-  }
-  box.append(root, keys);
+  box.append(root, legend([["signed", "part"], ["declined", "rest"], ["withdrawn", "range"]]));
   drawTimeline(d.coalitions.nodes.find((c) => c.slug === DECLARATION) || coalitions[0]);
 }
 
