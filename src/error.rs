@@ -8,8 +8,84 @@
 //!   `CONFLICT`, `UNAUTHENTICATED`, `FORBIDDEN`, `SERVICE_UNAVAILABLE` (HTTP 503),
 //!   `INTERNAL_SERVER_ERROR`. An internal error is logged with its cause and answered with a
 //!   generic message: database text never reaches a client.
+//! - Every error a client sees, GraphQL or plain HTTP, carries one of the codes in [`code`];
+//!   [`code::http_status`] is the one place that says which HTTP status a code gives when
+//!   it decides a whole request.
 
 use async_graphql::ErrorExtensions;
+
+/// The error codes of `extensions.code`, and the HTTP status each gives a whole request.
+pub mod code {
+    use axum::http::StatusCode;
+
+    /// Input breaks a rule; `extensions.field` names the field.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// What was asked for does not exist.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The row changed, or exists already.
+    pub const CONFLICT: &str = "CONFLICT";
+    /// No valid token (none, malformed, unknown or revoked).
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// A valid token whose role is too low.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The database cannot be reached.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// Every database connection is in use: the server is busy, the database is fine.
+    pub const SERVER_BUSY: &str = "SERVER_BUSY";
+    /// Something failed on our side; the cause is logged.
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// The document is not GraphQL (or nests deeper than the parser's limit).
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not fit the schema.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The document nests selections, fragments or values deeper than allowed.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The document costs more than the budget of one request.
+    pub const QUERY_TOO_COSTLY: &str = "QUERY_TOO_COSTLY";
+    /// Introspection is switched off.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// The HTTP request is not a GraphQL request (not JSON, no query).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// The body is not `application/json`.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    /// A mutation sent with GET.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// The body is over the size limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// The request took longer than the timeout.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    /// The client sent too many requests; see `Retry-After`.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+
+    /// The status of a request that this code decides: request-level codes, and the
+    /// authentication and availability codes, which decide a request wherever they appear.
+    /// `None` for the codes of field errors (they leave a 200 with partial data).
+    pub fn http_status(code: &str) -> Option<StatusCode> {
+        Some(match code {
+            UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+            FORBIDDEN => StatusCode::FORBIDDEN,
+            SERVICE_UNAVAILABLE | SERVER_BUSY => StatusCode::SERVICE_UNAVAILABLE,
+            RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+            GRAPHQL_PARSE_FAILED
+            | GRAPHQL_VALIDATION_FAILED
+            | QUERY_TOO_DEEP
+            | QUERY_TOO_COSTLY
+            | INTROSPECTION_DISABLED
+            | BAD_REQUEST => StatusCode::BAD_REQUEST,
+            UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            METHOD_NOT_ALLOWED => StatusCode::METHOD_NOT_ALLOWED,
+            PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            REQUEST_TIMEOUT => StatusCode::REQUEST_TIMEOUT,
+            INTERNAL_SERVER_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => return None,
+        })
+    }
+
+    /// The message a client gets for an unreachable database or a busy server.
+    pub const UNAVAILABLE_MESSAGE: &str = "the database is unreachable right now; retry shortly";
+    /// The message a client gets when every connection is in use.
+    pub const BUSY_MESSAGE: &str = "the server is busy (every database connection is in use); retry shortly";
+}
 
 use crate::{domain::FieldError, storage::StorageError};
 
@@ -27,9 +103,11 @@ pub enum ApiError {
     Unauthenticated(String),
     /// A valid token whose role is too low.
     Forbidden(String),
-    /// The database cannot be reached right now (down, restarting, pool exhausted); the
-    /// request may be retried.
+    /// The database cannot be reached right now (down, restarting); the request may be
+    /// retried.
     Unavailable(String),
+    /// Every database connection is in use; the request may be retried.
+    Busy(String),
     /// Something went wrong on our side; the cause is logged.
     Internal(String),
 }
@@ -65,6 +143,8 @@ impl From<StorageError> for ApiError {
             StorageError::Invalid(field) => Self::BadUserInput(field),
             StorageError::NotFound(what) => Self::NotFound(what),
             StorageError::Conflict(what) => Self::Conflict(what),
+            StorageError::Unavailable(cause) => Self::Unavailable(cause),
+            StorageError::Busy(cause) => Self::Busy(cause),
             StorageError::Db(db) if is_unavailable(&db) => Self::Unavailable(db.to_string()),
             StorageError::Db(db) => Self::Internal(db.to_string()),
         }
@@ -75,21 +155,24 @@ impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         match err {
             ApiError::BadUserInput(field) => async_graphql::Error::new(field.to_string()).extend_with(|_, ext| {
-                ext.set("code", "BAD_USER_INPUT");
+                ext.set("code", code::BAD_USER_INPUT);
                 ext.set("field", field.field.as_str());
             }),
-            ApiError::NotFound(message) => coded(message, "NOT_FOUND"),
-            ApiError::Conflict(message) => coded(message, "CONFLICT"),
-            ApiError::Unauthenticated(message) => coded(message, "UNAUTHENTICATED"),
-            ApiError::Forbidden(message) => coded(message, "FORBIDDEN"),
+            ApiError::NotFound(message) => coded(message, code::NOT_FOUND),
+            ApiError::Conflict(message) => coded(message, code::CONFLICT),
+            ApiError::Unauthenticated(message) => coded(message, code::UNAUTHENTICATED),
+            ApiError::Forbidden(message) => coded(message, code::FORBIDDEN),
             ApiError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
-                coded("the database is unreachable right now; retry shortly".to_owned(), "SERVICE_UNAVAILABLE")
+                coded(code::UNAVAILABLE_MESSAGE.to_owned(), code::SERVICE_UNAVAILABLE)
+            }
+            ApiError::Busy(cause) => {
+                tracing::warn!(%cause, "every database connection is in use");
+                coded(code::BUSY_MESSAGE.to_owned(), code::SERVER_BUSY)
             }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                async_graphql::Error::new("internal server error")
-                    .extend_with(|_, ext| ext.set("code", "INTERNAL_SERVER_ERROR"))
+                coded("internal server error".to_owned(), code::INTERNAL_SERVER_ERROR)
             }
         }
     }

@@ -210,7 +210,7 @@ impl Compare for SameCurrencyOnly {
 impl Compare for RateTable {
     fn convert(&self, minor: i64, from: CurrencyCode, to: CurrencyCode, on: Option<NaiveDate>) -> Option<i128> {
         let conversion = self.conversion(from.as_str(), to.as_str(), FxPolicy::AnnouncementDate.key(on)).ok()?;
-        Some(allocate(&[minor], from.exponent(), to.exponent(), &conversion).0)
+        Some(allocate(&[i128::from(minor)], from.exponent(), to.exponent(), &conversion).0)
     }
 }
 

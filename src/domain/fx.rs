@@ -189,15 +189,15 @@ impl Conversion {
 /// minor units of the target currency (exponent `to_exp`): the rounded total (half to even)
 /// and each part's share, the floor of its exact value plus one unit for the parts with the
 /// largest remainders (ties to the earlier part) until the total is reached.
-pub fn allocate(parts: &[i64], from_exp: u32, to_exp: u32, conversion: &Conversion) -> (i128, Vec<i128>) {
+pub fn allocate(parts: &[i128], from_exp: u32, to_exp: u32, conversion: &Conversion) -> (i128, Vec<i128>) {
     let to_minor = |minor: i128| -> Decimal {
         let units = Decimal::from_i128_with_scale(minor, from_exp);
         conversion.apply(units) * Decimal::from(10_i64.pow(to_exp))
     };
     let whole = |d: Decimal| d.to_i128().expect("a converted amount fits in i128");
-    let sum: i128 = parts.iter().map(|&p| i128::from(p)).sum();
+    let sum: i128 = parts.iter().sum();
     let total = whole(to_minor(sum).round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven));
-    let exact: Vec<Decimal> = parts.iter().map(|&p| to_minor(i128::from(p))).collect();
+    let exact: Vec<Decimal> = parts.iter().map(|&p| to_minor(p)).collect();
     let mut shares: Vec<i128> = exact.iter().map(|x| whole(x.floor())).collect();
     let mut order: Vec<usize> = (0..parts.len()).collect();
     // Largest remainder first; the stable sort keeps the earlier part first on ties.
@@ -304,7 +304,8 @@ mod tests {
                 from_leg: Some(EuroRate { quote: "XXX".into(), on: NaiveDate::MIN, rate: Decimal::new(i64::from(rate), 4), average_of: None }),
                 to_leg: None,
             };
-            let (total, shares) = allocate(&parts, 2, to_exp, &conv);
+            let wide: Vec<i128> = parts.iter().map(|&p| i128::from(p)).collect();
+            let (total, shares) = allocate(&wide, 2, to_exp, &conv);
             prop_assert_eq!(shares.iter().sum::<i128>(), total);
             // Each share is within one minor unit of its exact value.
             for (part, share) in parts.iter().zip(&shares) {

@@ -120,16 +120,28 @@ impl MinorRange {
     }
 }
 
-/// `amount × 10^exponent` as an exact integer, or why not.
+/// The largest amount recorded, in units of any currency: 10^15 (a thousand trillion). With
+/// it, a stored amount fits in minor units with room to spare, and totals (summed as
+/// `i128`, converted as 96-bit decimals) cannot overflow for any realistic number of rows.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// `amount × 10^exponent`, exactly, or `None` when it does not fit a decimal: the one
+/// place money is scaled to minor units (records, filters, `having` bounds).
+pub fn scaled(amount: Decimal, exponent: u32) -> Option<Decimal> {
+    amount.checked_mul(Decimal::from(10_i64.checked_pow(exponent)?))
+}
+
+/// `amount × 10^exponent` as an exact integer, or why not: finer than the minor unit, or
+/// beyond [`MAX_AMOUNT`].
 pub fn to_minor_units(amount: Decimal, exponent: u32) -> Result<i64, String> {
-    let factor = Decimal::from(10_i64.pow(exponent));
-    let scaled = amount.checked_mul(factor).ok_or_else(|| format!("{amount} is too large"))?;
+    if amount.abs() > MAX_AMOUNT {
+        return Err(format!("{amount} is above the largest amount recorded, {MAX_AMOUNT} (10^15)"));
+    }
+    let scaled = scaled(amount, exponent).ok_or_else(|| format!("{amount} is too large"))?;
     if !scaled.fract().is_zero() {
         return Err(format!("{amount} has more than {exponent} decimal places, the currency's minor unit"));
     }
-    scaled.to_i64().ok_or_else(|| {
-        format!("{amount} is too large (at most {} in this currency)", from_minor_units(i64::MAX, exponent))
-    })
+    scaled.to_i64().ok_or_else(|| format!("{amount} is too large"))
 }
 
 /// `minor / 10^exponent`, exact, with trailing zeros removed ("109000000000", "0.3").
@@ -183,15 +195,15 @@ mod tests {
     #[test]
     fn minor_units_keep_every_cent_that_doubles_lose() {
         // Values that an f64 (SQLite REAL) cannot hold exactly.
-        for s in ["1000000000000000.01", "12345678901234.56", "0.10", "0.20"] {
+        for s in ["999999999999999.99", "12345678901234.56", "0.10", "0.20"] {
             let minor = to_minor_units(dec(s), 2).unwrap();
             assert_eq!(from_minor_units(minor, 2), dec(s).normalize(), "case {s}");
         }
         let a = to_minor_units(dec("0.10"), 2).unwrap();
         let b = to_minor_units(dec("0.20"), 2).unwrap();
         assert_eq!(from_minor_units(a + b, 2).to_string(), "0.3");
-        let big = to_minor_units(dec("1000000000000000"), 2).unwrap() + to_minor_units(dec("0.01"), 2).unwrap();
-        assert_eq!(from_minor_units(big, 2).to_string(), "1000000000000000.01");
+        let big = to_minor_units(dec("999999999999999"), 2).unwrap() + to_minor_units(dec("0.99"), 2).unwrap();
+        assert_eq!(from_minor_units(big, 2).to_string(), "999999999999999.99");
     }
 
     #[test]
@@ -200,6 +212,19 @@ mod tests {
         assert!(to_minor_units(dec("1.5"), 0).is_err());
         assert_eq!(to_minor_units(dec("1.5"), 3).unwrap(), 1500);
         assert!(to_minor_units(dec("100000000000000000"), 2).is_err());
+    }
+
+    #[test]
+    fn nothing_above_ten_to_the_fifteen_is_recorded_and_scaling_never_panics() {
+        assert_eq!(MAX_AMOUNT, dec("1000000000000000"));
+        assert_eq!(to_minor_units(dec("1000000000000000"), 2).unwrap(), 100_000_000_000_000_000);
+        assert_eq!(to_minor_units(dec("1000000000000000"), 3).unwrap(), 1_000_000_000_000_000_000);
+        let refused = to_minor_units(dec("1000000000000000.01"), 2).unwrap_err();
+        assert!(refused.contains("above the largest amount recorded"), "{refused}");
+        // The amount of the defect report: it used to be accepted and broke every total.
+        assert!(to_minor_units(dec("92233720368547758.07"), 2).is_err());
+        assert_eq!(scaled(Decimal::MAX, 2), None);
+        assert_eq!(scaled(dec("1.5"), 40), None);
     }
 
     #[test]
@@ -221,7 +246,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_cent_amount_round_trips_exactly(minor in 0_i64..=i64::MAX) {
+        fn any_cent_amount_round_trips_exactly(minor in 0_i64..=100_000_000_000_000_000) {
             let amount = from_minor_units(minor, 2);
             prop_assert_eq!(to_minor_units(amount, 2).unwrap(), minor);
         }

@@ -26,10 +26,11 @@ pub struct Bucket {
     pub measure: Measure,
     pub currency: CurrencyCode,
     pub rate_key: RateKey,
-    /// Low-scenario sum, minor units of `currency`.
-    pub low: i64,
+    /// Low-scenario sum, minor units of `currency` (a sum of any number of stored amounts:
+    /// wider than a stored amount).
+    pub low: i128,
     /// High-scenario sum, minor units of `currency`.
-    pub high: i64,
+    pub high: i128,
     /// Commitments counted (primary rows).
     pub count: i64,
 }
@@ -206,15 +207,15 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
                 for b in members {
                     entry.count += b.count;
                     if matches!(measure, Measure::New | Measure::Represented) {
-                        entry.original.add(i128::from(b.low), i128::from(b.high));
+                        entry.original.add(b.low, b.high);
                     }
                 }
                 continue;
             }
         };
         used.extend(conversion.legs().cloned());
-        let lows: Vec<i64> = members.iter().map(|b| b.low).collect();
-        let highs: Vec<i64> = members.iter().map(|b| b.high).collect();
+        let lows: Vec<i128> = members.iter().map(|b| b.low).collect();
+        let highs: Vec<i128> = members.iter().map(|b| b.high).collect();
         let (total_low, share_low) = allocate(&lows, currency.exponent(), to.exponent(), &conversion);
         let (total_high, share_high) = allocate(&highs, currency.exponent(), to.exponent(), &conversion);
         grand.add_share(measure, total_low, total_high);
@@ -223,10 +224,7 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
             grand.add_currency(
                 currency,
                 measure,
-                Pair {
-                    low: lows.iter().map(|&v| i128::from(v)).sum(),
-                    high: highs.iter().map(|&v| i128::from(v)).sum(),
-                },
+                Pair { low: lows.iter().sum(), high: highs.iter().sum() },
                 Pair { low: total_low, high: total_high },
             );
         }
@@ -239,7 +237,7 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
                 totals.add_currency(
                     currency,
                     measure,
-                    Pair { low: i128::from(b.low), high: i128::from(b.high) },
+                    Pair { low: b.low, high: b.high },
                     Pair { low: share_low[i], high: share_high[i] },
                 );
             }
@@ -343,8 +341,8 @@ mod tests {
                 measure,
                 currency: cur(currency),
                 rate_key: if currency == "EUR" { RateKey::Identity } else { RateKey::Day(day(d)) },
-                low,
-                high,
+                low: i128::from(low),
+                high: i128::from(high),
                 count,
             })
             .collect()

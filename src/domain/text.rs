@@ -42,8 +42,25 @@ pub fn check_slug(field: &str, raw: &str) -> Result<(), FieldError> {
     }
 }
 
-/// Checks a required one-line text (names, titles): not blank, no control characters, at
-/// most `max` characters.
+/// Whether `c` changes the direction of the text around it (the bidirectional controls
+/// of Unicode: embeddings, overrides, isolates and marks). Such a character makes "Total"
+/// display as "latoT" or hides what a name really says; no record needs one.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn check_bidi(field: &str, raw: &str) -> Result<(), FieldError> {
+    match raw.chars().find(|&c| is_bidi_control(c)) {
+        Some(c) => Err(FieldError::new(
+            field,
+            format!("must not contain bidirectional control characters (found U+{:04X})", u32::from(c)),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a required one-line text (names, titles): not blank, no control characters
+/// (bidirectional ones included), at most `max` characters.
 pub fn check_line(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
     if raw.trim().is_empty() {
         return Err(FieldError::new(field, "must not be blank"));
@@ -51,16 +68,37 @@ pub fn check_line(field: &str, raw: &str, max: usize) -> Result<(), FieldError> 
     if raw.chars().any(char::is_control) {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
+    check_bidi(field, raw)?;
     check_len(field, raw, max)
 }
 
 /// Checks a free text (notes, quotes): at most `max` characters, no control characters but
-/// line breaks and tabs.
+/// line breaks and tabs, no bidirectional controls.
 pub fn check_free_text(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
     if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
+    check_bidi(field, raw)?;
     check_len(field, raw, max)
+}
+
+/// Longest search text (`search`, the `text` filters), in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Most items in one list of a filter or an input (slugs, countries, sources).
+pub const MAX_LIST_ITEMS: usize = 1_000;
+
+/// Checks a search text: at most [`MAX_SEARCH_CHARS`] characters.
+pub fn check_search(field: &str, raw: &str) -> Result<(), FieldError> {
+    check_len(field, raw, MAX_SEARCH_CHARS)
+}
+
+/// Checks the length of a list: at most [`MAX_LIST_ITEMS`] items.
+pub fn check_list_len(field: &str, len: usize) -> Result<(), FieldError> {
+    if len > MAX_LIST_ITEMS {
+        return Err(FieldError::new(field, format!("has {len} items, more than {MAX_LIST_ITEMS}")));
+    }
+    Ok(())
 }
 
 fn check_len(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
@@ -120,6 +158,26 @@ mod tests {
         assert_eq!(check_line("name", "  ", 10).unwrap_err().message, "must not be blank");
         assert!(check_line("name", "a\u{7}b", 10).is_err());
         assert!(check_line("name", "abcdefghijk", 10).is_err());
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_everywhere_but_plain_rtl_text_is_not() {
+        for c in ['\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}'] {
+            let text = format!("Total{c} 5bn");
+            let error = check_line("title", &text, 100).unwrap_err();
+            assert_eq!(error.field, "title");
+            assert!(error.message.contains("bidirectional"), "{}", error.message);
+            assert!(check_free_text("notes", &text, 100).is_err());
+        }
+        assert!(check_line("name", "الإمارات العربية المتحدة", 100).is_ok(), "Arabic itself is fine");
+    }
+
+    #[test]
+    fn search_texts_and_lists_are_bounded() {
+        assert!(check_search("query", &"a".repeat(MAX_SEARCH_CHARS)).is_ok());
+        assert_eq!(check_search("query", &"a".repeat(MAX_SEARCH_CHARS + 1)).unwrap_err().field, "query");
+        assert!(check_list_len("filter.events", MAX_LIST_ITEMS).is_ok());
+        assert_eq!(check_list_len("filter.events", MAX_LIST_ITEMS + 1).unwrap_err().field, "filter.events");
     }
 
     #[test]

@@ -39,15 +39,43 @@ impl Default for ApiLimits {
     }
 }
 
+/// The cost model: what a field adds to a query's cost (async-graphql's complexity),
+/// refused with `QUERY_TOO_COSTLY` above [`ApiLimits::max_complexity`] before anything runs.
+/// A field costs 1 plus what it selects; the fields that scan many rows cost more.
+pub mod cost {
+    /// `totals` and `compareEvents`: a GROUP BY over every counted amount.
+    pub const TOTALS: usize = 100;
+    /// `foundation`: a total over one family.
+    pub const FOUNDATION: usize = 50;
+    /// `search`: a scan of the folded names and titles.
+    pub const SEARCH: usize = 20;
+    /// `totalCount`: a COUNT over every match.
+    pub const COUNT: usize = 10;
+    /// Rows a page may hold for its selection to count once; a page of `first` rows counts
+    /// its selection once per [`ROWS_PER_UNIT`] rows (at least once).
+    pub const ROWS_PER_UNIT: usize = 50;
+
+    /// What a page of `first` rows multiplies its selection by.
+    pub fn pages(first: Option<i32>) -> usize {
+        let rows = usize::try_from(first.unwrap_or(50)).unwrap_or(0);
+        rows.div_ceil(ROWS_PER_UNIT).max(1)
+    }
+}
+
+/// Most directives on one field.
+pub const MAX_DIRECTIVES_PER_FIELD: usize = 10;
+
 /// Builds the schema. Without a database it can still be printed (`export-schema`).
 pub fn build_schema(db: Option<Db>, limits: ApiLimits) -> AppSchema {
     let mut builder = Schema::build(query::Query::default(), mutation::Mutation, subscription::Subscription)
         .data(limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
+        .limit_directives(MAX_DIRECTIVES_PER_FIELD)
         .extension(guards::Guards { introspection: limits.introspection });
     if !limits.introspection {
-        builder = builder.disable_introspection();
+        // "Did you mean …" would name the fields that introspection hides.
+        builder = builder.disable_introspection().disable_suggestions();
     }
     if let Some(db) = db {
         builder = builder.data(db);

@@ -774,7 +774,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every audited change of one record, newest first (`coalition/actor` for a
-    /// signature).
+    /// signature). A token's history is for ADMIN tokens only, like `tokens`.
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -782,6 +782,9 @@ impl AuditQuery {
         slug: String,
         #[graphql(desc = "Most entries (default 100, at most 500).")] first: Option<i32>,
     ) -> Result<Vec<AuditEntry>, ApiError> {
+        if entity == AuditedEntity::Token {
+            authorize(ctx, Role::Admin)?;
+        }
         let first = first.unwrap_or(100);
         if !(0..=500).contains(&first) {
             return Err(FieldError::new("first", "must be between 0 and 500").into());

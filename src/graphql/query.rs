@@ -8,8 +8,8 @@ use super::{
     types::*,
 };
 use crate::{
-    domain::FieldError,
     domain::codes::{CountryCode, CurrencyCode},
+    domain::{FieldError, text},
     error::{ApiError, ApiResultExt},
     storage::{
         Db,
@@ -133,6 +133,25 @@ pub struct CommitmentFilterInput {
 impl CommitmentFilterInput {
     /// Checks the filter and converts it for storage.
     pub fn into_filter(self) -> Result<CommitmentFilter, ApiError> {
+        let lists = [
+            ("events", self.events.as_ref().map(Vec::len)),
+            ("pledgers", self.pledgers.as_ref().map(Vec::len)),
+            ("pledgerKinds", self.pledger_kinds.as_ref().map(Vec::len)),
+            ("pledgerCountries", self.pledger_countries.as_ref().map(Vec::len)),
+            ("beneficiaries", self.beneficiaries.as_ref().map(Vec::len)),
+            ("recipientCountries", self.recipient_countries.as_ref().map(Vec::len)),
+            ("sectors", self.sectors.as_ref().map(Vec::len)),
+            ("kinds", self.kinds.as_ref().map(Vec::len)),
+            ("statuses", self.statuses.as_ref().map(Vec::len)),
+            ("currencies", self.currencies.as_ref().map(Vec::len)),
+            ("relations", self.relations.as_ref().map(Vec::len)),
+        ];
+        for (name, len) in lists {
+            text::check_list_len(&format!("filter.{name}"), len.unwrap_or(0))?;
+        }
+        if let Some(query) = &self.text {
+            text::check_search("filter.text", query)?;
+        }
         let currencies = self
             .currencies
             .unwrap_or_default()
@@ -204,6 +223,7 @@ pub struct CommitmentQuery;
 impl CommitmentQuery {
     /// Commitments matching `filter`, a page at a time (keyset cursors: a deep page costs
     /// what the first costs).
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
     async fn commitments(
         &self,
         ctx: &Context<'_>,
@@ -244,6 +264,7 @@ pub struct DirectoryQuery;
 #[Object]
 impl DirectoryQuery {
     /// Actors by slug, a page at a time.
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
     async fn actors(
         &self,
         ctx: &Context<'_>,
@@ -253,6 +274,14 @@ impl DirectoryQuery {
     ) -> Result<ActorConnection, ApiError> {
         let first = page_size(ctx, first)?;
         let input = filter.unwrap_or_default();
+        if let Some(query) = &input.text {
+            text::check_search("filter.text", query)?;
+        }
+        for (name, len) in
+            [("kinds", input.kinds.as_ref().map(Vec::len)), ("countries", input.countries.as_ref().map(Vec::len))]
+        {
+            text::check_list_len(&format!("filter.{name}"), len.unwrap_or(0))?;
+        }
         let filter = ActorFilter {
             kinds: input.kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
             countries: countries("filter.countries", input.countries)?,
@@ -268,6 +297,7 @@ impl DirectoryQuery {
     }
 
     /// Events by slug, a page at a time.
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -285,6 +315,7 @@ impl DirectoryQuery {
     }
 
     /// Coalitions and declarations by slug, a page at a time.
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
     async fn coalitions(
         &self,
         ctx: &Context<'_>,
@@ -314,12 +345,14 @@ impl SearchQuery {
     /// Accent- and case-insensitive search ("elysee" finds "Élysée") over actor names and
     /// aliases, event and coalition names, and commitment titles: actors first, then
     /// events, coalitions and commitments, each alphabetically.
+    #[graphql(complexity = "crate::graphql::cost::SEARCH + child_complexity")]
     async fn search(
         &self,
         ctx: &Context<'_>,
         query: String,
         #[graphql(desc = "Most hits (default 20, at most the page-size limit).")] first: Option<i32>,
     ) -> Result<Vec<SearchHit>, ApiError> {
+        text::check_search("query", &query)?;
         let limit = page_size(ctx, Some(first.unwrap_or(DEFAULT_SEARCH_HITS)))?;
         let hits = ctx.db()?.search(&query, limit).await.api()?;
         Ok(hits

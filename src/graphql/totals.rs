@@ -139,7 +139,8 @@ fn currency(field: &str, raw: &str) -> Result<CurrencyCode, ApiError> {
 }
 
 fn to_minor(field: &str, value: Decimal, currency: CurrencyCode) -> Result<i128, ApiError> {
-    let scaled = value.0 * rust_decimal::Decimal::from(10_i64.pow(currency.exponent()));
+    let scaled = crate::domain::money::scaled(value.0, currency.exponent())
+        .ok_or_else(|| ApiError::from(FieldError::new(field, "is too large")))?;
     if !scaled.fract().is_zero() {
         return Err(FieldError::new(field, "has more decimal places than the reporting currency").into());
     }
@@ -429,8 +430,8 @@ async fn contributions(
             let converted = CurrencyCode::parse("currency", &row.currency).ok().and_then(|from| {
                 let key = if from == to { RateKey::Identity } else { query.fx.key(row.rate_date) };
                 let conversion = rates.conversion(from.as_str(), to.as_str(), key).ok()?;
-                let low = fx::allocate(&[row.amount_low], from.exponent(), to.exponent(), &conversion).0;
-                let high = fx::allocate(&[row.amount_high], from.exponent(), to.exponent(), &conversion).0;
+                let low = fx::allocate(&[i128::from(row.amount_low)], from.exponent(), to.exponent(), &conversion).0;
+                let high = fx::allocate(&[i128::from(row.amount_high)], from.exponent(), to.exponent(), &conversion).0;
                 Some((low, high))
             });
             Contribution { row, converted, to }
@@ -868,6 +869,7 @@ impl TotalsQueryRoot {
     /// Exact totals of the commitments matching `filter`, grouped by any dimensions, in one
     /// reporting currency, with every rate shown and nothing counted twice.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::cost::TOTALS + child_complexity")]
     async fn totals(
         &self,
         ctx: &Context<'_>,
@@ -893,6 +895,7 @@ impl TotalsQueryRoot {
 
     /// Events side by side: new money and money presented again, counts, distinct pledgers,
     /// top pledgers, and each event's ratio to the first.
+    #[graphql(complexity = "crate::graphql::cost::TOTALS + child_complexity")]
     async fn compare_events(
         &self,
         ctx: &Context<'_>,
@@ -940,6 +943,7 @@ impl TotalsQueryRoot {
 
     /// A foundation (an actor of kind FOUNDATION): its endowment target, the ENDOWMENT
     /// commitments for it, and the share of the target reached.
+    #[graphql(complexity = "crate::graphql::cost::FOUNDATION + child_complexity")]
     async fn foundation(
         &self,
         ctx: &Context<'_>,

@@ -25,10 +25,11 @@ pub(crate) fn stored<T>(result: Result<T, FieldError>) -> Result<T, ApiError> {
 }
 
 pub(crate) fn loaded<T>(result: Result<T, std::sync::Arc<crate::storage::StorageError>>) -> Result<T, ApiError> {
+    use crate::storage::StorageError;
     result.map_err(|e| match e.as_ref() {
-        crate::storage::StorageError::Db(db) if crate::error::is_unavailable(db) => {
-            ApiError::Unavailable(db.to_string())
-        }
+        StorageError::Unavailable(cause) => ApiError::Unavailable(cause.clone()),
+        StorageError::Busy(cause) => ApiError::Busy(cause.clone()),
+        StorageError::Conflict(what) => ApiError::Conflict(what.clone()),
         other => ApiError::Internal(other.to_string()),
     })
 }
@@ -767,6 +768,7 @@ macro_rules! connection {
                 self.edges.iter().map(|e| &e.node).collect()
             }
             /// How many rows match, across all pages (one COUNT query, run only when asked).
+            #[graphql(complexity = "crate::graphql::cost::COUNT")]
             async fn total_count(&self, ctx: &Context<'_>) -> Result<u64, ApiError> {
                 self.count.run(ctx.db()?).await
             }

@@ -6,13 +6,13 @@
 use axum::{
     body::{Body, Bytes},
     extract::{Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
-use super::{AppState, denied, principal};
+use super::{AppState, gate::Reader};
 use crate::{
-    auth::{Principal, Role, require},
+    error::{ApiError, code},
     graphql::query::commitment_filter_from_params,
     storage::export::CommitmentRow,
 };
@@ -106,35 +106,17 @@ pub(super) enum Format {
     Json,
 }
 
-pub(super) async fn commitments(
-    state: AppState,
-    headers: HeaderMap,
-    params: Vec<(String, String)>,
-    format: Format,
-) -> Response {
-    match principal(&state, &headers).await {
-        Ok(Principal::Invalid) => {
-            return denied(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "the bearer token is malformed, unknown or revoked",
-            );
-        }
-        Ok(p) if !state.public_reads && require(&p, Role::Reader).is_err() => {
-            return denied(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "reads need a token on this server");
-        }
-        Ok(_) => {}
-        Err(response) => return response,
-    }
+pub(super) async fn commitments(state: AppState, params: Vec<(String, String)>, format: Format) -> Response {
     let excel = params.iter().any(|(k, v)| k == "excel" && (v == "1" || v == "true"));
     let filter = match commitment_filter_from_params(&params) {
         Ok(filter) => filter,
-        Err(err) => {
-            let error: async_graphql::Error = err.into();
-            let message = error.message.clone();
-            let body = serde_json::json!({ "errors": [{ "message": message, "extensions": error.extensions }] });
-            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-        }
+        Err(err) => return refusal(err),
+    };
+    // The first page is read before the status line is sent: a failure is still a proper
+    // error answer, not a stream cut after a 200.
+    let first_page = match state.db.commitment_rows(&filter, None, PAGE).await {
+        Ok(page) => page,
+        Err(err) => return refusal(err.into()),
     };
     let db = state.db.clone();
     let stream = async_stream::stream! {
@@ -144,19 +126,22 @@ pub(super) async fn commitments(
         if format == Format::Json {
             yield Ok(Bytes::from_static(b"[\n"));
         }
-        let mut after: Option<String> = None;
+        let mut page = Some(Ok(first_page));
         let mut first = true;
         loop {
-            match db.commitment_rows(&filter, after.as_deref(), PAGE).await {
+            let result = match page.take() {
+                Some(result) => result,
+                None => break,
+            };
+            match result {
                 Ok((rows, next)) => {
                     yield match format {
                         Format::Csv => csv_chunk(&rows, first, excel),
                         Format::Json => json_chunk(&rows, first),
                     };
                     first = first && rows.is_empty();
-                    match next {
-                        Some(cursor) => after = Some(cursor),
-                        None => break,
+                    if let Some(cursor) = next {
+                        page = Some(db.commitment_rows(&filter, Some(&cursor), PAGE).await);
                     }
                 }
                 Err(err) => {
@@ -183,18 +168,37 @@ pub(super) async fn commitments(
     response
 }
 
+/// An API error as a refusal with its code's status (`BAD_USER_INPUT` is 400 here: there
+/// is no partial answer to give).
+fn refusal(err: ApiError) -> Response {
+    let error: async_graphql::Error = err.into();
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .map(|c| c.to_string().trim_matches('"').to_owned())
+        .unwrap_or_else(|| code::INTERNAL_SERVER_ERROR.to_owned());
+    let status = code::http_status(&code).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
+    response
+}
+
 pub(super) async fn commitments_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: Reader,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    commitments(state, headers, params, Format::Csv).await
+    commitments(state, params, Format::Csv).await
 }
 
 pub(super) async fn commitments_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: Reader,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    commitments(state, headers, params, Format::Json).await
+    commitments(state, params, Format::Json).await
 }

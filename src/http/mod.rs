@@ -4,19 +4,19 @@
 mod cache;
 mod dashboard;
 mod export;
+pub mod gate;
+mod socket;
 
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{
     ServerError,
     http::{GraphiQLSource, parse_query_string},
-    parser::{parse_query, types::OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
     Router,
     body::{Body, Bytes},
-    extract::{State, ws::WebSocketUpgrade},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -29,11 +29,13 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{Principal, Role, hash_token},
+    auth::Principal,
+    error::code,
     graphql::{AppSchema, loaders::Loaders},
     metrics::Metrics,
     storage::Db,
 };
+use gate::{Caller, Reader};
 
 /// The media type of GraphQL-over-HTTP responses.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -52,6 +54,12 @@ pub struct AppState {
     /// Whole answers to anonymous read queries, until the next write (sized by
     /// [`HttpLimits::response_cache_entries`] in [`router`]).
     pub responses: Arc<cache::ResponseCache>,
+    /// Tokens seen valid lately (their hashes): their holders get rate budgets of their own.
+    pub known_tokens: Arc<gate::KnownTokens>,
+    /// The per-client rate limiter, shared by HTTP requests and WebSocket operations.
+    pub limiter: Option<gate::Limiter>,
+    /// Per client address: checks of tokens not seen valid lately (same budget).
+    pub token_checks: Option<gate::Limiter>,
 }
 
 impl AppState {
@@ -59,7 +67,16 @@ impl AppState {
     pub fn new(schema: AppSchema, db: Db) -> Self {
         let metrics = Metrics::new(db.clone(), db.max_connections());
         let responses = Arc::new(cache::ResponseCache::new(HttpLimits::default().response_cache_entries));
-        Self { schema, db, public_reads: true, metrics, responses }
+        Self {
+            schema,
+            db,
+            public_reads: true,
+            metrics,
+            responses,
+            known_tokens: Arc::new(gate::KnownTokens::default()),
+            limiter: None,
+            token_checks: None,
+        }
     }
 }
 
@@ -102,7 +119,8 @@ impl Default for HttpLimits {
     }
 }
 
-/// Rate-limit key: the token (hashed) when one is sent, else the client's address.
+/// Rate-limit key: the token (hashed) when one is sent, else the client's address (see
+/// [`gate::rate_key`]).
 #[derive(Debug, Clone, Copy)]
 struct TokenOrIp;
 
@@ -110,15 +128,8 @@ impl KeyExtractor for TokenOrIp {
     type Key = String;
 
     fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
-        if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-            return Ok(format!("token:{}", hash_token(auth)));
-        }
-        let ip = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(format!("ip:{ip}"))
+        let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        gate::rate_key(gate::header_token(req.headers()), ip).ok_or(GovernorError::UnableToExtractKey)
     }
 }
 
@@ -145,36 +156,47 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
     state.public_reads = limits.public_reads;
     state.responses = Arc::new(cache::ResponseCache::new(limits.response_cache_entries));
+    let governor = limits.rate_limit.and_then(|rate| {
+        GovernorConfigBuilder::default()
+            .period(rate.period)
+            .burst_size(rate.burst.max(1))
+            .key_extractor(TokenOrIp)
+            .finish()
+    });
+    state.limiter = governor.as_ref().map(|config| Arc::clone(config.limiter()));
+    state.token_checks = limits.rate_limit.and_then(|rate| {
+        let quota = governor::Quota::with_period(rate.period)?
+            .allow_burst(std::num::NonZeroU32::new(rate.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN));
+        Some(Arc::new(governor::RateLimiter::keyed(quota)))
+    });
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(socket::graphql_ws))
         .route("/export/commitments.csv", get(export::commitments_csv))
         .route("/export/commitments.json", get(export::commitments_json))
         // async-graphql-axum streams the body itself, past axum's DefaultBodyLimit: the
         // tower-http layer caps the stream (and refuses a long Content-Length up front).
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(axum::middleware::map_response(body_too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
-    if let Some(rate) = limits.rate_limit
-        && let Some(config) = GovernorConfigBuilder::default()
-            .period(rate.period)
-            .burst_size(rate.burst.max(1))
-            .key_extractor(TokenOrIp)
-            .finish()
-    {
-        let limiter = config.limiter().clone();
-        // Forget idle clients now and then, so the table does not grow without end.
+    if let Some(config) = governor {
+        let limiters: Vec<gate::Limiter> =
+            [Some(Arc::clone(config.limiter())), state.token_checks.clone()].into_iter().flatten().collect();
+        // Forget idle clients now and then, so the tables do not grow without end.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tick.tick().await;
-                    limiter.retain_recent();
+                    for limiter in &limiters {
+                        limiter.retain_recent();
+                    }
                 }
             });
         }
-        router = router.layer(GovernorLayer::new(config)).layer(axum::middleware::map_response(too_many_requests));
+        router = router.layer(GovernorLayer::new(config));
     }
+    // The limits' own plain-text refusals (413, 408, 429) get a GraphQL error body with a code.
+    router = router.layer(axum::middleware::map_response(coded_refusals));
     if let Some(cors) = cors(&limits.cors_origins) {
         router = router.layer(cors);
     }
@@ -240,47 +262,43 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The operation's name (or `anonymous`) and kind.
-fn operation_of(request: &async_graphql::Request) -> (String, &'static str) {
-    let Ok(document) = parse_query(&request.query) else { return ("unparsable".to_owned(), "invalid") };
-    for (name, op) in document.operations.iter() {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        if selected {
-            let kind = match op.node.ty {
-                OperationType::Query => "query",
-                OperationType::Mutation => "mutation",
-                OperationType::Subscription => "subscription",
-            };
-            return (name.map_or_else(|| "anonymous".to_owned(), |n| n.to_string()), kind);
-        }
-    }
-    ("unknown".to_owned(), "invalid")
-}
-
-/// Gives the rate limiter's plain-text 429 a GraphQL error body, keeping its Retry-After.
-async fn too_many_requests(response: Response) -> Response {
-    if response.status() != StatusCode::TOO_MANY_REQUESTS {
+/// Gives the limit layers' plain-text refusals a GraphQL error body with a code: 413 (body
+/// too large), 408 (timeout), 429 (rate limit, with a `Retry-After` of at least 1 s).
+async fn coded_refusals(response: Response) -> Response {
+    let ours =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    if ours {
         return response;
     }
-    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let mut answer =
-        denied(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests; retry after the Retry-After delay");
-    if let Some(value) = retry_after {
-        answer.headers_mut().insert(header::RETRY_AFTER, value);
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            denied(StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE, "request body too large")
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            denied(StatusCode::REQUEST_TIMEOUT, code::REQUEST_TIMEOUT, "the request took too long and was stopped")
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            let seconds = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            rate_limited(seconds)
+        }
+        _ => response,
     }
-    answer
 }
 
-/// Gives the limit layer's plain-text 413 a GraphQL error body.
-async fn body_too_large(response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return error_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
-    }
-    response
+/// 429 with a `Retry-After` of at least one second.
+fn rate_limited(seconds: u64) -> Response {
+    let mut answer = denied(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        "too many requests; retry after the Retry-After delay",
+    );
+    answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    answer
 }
 
 /// Liveness: the process answers.
@@ -298,202 +316,131 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The bearer token in a `connection_init` payload: `{"Authorization": "Bearer …"}` (any
-/// case), as browsers cannot set headers on a WebSocket.
-fn payload_token(payload: &serde_json::Value) -> Option<String> {
-    let object = payload.as_object()?;
-    let value = object.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?.1.as_str()?;
-    Some(value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned())
-}
-
-/// GraphQL subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws).
-/// The token comes from the upgrade request's header or the `connection_init` payload.
-async fn graphql_ws(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let from_header = match principal(&state, &headers).await {
-        Ok(Principal::Invalid) => {
-            return denied(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "the bearer token is malformed, unknown or revoked",
-            );
-        }
-        Ok(p) => p,
-        Err(response) => return response,
-    };
-    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let db = state.db.clone();
-        let public_reads = state.public_reads;
-        GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-            .on_connection_init(move |payload| async move {
-                let principal = match payload_token(&payload) {
-                    Some(token) => {
-                        db.principal(&token).await.map_err(|_| async_graphql::Error::new("cannot check the token"))?
-                    }
-                    None => from_header,
-                };
-                if principal == Principal::Invalid {
-                    return Err(async_graphql::Error::new("the bearer token is malformed, unknown or revoked"));
-                }
-                if !public_reads && crate::auth::require(&principal, Role::Reader).is_err() {
-                    return Err(async_graphql::Error::new("reads need a token on this server"));
-                }
-                let mut data = async_graphql::Data::default();
-                data.insert(Loaders::new(&db));
-                data.insert(principal);
-                Ok(data)
-            })
-            .serve()
-    })
-}
-
-/// A malformed HTTP request (not JSON, not a GraphQL request): 400 with a GraphQL error body.
-pub struct BadRequest(async_graphql::ParseRequestError);
-
-impl From<async_graphql::ParseRequestError> for BadRequest {
-    fn from(err: async_graphql::ParseRequestError) -> Self {
-        Self(err)
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        // A streamed body over the limit surfaces as an I/O error from the limit layer.
-        let too_large = match &self.0 {
-            async_graphql::ParseRequestError::PayloadTooLarge => true,
-            async_graphql::ParseRequestError::Io(err) => err.to_string().contains("length limit exceeded"),
-            _ => false,
-        };
-        if too_large {
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
-        }
-        let (status, message) = (StatusCode::BAD_REQUEST, format!("malformed GraphQL request: {}", self.0));
-        error_response(status, &message)
-    }
-}
-
-fn error_response(status: StatusCode, message: &str) -> Response {
-    let errors = vec![ServerError::new(message, None)];
-    let body = serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, GRAPHQL_RESPONSE_JSON)], body).into_response()
-}
-
-/// Whether the client asked for plain `application/json` (the legacy media type, always 200).
-fn wants_legacy_json(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    accept.contains("application/json") && !accept.contains("application/graphql-response+json")
-}
-
-/// Who sent the request: no token, a valid one, or one that is malformed, unknown or revoked.
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Principal::Anonymous) };
-    let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-    match token {
-        Some(token) if !token.is_empty() => state.db.principal(token).await.map_err(|err| match err {
-            crate::storage::StorageError::Db(db) if crate::error::is_unavailable(&db) => {
-                tracing::warn!(%db, "cannot check a token: database unavailable");
-                let mut response = denied(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                    "the database is unreachable right now; retry shortly",
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-                response
-            }
-            other => {
-                tracing::error!(err = %other, "cannot check a token");
-                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-            }
-        }),
-        _ => Ok(Principal::Invalid),
-    }
-}
-
-fn denied(status: StatusCode, code: &str, message: &str) -> Response {
+/// A refusal: `status` with a GraphQL error body carrying `code`; a 401 says how to
+/// authenticate (`WWW-Authenticate: Bearer`), a 503 when to come back (`Retry-After`).
+pub(crate) fn denied(status: StatusCode, code: &str, message: &str) -> Response {
     let errors = vec![serde_json::json!({ "message": message, "extensions": { "code": code } })];
     let body = serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default();
     let mut response = (status, [(header::CONTENT_TYPE, GRAPHQL_RESPONSE_JSON)], body).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
+    decorate(&mut response);
     response
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
-    let principal = match principal(state, headers).await {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
-    // A credential that does not hold is refused outright, whatever the operation.
-    if principal == Principal::Invalid {
-        return denied(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "the bearer token is malformed, unknown or revoked",
-        );
+/// The headers every refusal of a status carries.
+fn decorate(response: &mut Response) {
+    match response.status() {
+        StatusCode::UNAUTHORIZED => {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        _ => {}
     }
-    if !state.public_reads {
-        match crate::auth::require(&principal, Role::Reader) {
-            Ok(()) => {}
-            Err(_) => return denied(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "reads need a token on this server"),
+}
+
+/// How the client wants its answer: `Accept: application/graphql-response+json` gets that
+/// media type with statuses that mean something (GraphQL over HTTP); anything else gets
+/// `application/json`, and an explicit `application/json` alone also gets the legacy rule
+/// of 200 for every well-formed request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    GraphqlResponse,
+    Json,
+    LegacyJson,
+}
+
+impl Answer {
+    fn of(headers: &HeaderMap) -> Self {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if accept.contains("application/graphql-response+json") {
+            Self::GraphqlResponse
+        } else if accept.contains("application/json") {
+            Self::LegacyJson
+        } else {
+            Self::Json
         }
     }
-    let (operation, kind) = operation_of(&request);
-    let legacy = wants_legacy_json(headers);
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponse => GRAPHQL_RESPONSE_JSON,
+            Self::Json | Self::LegacyJson => "application/json",
+        }
+    }
+}
+
+/// The HTTP status of a GraphQL response: a request error (no data) takes its code's
+/// status; an authentication or availability error anywhere decides the request; else 200.
+fn status_of(response: &async_graphql::Response) -> StatusCode {
+    let request_error = matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let codes: Vec<String> = response.errors.iter().filter_map(gate::code_of).collect();
+    for deciding in [code::UNAUTHENTICATED, code::FORBIDDEN, code::SERVER_BUSY, code::SERVICE_UNAVAILABLE] {
+        if codes.iter().any(|c| c == deciding) {
+            return code::http_status(deciding).unwrap_or(StatusCode::OK);
+        }
+    }
+    if request_error {
+        return codes.first().and_then(|c| code::http_status(c)).unwrap_or(StatusCode::BAD_REQUEST);
+    }
+    StatusCode::OK
+}
+
+/// Runs a request that passed the gate's parse: from the response cache when it can.
+async fn execute(
+    state: &AppState,
+    caller: Caller,
+    answer: Answer,
+    mut request: async_graphql::Request,
+    operation: gate::Operation,
+) -> Response {
+    let principal = caller.principal;
+    let legacy = answer == Answer::LegacyJson;
     // Anonymous reads may be answered from the response cache, checked against the data
     // version (one indexed one-row read) so that no answer outlives a write.
     let cache_key =
-        (state.responses.enabled() && principal == Principal::Anonymous && kind == "query").then(|| cache::Key {
-            query: request.query.clone(),
-            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
-            operation: request.operation_name.clone(),
-            legacy_json: legacy,
+        (state.responses.enabled() && principal == Principal::Anonymous && operation.kind == "query").then(|| {
+            cache::Key {
+                query: request.query.clone(),
+                variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+                operation: request.operation_name.clone(),
+                legacy_json: legacy,
+            }
         });
     let mut version = None;
     if let Some(key) = &cache_key
         && state.responses.is_known(key)
-        && let Ok(v) = state.db.data_version().await
     {
-        if let Some(body) = state.responses.get(v, key) {
-            return graphql_body(
-                body,
-                StatusCode::OK,
-                legacy,
-                OperationInfo { name: operation, kind, error_codes: vec![] },
-                true,
-            );
+        match state.db.data_version().await {
+            Ok(v) => {
+                if let Some(body) = state.responses.get(v, key) {
+                    let info = OperationInfo { name: operation.name, kind: operation.kind, error_codes: vec![] };
+                    return graphql_body(body, StatusCode::OK, answer, info, true);
+                }
+                version = Some(v);
+            }
+            // The database is not there: say so now rather than wait for it a second time.
+            Err(err) => {
+                let error = match crate::error::ApiError::from(crate::storage::StorageError::from(err)) {
+                    crate::error::ApiError::Busy(_) => gate::coded(code::BUSY_MESSAGE, code::SERVER_BUSY),
+                    crate::error::ApiError::Unavailable(_) => {
+                        gate::coded(code::UNAVAILABLE_MESSAGE, code::SERVICE_UNAVAILABLE)
+                    }
+                    _ => gate::coded("internal server error", code::INTERNAL_SERVER_ERROR),
+                };
+                return request_refused(&error, answer, operation);
+            }
         }
-        version = Some(v);
     }
-    let request = request.data(Loaders::new(&state.db)).data(principal);
-    let response = state.schema.execute(request).await;
-    let code_of = |e: &ServerError| {
-        e.extensions.as_ref().and_then(|x| x.get("code")).map(|c| c.to_string().trim_matches('"').to_owned())
-    };
-    let has = |code: &str| response.errors.iter().any(|e| code_of(e).as_deref() == Some(code));
-    let auth_status = if has("UNAUTHENTICATED") {
-        Some(StatusCode::UNAUTHORIZED)
-    } else if has("FORBIDDEN") {
-        Some(StatusCode::FORBIDDEN)
-    } else if has("SERVICE_UNAVAILABLE") {
-        Some(StatusCode::SERVICE_UNAVAILABLE)
-    } else {
-        None
-    };
-    // A request error (parse or validation) has no data and errors without a path.
+    request = request.data(Loaders::new(&state.db)).data(principal);
+    let mut response = state.schema.execute(request).await;
+    gate::finish_errors(&mut response.errors, &state.db);
+    let status = if legacy { StatusCode::OK } else { status_of(&response) };
     let request_error = matches!(response.data, async_graphql::Value::Null)
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = match (legacy, auth_status) {
-        (true, _) => StatusCode::OK,
-        (false, Some(status)) => status,
-        (false, None) if request_error => StatusCode::BAD_REQUEST,
-        (false, None) => StatusCode::OK,
-    };
     // A request error has no `data` entry at all (GraphQL-over-HTTP).
     let serialized = if request_error {
         serde_json::to_vec(&serde_json::json!({ "errors": response.errors }))
@@ -504,7 +451,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
         Ok(body) => body,
         Err(err) => {
             tracing::error!(%err, "cannot serialize a GraphQL response");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+            return denied(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL_SERVER_ERROR, "internal server error");
         }
     };
     let body = Bytes::from(body);
@@ -517,34 +464,74 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
             None => state.responses.mark_known(key),
         }
     }
-    let error_codes =
-        response.errors.iter().map(|e| code_of(e).unwrap_or_else(|| "REQUEST_ERROR".to_owned())).collect();
-    graphql_body(body, status, legacy, OperationInfo { name: operation, kind, error_codes }, false)
+    let error_codes = response.errors.iter().filter_map(gate::code_of).collect();
+    graphql_body(body, status, answer, OperationInfo { name: operation.name, kind: operation.kind, error_codes }, false)
+}
+
+/// A request refused before it ran (by the gate's parse, or the database's absence).
+fn request_refused(error: &ServerError, answer: Answer, operation: gate::Operation) -> Response {
+    let code = gate::code_of(error).unwrap_or_else(|| code::BAD_REQUEST.to_owned());
+    let status = match answer {
+        Answer::LegacyJson => StatusCode::OK,
+        _ => code::http_status(&code).unwrap_or(StatusCode::BAD_REQUEST),
+    };
+    let body = serde_json::to_vec(&serde_json::json!({ "errors": [error] })).unwrap_or_default();
+    let info = OperationInfo { name: operation.name, kind: operation.kind, error_codes: vec![code] };
+    graphql_body(Bytes::from(body), status, answer, info, false)
 }
 
 /// A GraphQL answer over HTTP; `cached` marks one served from the response cache.
-fn graphql_body(body: Bytes, status: StatusCode, legacy: bool, info: OperationInfo, cached: bool) -> Response {
-    let content_type = if legacy { "application/json" } else { GRAPHQL_RESPONSE_JSON };
+fn graphql_body(body: Bytes, status: StatusCode, answer: Answer, info: OperationInfo, cached: bool) -> Response {
     let mut http = Response::new(Body::from(body));
     *http.status_mut() = status;
-    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    }
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type()));
+    decorate(&mut http);
     http.headers_mut().insert("x-pledgewatch-cache", HeaderValue::from_static(if cached { "hit" } else { "miss" }));
     http.extensions_mut().insert(info);
     http
 }
 
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest<BadRequest>,
-) -> Response {
-    execute(&state, &headers, request.into_inner()).await
+/// Whether a POST body is declared JSON (`application/json`, with any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    Reader(caller): Reader,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = Answer::of(&headers);
+    if !is_json(&headers) {
+        return denied(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as a JSON body with Content-Type: application/json",
+        );
+    }
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return denied(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &format!("malformed GraphQL request: {err}"));
+        }
+    };
+    match gate::prepare(&mut request) {
+        Ok(operation) => execute(&state, caller, answer, request, operation).await,
+        Err(error) => request_refused(&error, answer, gate::Operation { name: "unparsable".into(), kind: "invalid" }),
+    }
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    reader: Result<Reader, Response>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let query = uri.query().unwrap_or_default();
     let browser = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if browser && !query.split('&').any(|pair| pair.starts_with("query=")) {
@@ -557,15 +544,29 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         )
         .into_response();
     }
-    let request = match parse_query_string(query) {
+    let Reader(caller) = match reader {
+        Ok(reader) => reader,
+        Err(refusal) => return refusal,
+    };
+    let answer = Answer::of(&headers);
+    let mut request = match parse_query_string(query) {
         Ok(request) => request,
-        Err(err) => return BadRequest(err).into_response(),
+        Err(err) => {
+            return denied(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &format!("malformed GraphQL request: {err}"));
+        }
+    };
+    let operation = match gate::prepare(&mut request) {
+        Ok(operation) => operation,
+        Err(error) => {
+            return request_refused(&error, answer, gate::Operation { name: "unparsable".into(), kind: "invalid" });
+        }
     };
     // A document of several operations without operationName is refused when it runs.
-    if operation_of(&request).1 == "mutation" {
-        let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are sent with POST");
+    if operation.kind == "mutation" {
+        let mut response =
+            denied(StatusCode::METHOD_NOT_ALLOWED, code::METHOD_NOT_ALLOWED, "mutations are sent with POST");
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, request).await
+    execute(&state, caller, answer, request, operation).await
 }

@@ -58,7 +58,7 @@ pub enum ImportError {
 
 impl From<DbErr> for ImportError {
     fn from(err: DbErr) -> Self {
-        Self::Storage(StorageError::Db(err))
+        Self::Storage(StorageError::from(err))
     }
 }
 

@@ -34,12 +34,45 @@ pub enum StorageError {
     /// The row asked for does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The row changed since the version the caller read.
+    /// The row changed since the version the caller read, or a row with its key exists.
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached now (down, restarting, a broken connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Every connection of the pool is in use: the database is fine, the server is busy.
+    #[error("connection pool busy: {0}")]
+    Busy(String),
     /// The database failed; the cause is logged, never shown to clients.
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
+}
+
+/// Whether a database error is a unique-key violation (SQLSTATE 23505 on PostgreSQL,
+/// extended code 2067 or 1555 on SQLite): two writers created the same key at once.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return false;
+    };
+    match e.as_ref() {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23505" | "2067" | "1555")),
+        _ => false,
+    }
+}
+
+impl From<DbErr> for StorageError {
+    /// The one place that classifies database failures: a duplicate key is a conflict, an
+    /// unreachable database is unavailable, anything else is ours.
+    fn from(err: DbErr) -> Self {
+        if is_unique_violation(&err) {
+            Self::Conflict("a record with this key was created at the same moment: reload it and retry".into())
+        } else if crate::error::is_unavailable(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Db(err)
+        }
+    }
 }
 
 /// A result of storage.
@@ -148,6 +181,13 @@ impl Db {
     /// The most connections the pool opens.
     pub fn max_connections(&self) -> u32 {
         self.max_connections
+    }
+
+    /// Whether every connection the pool may open is open and in use: a request that timed
+    /// out waiting for one met a busy server, not an unreachable database.
+    pub fn pool_saturated(&self) -> bool {
+        let (open, idle) = self.pool_usage();
+        open >= self.max_connections && idle == 0
     }
 
     /// Connections open in the pool, and how many of them are idle.

@@ -162,7 +162,7 @@ fn actor_ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
 
 /// `minor` bound for an amount in a currency of `exponent`, rounded towards inclusion.
 fn minor_bound(amount: Decimal, exponent: u32, round_up: bool) -> Option<i64> {
-    let scaled = amount.checked_mul(Decimal::from(10_i64.pow(exponent)))?;
+    let scaled = crate::domain::money::scaled(amount, exponent)?;
     let rounded = if round_up { scaled.ceil() } else { scaled.floor() };
     rounded.to_i64()
 }

@@ -344,6 +344,25 @@ fn sum(c: Ca) -> Expr {
     Func::cast_as(Func::sum(col(c)), Alias::new("BIGINT")).into()
 }
 
+/// 2^32: amounts are summed in two halves so that no number of rows overflows a BIGINT.
+const HALF: i64 = 1 << 32;
+
+/// `SUM(c / 2^32)` and `SUM(c % 2^32)` (both truncate towards zero on SQLite and
+/// PostgreSQL, so `c = (c / 2^32) * 2^32 + c % 2^32` for every row): each half stays far
+/// within a BIGINT for billions of rows, and the exact total is rebuilt in `i128`.
+fn split_sum(c: Ca) -> (Expr, Expr) {
+    let high = Func::cast_as(Func::sum(col(c).div(HALF)), Alias::new("BIGINT")).into();
+    let low = Func::cast_as(Func::sum(col(c).modulo(HALF)), Alias::new("BIGINT")).into();
+    (high, low)
+}
+
+/// The exact sum of the two halves of [`split_sum`] read from `row` as `{name}_h`, `{name}_l`.
+fn joined_sum(row: &QueryResult, name: &str) -> Result<i128, sea_orm::DbErr> {
+    let high = row.try_get::<Option<i64>>("", &format!("{name}_h"))?.unwrap_or(0);
+    let low = row.try_get::<Option<i64>>("", &format!("{name}_l"))?.unwrap_or(0);
+    Ok(i128::from(high) * i128::from(HALF) + i128::from(low))
+}
+
 fn statement<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> Statement {
     StatementBuilder::build(select, &conn.get_database_backend())
 }
@@ -378,8 +397,8 @@ fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<
         measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?,
         currency,
         rate_key,
-        low: row.try_get::<Option<i64>>("", "low")?.unwrap_or(0),
-        high: row.try_get::<Option<i64>>("", "high")?.unwrap_or(0),
+        low: joined_sum(row, "low")?,
+        high: joined_sum(row, "high")?,
         count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
     })
 }
@@ -428,9 +447,11 @@ impl Db {
         select
             .expr_as(col(Ca::Measure), Alias::new("measure"))
             .expr_as(col(Ca::Currency), Alias::new("currency"))
-            .expr_as(sum(Ca::AmountLow), Alias::new("low"))
-            .expr_as(sum(Ca::AmountHigh), Alias::new("high"))
             .expr_as(sum(Ca::IsPrimary), Alias::new("n"));
+        for (name, column) in [("low", Ca::AmountLow), ("high", Ca::AmountHigh)] {
+            let (high, low) = split_sum(column);
+            select.expr_as(high, Alias::new(format!("{name}_h"))).expr_as(low, Alias::new(format!("{name}_l")));
+        }
         let rate = rate_key_expr(query);
         if let Some(rate) = &rate {
             select.expr_as(rate.clone(), Alias::new("rk"));

@@ -224,6 +224,25 @@ async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<
     })
 }
 
+/// Takes PostgreSQL transaction-scoped advisory locks on these keys (in a fixed order, so
+/// that two edits never wait on each other in a circle); nothing on SQLite, whose write
+/// transactions run one at a time.
+async fn lock_keys(txn: &DatabaseTransaction, keys: &mut [(Kind, &str)]) -> Result<(), DbErr> {
+    if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    keys.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+    for (kind, key) in keys.iter() {
+        txn.execute_raw(Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("{}/{key}", kind.as_str()).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Takes the row at `expected` version for this transaction, or says why not. The no-op
 /// UPDATE locks the row (PostgreSQL) and re-checks the version after any concurrent writer
 /// committed, so of two concurrent updates from one version exactly one goes on.
@@ -363,12 +382,22 @@ impl Db {
         change: impl FnOnce(Option<Record>) -> Result<Record, FieldError>,
     ) -> StorageResult<Current> {
         let txn = self.begin_write().await?;
+        // Creates of one key queue up (SQLite's BEGIN IMMEDIATE already serialises writers):
+        // the second sees the first's row and is refused, instead of both reading "absent".
+        let mut keys: Vec<(Kind, &str)> = vec![(edit.kind, edit.key.as_str())];
+        keys.extend(edit.new_sources.iter().map(|s| (Kind::Source, s.slug.as_str())));
+        lock_keys(&txn, &mut keys).await?;
         let before = current(&txn, edit.kind, &edit.key).await?;
         match (&before, edit.expected_version) {
+            (Some(b), None) if edit.kind == Kind::Signature => {
+                return Err(StorageError::Conflict(format!(
+                    "signature {:?} exists (version {}): set it again with its expectedVersion",
+                    edit.key, b.version
+                )));
+            }
             (Some(_), None) => {
-                let field = if edit.kind == Kind::Signature { "actor" } else { "slug" };
                 return Err(StorageError::Invalid(FieldError::new(
-                    field,
+                    "slug",
                     format!("{} {:?} already exists: update it with its expectedVersion", edit.kind.as_str(), edit.key),
                 )));
             }

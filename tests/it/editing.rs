@@ -702,10 +702,13 @@ async fn coalitions_and_signatures_are_edited_with_their_history(backend: Backen
         json!({ "stance": "SIGNED", "version": 1, "actor": { "slug": "france" } }),
         "{body}"
     );
-    // Signing again without the version read is refused: it would overwrite blindly.
+    // Signing again without the version read is a conflict: it would overwrite blindly.
     let (_, body) = app.as_token(Some(&editor), sign, json!({ "stance": "WITHDRAWN" })).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["field"], "actor");
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "signature \"test-coalition/france\" exists (version 1): set it again with its expectedVersion"
+    );
     let (_, body) = app.as_token(Some(&editor), sign, json!({ "stance": "WITHDRAWN", "v": 1 })).await;
     assert_eq!(body["data"]["setSignature"]["version"], 2, "{body}");
     let (_, body) = app.as_token(Some(&editor), sign, json!({ "stance": "SIGNED", "v": 1 })).await;

@@ -73,6 +73,11 @@ impl TestApp {
 
     /// Starts the server on a fresh, migrated, empty database with these limits.
     pub async fn spawn_with(backend: Backend, api: ApiLimits, http: HttpLimits) -> Option<Self> {
+        Self::spawn_pooled(backend, api, http, PoolOptions::default()).await
+    }
+
+    /// Starts the server on a fresh, migrated, empty database with these limits and pool.
+    pub async fn spawn_pooled(backend: Backend, api: ApiLimits, http: HttpLimits, pool: PoolOptions) -> Option<Self> {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -80,7 +85,18 @@ impl TestApp {
             }
             Backend::Postgres => (crate::postgres::cluster()?.fresh_database().await, None),
         };
-        let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+        Some(Self::spawn_on(url, dir, api, http, pool).await)
+    }
+
+    /// Starts the server on the database at `url`, migrated.
+    pub async fn spawn_on(
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        api: ApiLimits,
+        http: HttpLimits,
+        pool: PoolOptions,
+    ) -> Self {
+        let db = Db::connect(&url, &pool).await.expect("database opens");
         db.migrate().await.expect("migrations apply");
         db.start_listening();
         let state = AppState::new(build_schema(Some(db.clone()), api), db.clone());
@@ -90,7 +106,7 @@ impl TestApp {
             let service = router(state, http).into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service).await.expect("server runs");
         });
-        Some(Self { address, client: reqwest::Client::new(), db, url, _dir: dir })
+        Self { address, client: reqwest::Client::new(), db, url, _dir: dir }
     }
 
     /// The GraphQL endpoint.

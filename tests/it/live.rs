@@ -56,7 +56,7 @@ impl WsClient {
     }
 
     /// The next protocol message (answering pings); `None` once closed.
-    async fn receive(&mut self) -> Option<Value> {
+    pub async fn receive(&mut self) -> Option<Value> {
         loop {
             let message = tokio::time::timeout(Duration::from_secs(15), self.stream.next())
                 .await
@@ -81,6 +81,22 @@ impl WsClient {
     /// Starts subscription `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query } })).await;
+    }
+
+    /// Starts operation `id` with variables.
+    pub async fn subscribe_with(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next message of operation `id` (`next` or `error`), whatever it holds.
+    pub async fn receive_for(&mut self, id: &str) -> Value {
+        loop {
+            let message = self.receive().await.expect("the connection stays open");
+            if message["id"] == id && message["type"] != "complete" {
+                return message;
+            }
+        }
     }
 
     /// The next `data` of subscription `id`.

@@ -4,6 +4,7 @@ mod dashboard;
 mod data_io;
 mod editing;
 mod faults;
+mod hardening;
 mod helpers;
 mod import;
 mod live;

@@ -455,7 +455,8 @@ async fn get_requests_serve_queries_graphiql_and_health(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "application/graphql-response+json; charset=utf-8");
+    // No Accept header: plain JSON (GraphQL over HTTP).
+    assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["event"]["city"], "Versailles");
 

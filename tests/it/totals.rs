@@ -421,15 +421,16 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     let report = totals(&app, all).await;
     assert_eq!(report["grandTotal"]["low"], "15000000000");
 
-    // 0.10 + 0.20 and 10^15 + 0.01: sums that doubles get wrong.
+    // 0.10 + 0.20 and 10^15 − 0.01 (the largest amount recorded is 10^15): sums that
+    // doubles get wrong.
     let cents = vec![
         cf2024_commitment("ten-cents", "0.10"),
         cf2024_commitment("twenty-cents", "0.20"),
-        cf2024_commitment("a-quadrillion-and-a-cent", "1000000000000000.01"),
+        cf2024_commitment("a-cent-under-a-quadrillion", "999999999999999.99"),
     ];
     import(&app, cents, vec![]).await;
     let report = totals(&app, cf2024.clone()).await;
-    assert_eq!(report["grandTotal"]["low"], "1000015000000000.31");
+    assert_eq!(report["grandTotal"]["low"], "1000015000000000.29");
     let only_cents = totals(
         &app,
         json!({ "filter": { "events": ["choose-france-2024"], "pledgers": ["france"], "amountMax": "1" } }),
