@@ -15,21 +15,21 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 use crate::helpers::{Backend, TestApp};
 
-/// The Chromium binary, or `None` (a loud skip locally; a failure under `CI=true`).
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+crate::harness::tests! {
+    browser: [the_dashboard_shows_the_api_figures_and_its_search_filters_the_table]
+}
+
+/// The Chromium binary on PATH, if any.
+pub fn chromium_path() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
         std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| PathBuf::from(dir).join(name)).find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no chromium is installed: the dashboard test must not be skipped"
-        );
-        eprintln!(
-            "\n!!! SKIPPED: no chromium on PATH; install Debian's chromium package to run the dashboard test !!!\n"
-        );
-    }
-    found
+    })
+}
+
+/// The Chromium binary; the harness ignores this test where there is none, except under
+/// CI, where it fails here.
+fn chromium() -> PathBuf {
+    chromium_path().expect("no chromium on PATH: under CI the browser tests must run (apt-get install chromium)")
 }
 
 /// A headless Chromium and one page of it, over the DevTools protocol.
@@ -190,9 +190,8 @@ async fn graphql(app: &TestApp, query: &str) -> Value {
     body["data"].clone()
 }
 
-#[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() {
-    let Some(binary) = chromium() else { return };
+    let binary = chromium();
     let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite always runs");
     let base = format!("http://{}/", app.address);
     let mut browser = Browser::launch(&binary).await;

@@ -6,9 +6,10 @@ use std::path::Path;
 use pledgewatch::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_backends};
+use crate::helpers::{Backend, TestApp};
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     a_csv_set_with_bad_rows_reports_every_one_and_writes_nothing,
     a_dry_run_reports_and_writes_nothing,
     importing_the_same_files_again_changes_nothing,
@@ -16,7 +17,8 @@ on_both_backends!(
     the_export_endpoints_filter_and_stream,
     a_large_export_streams_in_flat_memory,
     a_streamed_csv_import_equals_the_same_set_read_whole,
-);
+    ]
+}
 
 /// Runs the binary; returns success, stdout and stderr.
 async fn pledgewatch(args: &[&str]) -> (bool, String, String) {

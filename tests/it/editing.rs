@@ -11,9 +11,10 @@ use pledgewatch::{
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_backends};
+use crate::helpers::{Backend, TestApp};
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     each_role_can_do_exactly_its_part,
     private_reads_need_a_reader_token,
     each_validation_rule_names_its_field_and_writes_nothing,
@@ -28,7 +29,8 @@ on_both_backends!(
     oversized_bodies_are_refused_with_413,
     each_client_gets_its_own_rate_budget_then_429_with_retry_after,
     introspection_can_be_switched_off_and_cors_allows_listed_origins,
-);
+    ]
+}
 
 const CREATE_COMMITMENT: &str = r#"
 mutation Create($input: CommitmentInput!) {

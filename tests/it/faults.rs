@@ -13,16 +13,19 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    helpers::{Backend, on_both_backends, scalar, test_commitment, test_source},
+    helpers::{Backend, scalar, test_commitment, test_source},
     postgres::OwnCluster,
     process::Server,
 };
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     a_kill_during_a_stream_of_mutations_leaves_only_whole_transactions,
     a_kill_during_an_import_leaves_all_of_it_or_none,
     sigterm_lets_the_request_in_flight_finish,
-);
+    ]
+    postgres: [a_database_restart_gives_clear_errors_then_the_server_recovers]
+}
 
 /// A database URL of `backend` that outlives server processes (and its temp dir).
 async fn database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
@@ -234,7 +237,6 @@ async fn sigterm_lets_the_request_in_flight_finish(backend: Backend) {
 /// The database goes down under a running server: requests fail fast with a clear error
 /// (503, SERVICE_UNAVAILABLE) and `/readyz` says so; once it is back, the same server answers
 /// again without a restart.
-#[tokio::test]
 async fn a_database_restart_gives_clear_errors_then_the_server_recovers() {
     let Some(cluster) = OwnCluster::start() else { return };
     let server = Server::start(&cluster.url()).await;

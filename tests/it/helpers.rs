@@ -24,29 +24,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// Defines each test body once and runs it as `sqlite_NAME` and `postgres_NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        pub mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::helpers::Backend::Sqlite).await;
-                }
-            )+
-        }
-        pub mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(crate::helpers::Backend::Postgres).await;
-                }
-            )+
-        }
-    };
-}
-pub(crate) use on_both_backends;
-
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: SocketAddr,

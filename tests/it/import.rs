@@ -4,7 +4,7 @@
 use pledgewatch::{domain::records::DataSet, reference::reference_data, storage::import::ImportError};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, on_both_backends, test_commitment, test_source};
+use crate::helpers::{Backend, TestApp, test_commitment, test_source};
 
 async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
@@ -126,10 +126,12 @@ async fn a_parent_cycle_is_refused(backend: Backend) {
     assert!(problems.iter().all(|p| p.error.field == "parent" && p.error.message == "the parents form a cycle"));
 }
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     amounts_that_a_double_would_round_come_back_exactly,
     every_bad_record_is_reported_and_nothing_is_written,
     importing_the_reference_data_again_changes_nothing,
     the_reference_data_loads_completely_into_an_empty_database,
     a_parent_cycle_is_refused,
-);
+    ]
+}

@@ -1,10 +1,13 @@
-//! Integration tests: the real server over HTTP against a real database.
+//! Integration tests: the real server over HTTP against a real database. The harness
+//! (`harness.rs`) reports a test whose PostgreSQL or Chromium is missing as ignored, never
+//! as passed, and under CI runs it anyway so that it fails.
 
 mod dashboard;
 mod data_io;
 mod editing;
 mod faults;
 mod hardening;
+mod harness;
 mod helpers;
 mod import;
 mod live;
@@ -15,3 +18,25 @@ mod process;
 mod read_api;
 mod schema;
 mod totals;
+
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    let trials = [
+        dashboard::trials(),
+        data_io::trials(),
+        editing::trials(),
+        faults::trials(),
+        hardening::trials(),
+        import::trials(),
+        live::trials(),
+        operations::trials(),
+        parity::trials(),
+        read_api::trials(),
+        schema::trials(),
+        totals::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    libtest_mimic::run(&arguments, trials).exit();
+}

@@ -5,16 +5,18 @@ use pledgewatch::auth::Role;
 use serde_json::json;
 
 use crate::{
-    helpers::{Backend, TestApp, on_both_backends},
+    helpers::{Backend, TestApp},
     live::WsClient,
     process::Server,
 };
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     metrics_count_requests_operations_and_errors,
     a_token_never_appears_in_the_logs,
     settings_come_from_flags_then_environment_then_the_file,
-);
+    ]
+}
 
 /// The value of the sample `name{labels}` in a text exposition.
 fn sample(text: &str, series: &str) -> Option<f64> {

@@ -79,7 +79,10 @@ async fn answers(app: &TestApp) -> Vec<Value> {
     out
 }
 
-#[tokio::test]
+crate::harness::tests! {
+    postgres: [sqlite_and_postgres_give_identical_totals]
+}
+
 async fn sqlite_and_postgres_give_identical_totals() {
     let Some(postgres) = TestApp::spawn(Backend::Postgres).await else { return };
     let sqlite = TestApp::spawn(Backend::Sqlite).await.expect("SQLite is always there");

@@ -24,7 +24,8 @@ pub struct Cluster {
 static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
-fn bin_dir() -> Option<PathBuf> {
+/// The newest installed PostgreSQL's `bin` directory, if any.
+pub fn bin_dir() -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -64,8 +65,8 @@ fn free_port() -> u16 {
 fn binaries() -> Option<PathBuf> {
     let Some(bin) = bin_dir() else {
         let message = "no PostgreSQL installation found under /usr/lib/postgresql (apt-get install postgresql)";
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{message}; CI=true, so the PostgreSQL tests fail instead of skipping");
+        if crate::harness::in_ci() {
+            panic!("{message}; CI is set, so the PostgreSQL tests fail instead of being ignored");
         }
         eprintln!("\n!!!!!!!! SKIPPING PostgreSQL tests: {message} !!!!!!!!\n");
         return None;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use pledgewatch::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_backends, sorted, sorted_slugs};
+use crate::helpers::{Backend, TestApp, sorted, sorted_slugs};
 
 const SUMMIT_COMMITMENTS: [&str; 19] = [
     "amazon-cloud-france-2031",
@@ -487,7 +487,8 @@ async fn actors_page_by_slug_with_filters(backend: Backend) {
     assert_eq!(next["actors"]["pageInfo"]["hasNextPage"], false);
 }
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     summit_commitments_come_back_with_their_sources,
     every_filter_selects_exactly_its_rows,
     paging_forward_visits_every_row_once_in_order,
@@ -502,7 +503,8 @@ on_both_backends!(
     get_requests_serve_queries_graphiql_and_health,
     actors_page_by_slug_with_filters,
     repeated_reads_come_from_the_response_cache_until_any_write,
-);
+    ]
+}
 
 /// Anonymous reads repeat from the response cache until a write, whoever writes: through
 /// the API, or another process (the CLI) on the same database. Token holders always run.

@@ -1,7 +1,10 @@
 //! `schema.graphql` must be what the code serves.
 
-#[test]
-fn schema_graphql_matches_the_code() {
+crate::harness::tests! {
+    plain: [schema_graphql_matches_the_code]
+}
+
+async fn schema_graphql_matches_the_code() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap_or_default();
     let current = pledgewatch::graphql::sdl();
     assert!(

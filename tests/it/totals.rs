@@ -11,7 +11,7 @@ use pledgewatch::{
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_backends, test_commitment, test_source};
+use crate::helpers::{Backend, TestApp, test_commitment, test_source};
 
 const SUMMIT: &str = "ai-action-summit-2025";
 
@@ -492,7 +492,8 @@ async fn ecb_rates_from_the_history_csv_convert_any_currency(backend: Backend) {
     assert_eq!(report["ratesUsed"].as_array().unwrap().len(), 2);
 }
 
-on_both_backends!(
+crate::harness::tests! {
+    both: [
     ecb_rates_from_the_history_csv_convert_any_currency,
     incremental_rebuilds_equal_a_full_rebuild,
     the_summit_total_reproduces_the_headline_figures,
@@ -504,4 +505,5 @@ on_both_backends!(
     as_of_before_the_summit_gives_zero,
     grouping_ordering_and_having_follow_the_arguments,
     a_write_shows_exactly_in_the_next_total,
-);
+    ]
+}
