@@ -137,6 +137,10 @@ mod tests {
         assert_eq!(require(&Principal::Anonymous, Role::Reader), Err(Denied::Unauthenticated));
         assert_eq!(require(&Principal::Invalid, Role::Reader), Err(Denied::Unauthenticated));
         assert_eq!(Role::parse("role", "editor").unwrap(), Role::Editor);
-        assert!(Role::parse("role", "boss").is_err());
+        let err = Role::parse("role", "boss").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.message.as_str()),
+            ("role", "\"boss\" is not a role (READER, EDITOR, ADMIN)")
+        );
     }
 }

@@ -97,8 +97,10 @@ mod tests {
 
     #[test]
     fn languages_are_two_lowercase_letters() {
-        assert!(check_language("language", "fr").is_ok());
-        assert!(check_language("language", "FR").is_err());
-        assert!(check_language("language", "fra").is_err());
+        assert_eq!(check_language("language", "fr"), Ok(()));
+        for bad in ["FR", "fra", "f", ""] {
+            let err = check_language("language", bad).unwrap_err();
+            assert_eq!(err.field, "language", "case {bad:?}");
+        }
     }
 }

@@ -307,10 +307,11 @@ mod tests {
             let wide: Vec<i128> = parts.iter().map(|&p| i128::from(p)).collect();
             let (total, shares) = allocate(&wide, 2, to_exp, &conv);
             prop_assert_eq!(shares.iter().sum::<i128>(), total);
-            // Each share is within one minor unit of its exact value.
+            // Each share is within one minor unit of its exact value part / 100 / (rate / 10^4)
+            // × 10^to_exp, checked with integers: |share × rate − part × 10^(to_exp + 2)| < rate.
             for (part, share) in parts.iter().zip(&shares) {
-                let exact = conv.apply(Decimal::new(*part, 2)) * Decimal::from(10_i64.pow(to_exp));
-                prop_assert!((Decimal::from(*share) - exact).abs() < Decimal::ONE + Decimal::new(1, 20));
+                let exact_scaled = i128::from(*part) * 10_i128.pow(to_exp + 2);
+                prop_assert!((share * i128::from(rate) - exact_scaled).abs() < i128::from(rate), "{} {}", part, share);
             }
         }
     }

@@ -145,19 +145,24 @@ mod tests {
 
     #[test]
     fn slugs_are_lowercase_words_joined_by_hyphens() {
-        assert!(check_slug("slug", "ai-action-summit-2025").is_ok());
-        for bad in ["", "AI", "a--b", "-a", "a-", "a b", "é"] {
-            assert!(check_slug("slug", bad).is_err(), "case {bad:?}");
+        assert_eq!(check_slug("slug", "ai-action-summit-2025"), Ok(()));
+        let long = "a".repeat(MAX_SLUG_LEN + 1);
+        for bad in ["", "AI", "a--b", "-a", "a-", "a b", "é", long.as_str()] {
+            let err = check_slug("slug", bad).unwrap_err();
+            assert_eq!(err.field, "slug");
+            assert!(err.message.starts_with(&format!("{bad:?} is not a slug")), "case {bad:?}: {}", err.message);
         }
-        assert!(check_slug("slug", &"a".repeat(MAX_SLUG_LEN + 1)).is_err());
     }
 
     #[test]
     fn lines_refuse_blanks_control_characters_and_excess_length() {
-        assert!(check_line("name", "France", 10).is_ok());
+        assert_eq!(check_line("name", "France", 10), Ok(()));
         assert_eq!(check_line("name", "  ", 10).unwrap_err().message, "must not be blank");
-        assert!(check_line("name", "a\u{7}b", 10).is_err());
-        assert!(check_line("name", "abcdefghijk", 10).is_err());
+        assert_eq!(check_line("name", "a\u{7}b", 10).unwrap_err().message, "must not contain control characters");
+        assert_eq!(
+            check_line("name", "abcdefghijk", 10).unwrap_err().message,
+            "is 11 characters long, the limit is 10"
+        );
     }
 
     #[test]
@@ -182,9 +187,10 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http() {
-        assert!(check_url("url", "https://www.elysee.fr/x").is_ok());
+        assert_eq!(check_url("url", "https://www.elysee.fr/x"), Ok(()));
         for bad in ["ftp://x.org", "https://", "www.x.org", "https://a b.org", "javascript:alert(1)"] {
-            assert!(check_url("url", bad).is_err(), "case {bad:?}");
+            let err = check_url("url", bad).unwrap_err();
+            assert_eq!((err.field.as_str(), err.message), ("url", format!("{bad:?} is not an absolute http(s) URL")));
         }
     }
 }

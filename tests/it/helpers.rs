@@ -202,5 +202,33 @@ pub async fn scalar(db: &Db, sql: &str) -> i64 {
 
 /// Rows in `table`.
 pub async fn row_count(db: &Db, table: &str) -> i64 {
-    scalar(db, &format!("SELECT COUNT(*) AS n FROM {table}")).await
+    scalar(db, &format!("SELECT COUNT(*) AS n FROM \"{table}\"")).await
+}
+
+/// The tables of the data model (everything but migrations' bookkeeping).
+pub const TABLES: [&str; 15] = [
+    "sources",
+    "source_links",
+    "actors",
+    "events",
+    "commitments",
+    "overlaps",
+    "fundraising_targets",
+    "status_history",
+    "coalitions",
+    "signatures",
+    "exchange_rates",
+    "counted_amounts",
+    "data_versions",
+    "api_tokens",
+    "audit_log",
+];
+
+/// The number of rows of every table, by name.
+pub async fn row_counts(db: &Db) -> Vec<(&'static str, i64)> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push((table, row_count(db, table).await));
+    }
+    counts
 }

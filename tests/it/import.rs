@@ -4,7 +4,7 @@
 use pledgewatch::{domain::records::DataSet, reference::reference_data, storage::import::ImportError};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, test_commitment, test_source};
+use crate::helpers::{Backend, TestApp, row_count, row_counts, scalar, test_commitment, test_source};
 
 async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
@@ -71,19 +71,27 @@ async fn every_bad_record_is_reported_and_nothing_is_written(backend: Backend) {
 
     let after = app.data("CommitmentSlugs", json!({})).await["commitments"]["totalCount"].clone();
     assert_eq!(before, after);
-    let (_, body) = app.query("{ test_commitment(slug: \"good-one\") { slug } }").await;
-    assert_eq!(body["data"]["commitment"], serde_json::Value::Null);
+    let (status, body) = app.query("{ commitment(slug: \"good-one\") { slug } }").await;
+    assert_eq!((status, body.get("errors")), (200, None), "{body}");
+    assert_eq!(body["data"]["commitment"], serde_json::Value::Null, "the valid record of a failed import is not there");
+    assert_eq!(scalar(&app.db, "SELECT COUNT(*) AS n FROM sources WHERE slug = 'test-source'").await, 0);
 }
 
 async fn importing_the_reference_data_again_changes_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let data = reference_data().unwrap();
+    let rows = row_counts(&app.db).await;
+    let version = app.db.data_version().await.unwrap();
+    let versions = "SELECT CAST(SUM(version) AS BIGINT) AS n FROM commitments";
+    let commitment_versions = scalar(&app.db, versions).await;
 
     let summary = app.db.import(&data).await.unwrap();
 
-    assert_eq!(summary.inserted, 0);
-    assert_eq!(summary.updated, 0);
-    assert_eq!(summary.unchanged, 346);
+    // What the database says, not what the importer says it did.
+    assert_eq!(row_counts(&app.db).await, rows, "no row added or removed, and no audit row");
+    assert_eq!(app.db.data_version().await.unwrap(), version, "nothing readable changed");
+    assert_eq!(scalar(&app.db, versions).await, commitment_versions, "no commitment was rewritten");
+    assert_eq!((summary.inserted, summary.updated, summary.unchanged), (0, 0, 346));
 }
 
 async fn the_reference_data_loads_completely_into_an_empty_database(backend: Backend) {
@@ -92,17 +100,30 @@ async fn the_reference_data_loads_completely_into_an_empty_database(backend: Bac
 
     let summary = app.db.import(&data).await.unwrap();
 
-    let records = data.sources.len()
-        + data.actors.len()
-        + data.events.len()
-        + data.commitments.len()
-        + data.fundraising_targets.len()
-        + data.overlaps.len()
-        + data.coalitions.len()
-        + data.signatures.len()
-        + data.exchange_rates.len();
-    assert_eq!(summary.inserted, records);
-    assert_eq!(records, 346);
+    // Every record of the data set is a row of its table.
+    let expected = [
+        ("sources", data.sources.len()),
+        ("actors", data.actors.len()),
+        ("events", data.events.len()),
+        ("commitments", data.commitments.len()),
+        ("fundraising_targets", data.fundraising_targets.len()),
+        ("overlaps", data.overlaps.len()),
+        ("coalitions", data.coalitions.len()),
+        ("signatures", data.signatures.len()),
+        ("exchange_rates", data.exchange_rates.len()),
+    ];
+    for (table, records) in expected {
+        assert_eq!(row_count(&app.db, table).await, records as i64, "{table}");
+    }
+    let links: usize = data.commitments.iter().map(|c| c.sources.len()).sum::<usize>()
+        + data.actors.iter().map(|a| a.sources.len()).sum::<usize>();
+    assert!(
+        row_count(&app.db, "source_links").await >= links as i64,
+        "every commitment's and actor's source is linked"
+    );
+    assert_eq!(scalar(&app.db, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'IMPORT'").await, 1);
+    let records: usize = expected.iter().map(|(_, n)| n).sum();
+    assert_eq!((summary.inserted, records), (346, 346));
 }
 
 async fn a_parent_cycle_is_refused(backend: Backend) {

@@ -196,7 +196,12 @@ async fn usd_figures_convert_with_the_rate_shown(backend: Backend) {
     let report = totals(&app, json!({ "filter": stargate, "fx": { "method": "YEARLY_AVERAGE" } })).await;
     let rate = &report["ratesUsed"][0];
     assert_eq!((rate["averageYear"].as_i64(), rate["base"].as_str()), (Some(2025), Some("EUR")));
-    assert!(rate["averageOf"].as_i64().unwrap() >= 10, "{rate}");
+    // The reference data's 17 USD rates of 2025 (20 Jan to 28 Feb) average 17.6518 / 17 =
+    // 1.0383411764…, shown and used to six places: 1.038341; $500bn / 1.038341 =
+    // €481 537 375 486.47 (worked out with Python's decimal, not with the code under test).
+    assert_eq!(rate["averageOf"], 17, "{rate}");
+    assert_eq!(rate["rate"], "1.038341", "{rate}");
+    assert_eq!(report["grandTotal"]["low"], "481537375486.47");
 
     // No rate that week: never dropped silently.
     let report =
@@ -468,7 +473,24 @@ async fn incremental_rebuilds_equal_a_full_rebuild(backend: Backend) {
     let incremental = counted_rows(&app).await;
     app.db.rebuild_totals().await.unwrap();
     assert_eq!(incremental, counted_rows(&app).await);
-    assert!(incremental.iter().any(|r| r.contains("high: -4000000000")), "the new part is carved out");
+    // The new part (€40, 4 000 cents) is carved out of its new head, exactly once.
+    let id = |slug: &'static str| {
+        let db = app.db.clone();
+        async move { crate::helpers::scalar(&db, &format!("SELECT id AS n FROM commitments WHERE slug = '{slug}'")).await }
+    };
+    let (head, part) = (id("a-new-family-head").await, id("a-new-family-part").await);
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let carved = entity::counted_amount::Entity::find()
+        .filter(entity::counted_amount::Column::CommitmentId.eq(head))
+        .filter(entity::counted_amount::Column::RelatedId.eq(part))
+        .all(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(carved.len(), 1, "{carved:?}");
+    assert_eq!(
+        (carved[0].rule.as_str(), carved[0].amount_low, carved[0].amount_high, carved[0].currency.as_str()),
+        ("CARVE_OUT", -4_000, -4_000, "EUR")
+    );
 }
 
 async fn ecb_rates_from_the_history_csv_convert_any_currency(backend: Backend) {
