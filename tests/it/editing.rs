@@ -460,6 +460,51 @@ async fn fail_audit_rows_for_update(app: &TestApp) {
     }
 }
 
+/// A transaction holding what an update of `slug` needs: the row's lock on PostgreSQL,
+/// the database's write lock on SQLite.
+async fn hold_the_row(app: &TestApp, slug: &str) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let conn = app.db.conn();
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let txn = conn.begin_with_options(options).await.expect("a transaction");
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT id FROM commitments WHERE slug = '{slug}' FOR UPDATE"))
+            .await
+            .expect("the row is locked");
+    }
+    txn
+}
+
+/// Waits until two requests wait behind [`hold_the_row`]: on PostgreSQL two sessions wait
+/// on a lock; on SQLite two more pool connections are taken (each blocked in its
+/// `BEGIN IMMEDIATE`).
+async fn until_both_wait(app: &TestApp, backend: Backend) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    loop {
+        let waiting = match backend {
+            Backend::Postgres => {
+                crate::helpers::scalar(
+                    &app.db,
+                    "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                )
+                .await
+            }
+            Backend::Sqlite => {
+                let (open, idle) = app.db.pool_usage();
+                i64::from(open) - idle as i64 - 1
+            }
+        };
+        if waiting >= 2 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the two updates never both waited ({waiting})");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let alice = app.token("alice", Role::Editor).await;
@@ -470,10 +515,21 @@ async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
         let version = body["data"]["commitment"]["version"].as_i64().expect("version");
         let audits = count(&app, "audit_log").await;
         let vars = |title: &str| json!({ "slug": slug, "v": version, "patch": { "title": title } });
-        let (a, b) = tokio::join!(
-            app.as_token(Some(&alice), UPDATE_COMMITMENT, vars(&format!("Alice's title {round}"))),
-            app.as_token(Some(&bob), UPDATE_COMMITMENT, vars(&format!("Bob's title {round}"))),
-        );
+        // Force the overlap: the test holds the row (PostgreSQL) or the write lock (SQLite)
+        // until both updates are waiting for it, so neither can finish before the other
+        // starts.
+        let gate = hold_the_row(&app, slug).await;
+        let both = async {
+            tokio::join!(
+                app.as_token(Some(&alice), UPDATE_COMMITMENT, vars(&format!("Alice's title {round}"))),
+                app.as_token(Some(&bob), UPDATE_COMMITMENT, vars(&format!("Bob's title {round}"))),
+            )
+        };
+        let release = async {
+            until_both_wait(&app, backend).await;
+            gate.rollback().await.expect("released");
+        };
+        let ((a, b), ()) = tokio::join!(both, release);
         let outcomes = [&a.1, &b.1].map(|body| body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned));
         let winners = outcomes.iter().filter(|o| o.is_none()).count();
         assert_eq!(winners, 1, "round {round}: {a:?} {b:?}");

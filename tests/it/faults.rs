@@ -48,9 +48,11 @@ async fn a_kill_during_a_stream_of_mutations_leaves_only_whole_transactions(back
     let before = server.graphql(None, SUMMIT_HIGH, json!({})).await.1["data"]["totals"]["grandTotal"].clone();
 
     // Four writers create commitments as fast as they can until the server dies.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|writer| {
             let (client, address, token) = (server.client.clone(), server.address, token.clone());
+            let done = std::sync::Arc::clone(&done);
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 for i in 0.. {
@@ -69,12 +71,19 @@ async fn a_kill_during_a_stream_of_mutations_leaves_only_whole_transactions(back
                     let Ok(body) = response.json::<Value>().await else { break };
                     assert!(body.get("errors").is_none(), "{body}");
                     acknowledged.push(slug);
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 acknowledged
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The kill lands once 40 writes are acknowledged (others are then in flight), not after a
+    // fixed delay that a slow machine could spend starting up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 40 {
+        assert!(Instant::now() < deadline, "the writers never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     server.signal("KILL").await;
     let status = server.wait().await;
     assert!(!status.success(), "the server was killed, not stopped: {status:?}");
@@ -158,8 +167,9 @@ async fn a_kill_during_an_import_leaves_all_of_it_or_none(backend: Backend) {
     let import = || {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
             .args(["import", file.to_str().unwrap(), "--database-url", &url])
+            .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("import starts")
@@ -167,8 +177,16 @@ async fn a_kill_during_an_import_leaves_all_of_it_or_none(backend: Backend) {
     let count = "SELECT COUNT(*) AS n FROM commitments WHERE slug LIKE 'bulk-%'";
 
     let mut child = import();
-    // Kill it once it has started writing (its first rows are in the open transaction).
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Kill it once it says it is writing commitments (its first tenth is in the open
+    // transaction, nine tenths are still to come): an event, not a delay.
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    loop {
+        let line = lines.next_line().await.expect("stderr reads").expect("the import reports progress");
+        if line.contains("import: commitments 2000/20000") {
+            break;
+        }
+    }
     assert!(child.try_wait().expect("status").is_none(), "the import ended before the kill: make it bigger");
     child.kill().await.expect("SIGKILL");
     let rows = scalar(&db, count).await;
@@ -210,18 +228,24 @@ async fn sigterm_lets_the_request_in_flight_finish(backend: Backend) {
         .to_string();
     let (head, tail) = body.split_at(body.len() / 2);
     let mut stream = tokio::net::TcpStream::connect(server.address).await.expect("connects");
+    // The connection is being served once a first request on it is answered (keep-alive).
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("a first request");
+    let mut first = [0_u8; 1024];
+    let n = stream.read(&mut first).await.expect("its answer");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..n]));
     let request = format!(
         "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.expect("headers and half the body");
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     server.signal("TERM").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // New connections are no longer taken...
-    let refused = tokio::net::TcpStream::connect(server.address).await;
-    assert!(refused.is_err(), "the listener still accepts after SIGTERM");
+    // New connections are no longer taken (waited for, at most 5 s)...
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(server.address).await.is_ok() {
+        assert!(Instant::now() < deadline, "the listener still accepts 5 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // ...but the request already in flight completes.
     stream.write_all(tail.as_bytes()).await.expect("the rest of the body");
     let mut response = String::new();

@@ -103,6 +103,19 @@ fn server_options(port: u16, dir: &Path) -> String {
     )
 }
 
+/// Whether the cluster in `data` is the one serving `port` (its `postmaster.pid` names the
+/// port on its fourth line): a free port picked earlier may have been taken since by
+/// another server, which `pg_isready` would happily report as ready.
+fn serves(data: &Path, port: u16) -> bool {
+    std::fs::read_to_string(data.join("postmaster.pid"))
+        .is_ok_and(|pid| pid.lines().nth(3).is_some_and(|l| l.trim() == port.to_string()))
+}
+
+/// Whether the server's log says the port was taken.
+fn port_taken(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("log")).is_ok_and(|l| l.contains("could not bind") || l.contains("already in use"))
+}
+
 fn wait_ready(bin: &Path, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -122,8 +135,20 @@ fn wait_ready(bin: &Path, port: u16) -> bool {
 fn start() -> Option<Cluster> {
     let bin = binaries()?;
     let (dir, data) = init_cluster(&bin);
+    // The port is free when picked, not necessarily when the server binds it: try again
+    // on another one when it was taken in between.
+    for _ in 0..5 {
+        let port = free_port();
+        if let Some(cluster) = start_on(&bin, &dir, &data, port) {
+            return Some(cluster);
+        }
+    }
+    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+    panic!("PostgreSQL did not start on five free ports: {log}");
+}
+
+fn start_on(bin: &Path, dir: &Path, data: &Path, port: u16) -> Option<Cluster> {
     let data_str = data.to_str().expect("utf-8 path");
-    let port = free_port();
     let postgres = bin.join("postgres");
     let runner = if is_root() { "runuser -u postgres -- " } else { "" };
     // The watchdog: start the server, stop it and remove the directory when this test
@@ -135,7 +160,7 @@ fn start() -> Option<Cluster> {
         postgres = postgres.display(),
         dir = dir.display(),
         parent = std::process::id(),
-        options = server_options(port, &dir),
+        options = server_options(port, dir),
     );
     // The watchdog outlives this process on purpose: nobody waits for it.
     #[allow(clippy::zombie_processes)]
@@ -147,8 +172,16 @@ fn start() -> Option<Cluster> {
         .stderr(Stdio::null())
         .spawn()
         .expect("the PostgreSQL watchdog starts");
-    if wait_ready(&bin, port) {
-        return Some(Cluster { port });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if port_taken(dir) {
+            let _ = std::fs::remove_file(dir.join("log"));
+            return None;
+        }
+        if serves(data, port) && wait_ready(bin, port) {
+            return Some(Cluster { port });
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
     panic!("PostgreSQL did not start on port {port}: {log}");
@@ -188,9 +221,25 @@ impl OwnCluster {
     pub fn start() -> Option<Self> {
         let bin = binaries()?;
         let (dir, data) = init_cluster(&bin);
-        let cluster = Self { bin, dir, data, port: free_port() };
-        cluster.up();
-        Some(cluster)
+        // A port taken between picking and binding: try another.
+        for _ in 0..5 {
+            let cluster = Self { bin: bin.clone(), dir: dir.clone(), data: data.clone(), port: free_port() };
+            if cluster.try_pg_ctl(&["start"]) && serves(&cluster.data, cluster.port) {
+                assert!(wait_ready(&cluster.bin, cluster.port), "PostgreSQL did not come up on port {}", cluster.port);
+                return Some(cluster);
+            }
+            std::mem::forget(cluster); // the directory is the next attempt's
+        }
+        panic!("PostgreSQL did not start on five free ports");
+    }
+
+    fn try_pg_ctl(&self, args: &[&str]) -> bool {
+        let data = self.data.to_str().expect("utf-8 path").to_owned();
+        let log = self.dir.join("log").to_str().expect("utf-8 path").to_owned();
+        let options = server_options(self.port, &self.dir);
+        let mut all = vec!["-D", &data, "-l", &log, "-o", &options, "-w"];
+        all.extend_from_slice(args);
+        as_postgres(&self.bin.join("pg_ctl"), &all).output().is_ok_and(|o| o.status.success())
     }
 
     fn pg_ctl(&self, args: &[&str]) {
