@@ -787,7 +787,12 @@ impl Db {
                 }
                 continue;
             };
+            // A part that leaves its headline changes the old family too: rebuild it.
+            let left = old.parent_id.filter(|p| fresh.parent_id != Some(*p));
             let (id, mut outcome) = upsert(txn, Some(old), fresh, now).await?;
+            if let Some(old_parent) = left {
+                touched.commitment(old_parent);
+            }
             commitment_ids.map.insert(c.slug.clone(), id);
             let sources_changed = link_sources(txn, Linked::Commitment, id, &sources).await?
                 | link_sources(txn, Linked::Retraction, id, &retraction_sources).await?;

@@ -15,6 +15,7 @@ mod operations;
 mod parity;
 mod postgres;
 mod process;
+mod properties;
 mod read_api;
 mod schema;
 mod totals;
@@ -31,6 +32,7 @@ fn main() {
         live::trials(),
         operations::trials(),
         parity::trials(),
+        properties::trials(),
         read_api::trials(),
         schema::trials(),
         totals::trials(),
