@@ -46,6 +46,7 @@ crate::harness::tests! {
     pending: [
         no_group_is_negative_and_low_never_exceeds_high => "issue 15: a package's remainder lands in its parts' groups",
         every_matched_commitment_is_counted_or_excluded_exactly_once => "issue 15: unquantified rows are counted and excluded",
+        dropping_parts_by_as_of_still_counts_each_package_once => "issue 15: a clamped headline stays clamped as of a date before its parts",
     ]
 }
 
@@ -144,6 +145,33 @@ fn generated(count: usize) -> Vec<Case> {
     let mut runner = TestRunner::deterministic();
     let strategy = cases();
     (0..count).map(|_| strategy.new_tree(&mut runner).expect("a case").current()).collect()
+}
+
+/// `count` packages whose parts come and go: headlines announced on the first day and
+/// never withdrawn; leaves announced on any day, some withdrawn (no retractions), so that
+/// withdrawing or dropping by `asOf` any subset of parts can be checked.
+fn packages(count: usize) -> Vec<Case> {
+    let mut runner = TestRunner::deterministic();
+    let strategy = cases();
+    (0..count)
+        .map(|_| {
+            let mut case = strategy.new_tree(&mut runner).expect("a case").current();
+            let parents: Vec<bool> =
+                (0..case.nodes.len()).map(|i| case.nodes.iter().any(|n| n.parent.map(|(p, _)| p) == Some(i))).collect();
+            for (node, has_parts) in case.nodes.iter_mut().zip(parents) {
+                if node.parent.is_none() || has_parts {
+                    node.day = 0;
+                    node.fate = 0;
+                } else if node.fate == 2 {
+                    node.fate = 1;
+                }
+                if node.parent.is_none() && node.shape == 3 {
+                    node.shape = 0;
+                }
+            }
+            case
+        })
+        .collect()
 }
 
 /// Whole units as the minor units of a two-decimal currency.
@@ -291,17 +319,23 @@ async fn report(app: &TestApp, prefix: &str, extra: Value) -> Value {
 const GROUPINGS: [&[&str]; 6] =
     [&[], &["PLEDGER"], &["CURRENCY"], &["SECTOR"], &["PLEDGER", "CURRENCY"], &["STATUS", "SECTOR"]];
 
+/// Whether node `i` has no children (so dropping it leaves every other family whole).
+fn is_leaf(case: &Case, i: usize) -> bool {
+    case.nodes.iter().all(|n| n.parent.map(|(p, _)| p) != Some(i))
+}
+
 /// (measure, currency, rate date) of a bucket.
 type BucketKey = (String, String, Option<NaiveDate>);
 
 /// The domain's computation over the case's rows: the grand total of new money in EUR
 /// (cents) and the count, for cases whose commitments are all announced.
-fn domain_total(case: &Case, rates: &RateTable) -> ((i128, i128), i64) {
+fn domain_total(case: &Case, rates: &RateTable, keep: impl Fn(usize, &Node) -> bool) -> ((i128, i128), i64) {
     let eur = CurrencyCode::parse("currency", "EUR").unwrap();
     let facts: Vec<Facts> = case
         .nodes
         .iter()
         .enumerate()
+        .filter(|(i, n)| keep(*i, n))
         .map(|(i, n)| {
             let (low, high) = n.low_high();
             Facts {
@@ -320,15 +354,17 @@ fn domain_total(case: &Case, rates: &RateTable) -> ((i128, i128), i64) {
             }
         })
         .collect();
+    let kept = |i: usize| facts.iter().any(|f| f.id == i as i64);
     let overlaps: Vec<OverlapFacts> = case
         .overlaps
         .iter()
+        .filter(|(later, earlier, _)| kept(*later) && kept(*earlier))
         .map(|(later, earlier, units)| OverlapFacts {
             later: *later as i64,
             earlier: *earlier as i64,
             low: Some(minor(*units)),
             high: minor(*units),
-            currency: facts[*later].currency,
+            currency: CurrencyCode::parse("currency", CURRENCIES[case.nodes[*later].currency]).unwrap(),
         })
         .collect();
     let rows = counted_rows(&facts, &overlaps, rates);
@@ -371,7 +407,9 @@ fn rate_table() -> RateTable {
 async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
     let Some(app) = app_for(backend).await else { return };
     let rates = rate_table();
-    for (n, case) in generated(24).iter().enumerate() {
+    let (mut against_domain, mut with_fates) = (0, 0);
+    for (n, case) in generated(24).into_iter().chain(packages(12)).enumerate() {
+        let case = &case;
         let prefix = format!("case-{n}");
         let bare = format!("bare-{n}");
         app.db.import(&records(case, &prefix, true)).await.unwrap_or_else(|e| panic!("case {n}: {e}\n{case:?}"));
@@ -431,9 +469,16 @@ async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
             "case {n}: no overlap, nothing represented"
         );
 
-        // The database agrees with the domain over the same rows (all announced).
-        if case.nodes.iter().all(|node| node.fate == 0) {
-            let (money, count) = domain_total(case, &rates);
+        // The database agrees with the domain over the same rows. Withdrawn or retracted
+        // parts (leaves, so every family stays whole) count as if they were not there: the
+        // package is still counted once.
+        let dropped_are_leaves = |gone: &dyn Fn(&Node) -> bool| {
+            case.nodes.iter().enumerate().all(|(i, node)| !gone(node) || (node.parent.is_some() && is_leaf(case, i)))
+        };
+        if dropped_are_leaves(&|node| node.fate != 0) {
+            against_domain += 1;
+            with_fates += usize::from(case.nodes.iter().any(|node| node.fate != 0));
+            let (money, count) = domain_total(case, &rates, |_, node| node.fate == 0);
             assert_eq!(
                 (new_money, grand["count"].as_i64().unwrap()),
                 (money, count),
@@ -441,6 +486,9 @@ async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
             );
         }
     }
+    // The conditional checks ran often enough to mean something.
+    eprintln!("{backend:?}: {against_domain} cases against the domain ({with_fates} with withdrawals or retractions)");
+    assert!(against_domain >= 20 && with_fates >= 6, "{against_domain} {with_fates}");
 }
 
 /// Pending issue 15: every group of every grouping is money a reader can quote.
@@ -477,6 +525,28 @@ async fn every_matched_commitment_is_counted_or_excluded_exactly_once(backend: B
         let excluded = whole["excluded"].as_array().unwrap().len() as i64;
         if counted + excluded != case.nodes.len() as i64 {
             found.push(format!("case {n}: {counted} counted + {excluded} excluded of {} matched", case.nodes.len()));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Pending issue 15: as of 7 Feb 2025, the parts announced on the 10th are not there yet,
+/// and each package still counts once (its own figure, or what its remaining parts count).
+/// Today a headline whose parts exceed it is clamped to 0 when its rows are written, and an
+/// `asOf` that drops those parts leaves it at 0: the package counts nothing.
+async fn dropping_parts_by_as_of_still_counts_each_package_once(backend: Backend) {
+    let Some(app) = app_for(backend).await else { return };
+    let rates = rate_table();
+    let later = |node: &Node| node.day == 2;
+    let mut found = Vec::new();
+    for (n, case) in packages(12).iter().enumerate() {
+        let prefix = format!("asof-{n}");
+        app.db.import(&records(case, &prefix, true)).await.expect("case imports");
+        let then = report(&app, &prefix, json!({ "asOf": "2025-02-07" })).await["grandTotal"].clone();
+        let got = (pair(&then["newMoney"]), then["count"].as_i64().unwrap());
+        let expected = domain_total(case, &rates, |_, node| !later(node) && node.fate == 0);
+        if got != expected {
+            found.push(format!("package {n}: {got:?}, expected {expected:?}: {case:?}"));
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
