@@ -161,3 +161,37 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn operation_names_are_capped_and_cut() {
+        let db = Db::connect("sqlite::memory:", &crate::storage::PoolOptions::default()).await.expect("a database");
+        let metrics = Metrics::new(db, 1);
+        for i in 0..MAX_OPERATIONS {
+            metrics.operation(&format!("Op{i}"), "query", 0.001, &[]);
+        }
+        // Past the cap, new names share one label; known names keep theirs.
+        metrics.operation("OneTooMany", "query", 0.001, &[]);
+        metrics.operation("AnotherOne", "query", 0.001, &[]);
+        metrics.operation("Op0", "query", 0.001, &[]);
+        let long = "L".repeat(100);
+        let text = metrics.render();
+        let count = |name: &str| {
+            let series = format!("pledgewatch_graphql_operations_total{{operation=\"{name}\",kind=\"query\"}}");
+            text.lines().find_map(|l| l.strip_prefix(&series)).map(|v| v.trim().to_owned())
+        };
+        assert_eq!(count("other").as_deref(), Some("2"));
+        assert_eq!(count("Op0").as_deref(), Some("2"));
+        assert_eq!(count("OneTooMany"), None);
+        // A long name is cut to 64 characters (while there is room for it).
+        let fresh =
+            Metrics::new(Db::connect("sqlite::memory:", &crate::storage::PoolOptions::default()).await.unwrap(), 1);
+        fresh.operation(&long, "query", 0.001, &[]);
+        let text = fresh.render();
+        assert!(text.contains(&format!("operation=\"{}\"", "L".repeat(MAX_NAME_LEN))), "{text}");
+        assert!(!text.contains(&"L".repeat(MAX_NAME_LEN + 1)));
+    }
+}

@@ -137,6 +137,19 @@ mod tests {
     }
 
     #[test]
+    fn it_keeps_no_answer_over_a_mebibyte_and_no_more_than_its_byte_budget() {
+        let cache = ResponseCache::new(1_000);
+        cache.put(1, key("{ big }"), Bytes::from(vec![b'x'; LARGEST + 1]));
+        assert_eq!(cache.get(1, &key("{ big }")), None, "an answer over 1 MiB is not kept");
+        // 40 answers of 1 MiB: the 32 MiB budget is never exceeded.
+        for i in 0..40 {
+            cache.put(1, key(&format!("{{ q{i} }}")), Bytes::from(vec![b'x'; LARGEST]));
+            assert!(cache.lock().bytes <= BUDGET, "{} bytes kept after {i}", cache.lock().bytes);
+        }
+        assert!(cache.get(1, &key("{ q39 }")).is_some(), "the newest answer is kept");
+    }
+
+    #[test]
     fn it_stays_within_its_capacity() {
         let cache = ResponseCache::new(2);
         for q in ["{ a }", "{ b }", "{ c }"] {

@@ -285,4 +285,42 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     assert_eq!(browser.eval("document.getElementById('headline-total').textContent").await, json!("318,2 Md EUR"));
 
     assert!(browser.errors.is_empty(), "the page logged errors: {:#?}", browser.errors);
+
+    // `?q=` and `?currency=` open the page searched and in dollars.
+    browser.open(&format!("{base}?lang=en&q=emirats%20arabes&currency=USD")).await;
+    browser.wait_for("document.getElementById('commitments').dataset.query === 'emirats arabes'").await;
+    let rows = browser.eval("[...document.querySelectorAll('#commitments tbody tr')].map(r => r.dataset.slug)").await;
+    assert_eq!(rows.as_array().unwrap(), &expected);
+    browser.wait_for(&format!("document.getElementById('headline-total').dataset.low === '{low}'")).await;
+
+    // Live refresh: a write reaches the open page through `totalsChanged`, no reload.
+    let mut fresh = crate::helpers::test_commitment("live-on-the-dashboard", "1000000", "1000000", "EUR");
+    fresh.event = Some("ai-action-summit-2025".into());
+    let data = pledgewatch::domain::records::DataSet {
+        format: pledgewatch::domain::records::FORMAT.to_owned(),
+        sources: vec![crate::helpers::test_source()],
+        commitments: vec![fresh],
+        ..Default::default()
+    };
+    app.db.import(&data).await.expect("a write");
+    let usd = graphql(
+        &app,
+        r#"{ totals(filter: { events: ["ai-action-summit-2025"] }, currency: "USD") { grandTotal { low } } }"#,
+    )
+    .await;
+    let moved = usd["totals"]["grandTotal"]["low"].as_str().unwrap().to_owned();
+    assert_ne!(moved, low);
+    browser.wait_for(&format!("document.getElementById('headline-total').dataset.low === '{moved}'")).await;
+    assert!(browser.errors.is_empty(), "the page logged errors: {:#?}", browser.errors);
+
+    // With --private-reads the page cannot read the API, and says why.
+    let closed = pledgewatch::http::HttpLimits { public_reads: false, rate_limit: None, ..Default::default() };
+    let private = TestApp::spawn_with(Backend::Sqlite, pledgewatch::graphql::ApiLimits::default(), closed)
+        .await
+        .expect("SQLite always runs");
+    // (Not `open`: the page never gets ready without its data.)
+    browser.page("Page.navigate", json!({ "url": format!("http://{}/?lang=en", private.address) })).await;
+    browser
+        .wait_for("(document.getElementById('live')?.textContent ?? '').includes('reads need a token on this server')")
+        .await;
 }

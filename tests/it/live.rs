@@ -54,6 +54,22 @@ impl WsClient {
         }
     }
 
+    /// Connects with the token in the upgrade request's `Authorization` header, then
+    /// completes an empty `connection_init`; `Err` with the HTTP refusal or close reason.
+    pub async fn connect_with_header(address: SocketAddr, token: &str) -> Result<Self, String> {
+        let mut request = format!("ws://{address}/graphql/ws").into_client_request().expect("a request");
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
+        request.headers_mut().insert("authorization", bearer);
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
+        let mut client = Self { stream };
+        client.send(json!({ "type": "connection_init", "payload": {} })).await;
+        match client.receive().await {
+            Some(message) if message["type"] == "connection_ack" => Ok(client),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
     async fn send(&mut self, message: Value) {
         self.stream.send(Message::text(message.to_string())).await.expect("message is sent");
     }

@@ -15,6 +15,7 @@ mod operations;
 mod parity;
 mod postgres;
 mod process;
+mod promises;
 mod properties;
 mod read_api;
 mod schema;
@@ -32,6 +33,7 @@ fn main() {
         live::trials(),
         operations::trials(),
         parity::trials(),
+        promises::trials(),
         properties::trials(),
         read_api::trials(),
         schema::trials(),
