@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{actor, coalition, commitment, event, fundraising_target, overlap, source, status_history};
+use entity::{actor, coalition, commitment, event, fundraising_target, overlap, signature, source, status_history};
 
 use crate::storage::{
     Db, StorageError,
@@ -82,6 +82,14 @@ grouped_loader!(
     /// Status history by commitment id.
     StatusLoader, status_history::Model, status_history_of, |s| s.commitment_id
 );
+grouped_loader!(
+    /// Signatures by actor id.
+    ActorSignaturesLoader, signature::Model, signatures_of_actors, |s| s.actor_id
+);
+grouped_loader!(
+    /// Coalitions by the event they were launched at.
+    EventCoalitionsLoader, coalition::Model, coalitions_of_events, |c| c.event_id.unwrap_or_default()
+);
 
 /// Overlaps by commitment id (as the later or the earlier one).
 pub struct OverlapLoader(Db);
@@ -149,6 +157,8 @@ pub struct Loaders {
     pub overlaps: DataLoader<OverlapLoader>,
     pub sources: DataLoader<SourcesLoader>,
     pub stance_counts: DataLoader<StanceCountsLoader>,
+    pub actor_signatures: DataLoader<ActorSignaturesLoader>,
+    pub event_coalitions: DataLoader<EventCoalitionsLoader>,
 }
 
 impl Loaders {
@@ -168,6 +178,8 @@ impl Loaders {
             overlaps: new(OverlapLoader(db.clone())),
             sources: new(SourcesLoader(db.clone())),
             stance_counts: new(StanceCountsLoader(db.clone())),
+            actor_signatures: new(ActorSignaturesLoader(db.clone())),
+            event_coalitions: new(EventCoalitionsLoader(db.clone())),
         }
     }
 }

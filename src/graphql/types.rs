@@ -240,8 +240,8 @@ impl Actor {
     }
     /// This actor's stances on coalitions and declarations.
     async fn signatures(&self, ctx: &Context<'_>) -> Result<Vec<Signature>, ApiError> {
-        let rows = ctx.db()?.signatures_of_actors(&[self.0.id]).await.api()?;
-        Ok(rows.into_iter().map(Signature).collect())
+        let rows = loaded(ctx.loaders()?.actor_signatures.load_one(self.0.id).await)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Signature).collect())
     }
     /// Last change of this row.
     async fn updated_at(&self) -> DateTime<Utc> {
@@ -315,8 +315,8 @@ impl Event {
     }
     /// Coalitions and declarations launched at this event.
     async fn coalitions(&self, ctx: &Context<'_>) -> Result<Vec<Coalition>, ApiError> {
-        let rows = ctx.db()?.coalitions_of_events(&[self.0.id]).await.api()?;
-        Ok(rows.into_iter().map(Coalition).collect())
+        let rows = loaded(ctx.loaders()?.event_coalitions.load_one(self.0.id).await)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Coalition).collect())
     }
 }
 

@@ -366,6 +366,28 @@ async fn nested_fields_cost_the_same_number_of_queries_for_any_page_size(backend
     assert!(counts[2] <= 6, "{counts:?}");
 }
 
+/// `actors { signatures }` and `events { coalitions }` are batched like the rest: the
+/// statements of a page do not grow with its size.
+async fn signatures_of_actors_and_coalitions_of_events_are_batched(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    for query in [
+        "query($n: Int) { actors(first: $n) { nodes { slug signatures { stance coalition { slug } } } } }",
+        "query($n: Int) { events(first: $n) { nodes { slug coalitions { slug } } } }",
+    ] {
+        let mut counts = Vec::new();
+        for first in [1, 5, 40] {
+            let before = app.db.statement_count();
+            let (status, body) = app.as_token(None, query, json!({ "n": first })).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "{body}");
+            counts.push(app.db.statement_count() - before);
+        }
+        // The page, then one batch per nested level (signatures, their coalitions).
+        assert_eq!(counts[0], counts[2], "{query}: {counts:?}");
+        assert!(counts[2] <= 3, "{query}: {counts:?}");
+    }
+}
+
 async fn a_page_above_the_cap_is_refused_on_the_first_field(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
 
@@ -505,6 +527,7 @@ crate::harness::tests! {
     search_ignores_accents_and_case,
     nested_fields_cost_the_same_number_of_queries_for_any_page_size,
     a_page_above_the_cap_is_refused_on_the_first_field,
+    signatures_of_actors_and_coalitions_of_events_are_batched,
     bad_filter_values_name_their_field,
     decimals_are_accepted_as_strings_only,
     malformed_requests_get_400_with_a_graphql_error_body,
