@@ -556,7 +556,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if limits.default_page_size > limits.max_page_size {
         bail!("--default-page-size ({}) is above --max-page-size ({})", limits.default_page_size, limits.max_page_size);
     }
-    let state = AppState::new(build_schema(Some(db.clone()), limits), db);
     let http_limits = HttpLimits {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout_secs),
@@ -568,13 +567,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_reads: !args.private_reads,
         response_cache_entries: args.response_cache_entries,
     };
+    let state = AppState::new(build_schema(Some(db.clone()), limits), db, http_limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     tracing::info!(%address, database = %redact(&args.db.database_url), "pledgewatch listening");
     println!("pledgewatch is serving the dashboard at http://{address}/ and GraphiQL at http://{address}/graphql");
-    axum::serve(listener, router(state, http_limits).into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")

@@ -47,12 +47,12 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The database.
     pub db: Db,
-    /// Whether reads need no token (set from [`HttpLimits`] by [`router`]).
+    /// Whether reads need no token.
     pub public_reads: bool,
     /// What `/metrics` reports.
     pub metrics: Metrics,
     /// Whole answers to anonymous read queries, until the next write (sized by
-    /// [`HttpLimits::response_cache_entries`] in [`router`]).
+    /// [`HttpLimits::response_cache_entries`]).
     pub responses: Arc<cache::ResponseCache>,
     /// Tokens seen valid lately (their hashes): their holders get rate budgets of their own.
     pub known_tokens: Arc<gate::KnownTokens>,
@@ -60,22 +60,50 @@ pub struct AppState {
     pub limiter: Option<gate::Limiter>,
     /// Per client address: checks of tokens not seen valid lately (same budget).
     pub token_checks: Option<gate::Limiter>,
+    /// The limits the state was built with (the router's layers read them).
+    pub limits: Arc<HttpLimits>,
+    /// The rate-limit layer's configuration (its limiter is [`AppState::limiter`]).
+    governor: Option<
+        Arc<
+            tower_governor::governor::GovernorConfig<
+                TokenOrIp,
+                governor::middleware::NoOpMiddleware<governor::clock::QuantaInstant>,
+            >,
+        >,
+    >,
 }
 
 impl AppState {
-    /// The state for a schema and its database (public reads).
-    pub fn new(schema: AppSchema, db: Db) -> Self {
+    /// The state for a schema and its database under these limits, built once: the
+    /// response cache, the rate limiters and the token budget all come from `limits`.
+    pub fn new(schema: AppSchema, db: Db, limits: HttpLimits) -> Self {
         let metrics = Metrics::new(db.clone(), db.max_connections());
-        let responses = Arc::new(cache::ResponseCache::new(HttpLimits::default().response_cache_entries));
+        let responses = Arc::new(cache::ResponseCache::new(limits.response_cache_entries));
+        let limiter = |rate: RateLimit| {
+            let quota = governor::Quota::with_period(rate.period)?
+                .allow_burst(std::num::NonZeroU32::new(rate.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN));
+            Some(Arc::new(governor::RateLimiter::keyed(quota)))
+        };
+        // The HTTP layer's limiter is the one WebSocket operations are charged to.
+        let governor = limits.rate_limit.and_then(|rate| {
+            GovernorConfigBuilder::default()
+                .period(rate.period)
+                .burst_size(rate.burst.max(1))
+                .key_extractor(TokenOrIp)
+                .finish()
+                .map(Arc::new)
+        });
         Self {
             schema,
             db,
-            public_reads: true,
+            public_reads: limits.public_reads,
             metrics,
             responses,
             known_tokens: Arc::new(gate::KnownTokens::default()),
-            limiter: None,
-            token_checks: None,
+            limiter: governor.as_ref().map(|config| Arc::clone(config.limiter())),
+            token_checks: limits.rate_limit.and_then(limiter),
+            governor,
+            limits: Arc::new(limits),
         }
     }
 }
@@ -153,22 +181,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// The router: `POST`/`GET /graphql` (GraphiQL for browsers), the dashboard at `GET /`,
 /// `GET /healthz`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so
 /// that rate limits can key on the client address.
-pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
-    state.public_reads = limits.public_reads;
-    state.responses = Arc::new(cache::ResponseCache::new(limits.response_cache_entries));
-    let governor = limits.rate_limit.and_then(|rate| {
-        GovernorConfigBuilder::default()
-            .period(rate.period)
-            .burst_size(rate.burst.max(1))
-            .key_extractor(TokenOrIp)
-            .finish()
-    });
-    state.limiter = governor.as_ref().map(|config| Arc::clone(config.limiter()));
-    state.token_checks = limits.rate_limit.and_then(|rate| {
-        let quota = governor::Quota::with_period(rate.period)?
-            .allow_burst(std::num::NonZeroU32::new(rate.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN));
-        Some(Arc::new(governor::RateLimiter::keyed(quota)))
-    });
+pub fn router(state: AppState) -> Router {
+    let limits = Arc::clone(&state.limits);
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(socket::graphql_ws))
@@ -178,7 +192,7 @@ pub fn router(mut state: AppState, limits: HttpLimits) -> Router {
         // tower-http layer caps the stream (and refuses a long Content-Length up front).
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
-    if let Some(config) = governor {
+    if let Some(config) = state.governor.clone() {
         let limiters: Vec<gate::Limiter> =
             [Some(Arc::clone(config.limiter())), state.token_checks.clone()].into_iter().flatten().collect();
         // Forget idle clients now and then, so the tables do not grow without end.

@@ -76,11 +76,11 @@ impl TestApp {
         let db = Db::connect(&url, &pool).await.expect("database opens");
         db.migrate().await.expect("migrations apply");
         db.start_listening();
-        let state = AppState::new(build_schema(Some(db.clone()), api), db.clone());
+        let state = AppState::new(build_schema(Some(db.clone()), api), db.clone(), http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {
-            let service = router(state, http).into_make_service_with_connect_info::<SocketAddr>();
+            let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service).await.expect("server runs");
         });
         Self { address, client: reqwest::Client::new(), db, url, _dir: dir }
