@@ -36,6 +36,32 @@ pub(crate) async fn source_slugs<C: ConnectionTrait>(conn: &C, kind: Linked, id:
     Ok(ids.iter().filter_map(|id| sources.iter().find(|s| s.id == *id).map(|s| s.slug.clone())).collect())
 }
 
+/// The source slugs of several rows of one kind, in order, in one statement.
+pub(crate) async fn source_slugs_of<C: ConnectionTrait>(
+    conn: &C,
+    kind: Linked,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, DbErr> {
+    let mut out: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let links = source_link::Entity::find()
+        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+        .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
+        .order_by_asc(source_link::Column::EntityId)
+        .order_by_asc(source_link::Column::Position)
+        .find_also_related(source::Entity)
+        .all(conn)
+        .await?;
+    for (link, source) in links {
+        if let Some(source) = source {
+            out.entry(link.entity_id).or_default().push(source.slug);
+        }
+    }
+    Ok(out)
+}
+
 async fn slug_of<E, C>(conn: &C, id: Option<i64>) -> Result<Option<String>, DbErr>
 where
     E: EntityTrait,
@@ -109,16 +135,14 @@ pub(crate) async fn commitment_record<C: ConnectionTrait>(
     conn: &C,
     m: &commitment::Model,
 ) -> Result<CommitmentRecord, DbErr> {
-    let mut status_history = Vec::new();
-    for s in status_history::Entity::find()
+    let statuses = status_history::Entity::find()
         .filter(status_history::Column::CommitmentId.eq(m.id))
         .order_by_asc(status_history::Column::Id)
         .all(conn)
-        .await?
-    {
-        let sources = source_slugs(conn, Linked::Status, s.id).await?;
-        status_history.push(status_record(&s, sources));
-    }
+        .await?;
+    let ids: Vec<i64> = statuses.iter().map(|s| s.id).collect();
+    let mut sources = source_slugs_of(conn, Linked::Status, &ids).await?;
+    let status_history = statuses.iter().map(|s| status_record(s, sources.remove(&s.id).unwrap_or_default())).collect();
     let retraction_sources = match m.retraction_reason {
         Some(_) => source_slugs(conn, Linked::Retraction, m.id).await?,
         None => Vec::new(),

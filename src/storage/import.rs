@@ -1047,13 +1047,40 @@ async fn write_status_history(
         .all(txn)
         .await?;
     let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
-    let mut old = Vec::new();
-    for row in existing {
-        let sources = linked_sources(txn, Linked::Status, row.id).await?;
-        old.push((row, sources));
+    // Every old row's sources in one statement.
+    let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
+    if !ids.is_empty() {
+        for link in source_link::Entity::find()
+            .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
+            .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
+            .order_by_asc(source_link::Column::EntityId)
+            .order_by_asc(source_link::Column::Position)
+            .all(txn)
+            .await?
+        {
+            links.entry(link.entity_id).or_default().push(link.source_id);
+        }
     }
+    let old: Vec<(status_history::Model, Vec<i64>)> = existing
+        .into_iter()
+        .map(|row| {
+            let sources = links.remove(&row.id).unwrap_or_default();
+            (row, sources)
+        })
+        .collect();
     if status_rows_equal(&old, &wanted) {
         return Ok(false);
+    }
+    // A status appended (what `setCommitmentStatus` does): insert the new rows alone.
+    if wanted.len() > old.len() && status_rows_equal(&old, &wanted[..old.len()]) {
+        for (status, sources) in wanted.into_iter().skip(old.len()) {
+            let inserted = status_row(commitment_id, status, now).insert(txn).await?;
+            let links = link_rows(Linked::Status, inserted.id, &sources);
+            if !links.is_empty() {
+                source_link::Entity::insert_many(links).exec(txn).await?;
+            }
+        }
+        return Ok(true);
     }
     source_link::Entity::delete_many()
         .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))

@@ -25,6 +25,7 @@ crate::harness::tests! {
     an_admin_deletion_is_kept_in_the_audit_log,
     tokens_are_stored_only_as_hashes,
     coalitions_and_signatures_are_edited_with_their_history,
+    a_status_change_costs_a_bounded_number_of_statements,
     too_deep_or_too_wide_queries_are_refused_before_they_run,
     oversized_bodies_are_refused_with_413,
     each_client_gets_its_own_rate_budget_then_429_with_retry_after,
@@ -770,4 +771,28 @@ async fn coalitions_and_signatures_are_edited_with_their_history(backend: Backen
     assert_eq!(body["data"]["updateCoalition"], json!({ "name": "Renamed", "version": 2 }), "{body}");
     let (_, body) = app.as_token(Some(&editor), update, json!({ "v": 1 })).await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
+}
+
+/// What `setCommitmentStatus` costs in SQL statements: measured, so that it only goes down.
+async fn a_status_change_costs_a_bounded_number_of_statements(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let set = r#"mutation S($v: Int!, $status: CommitmentStatus!, $on: Date!) { setCommitmentStatus(
+        slug: "prologis-data-centres-2025-02", expectedVersion: $v, status: $status, effectiveOn: $on,
+        source: "rtl-sommet-ia-2025") { version statusHistory { status } } }"#;
+    let mut costs = Vec::new();
+    for (i, (status, on)) in [("IN_PROGRESS", "2025-06-01"), ("STALLED", "2025-09-01"), ("IN_PROGRESS", "2025-12-01")]
+        .into_iter()
+        .enumerate()
+    {
+        let before = app.db.statement_count();
+        let (_, body) = app.as_token(Some(&editor), set, json!({ "v": i + 1, "status": status, "on": on })).await;
+        assert_eq!(body["data"]["setCommitmentStatus"]["version"], i as i64 + 2, "{body}");
+        costs.push(app.db.statement_count() - before);
+    }
+    eprintln!("{backend:?}: setCommitmentStatus statements {costs:?}");
+    // Appending a status must not cost more as the history grows (it cost 60, 69, then 78
+    // statements on SQLite before the append was written as an append).
+    assert_eq!(costs[0], costs[2], "{costs:?}");
+    assert!(costs[0] <= 50, "{costs:?}");
 }
