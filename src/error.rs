@@ -112,25 +112,6 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// Whether a database error means "unreachable now" rather than "this request is wrong":
-/// no connection, a broken one, a pool timeout, or a server shutting down or starting up
-/// (SQLSTATE classes 08 and 57P).
-pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr, sqlx};
-    let inner = match err {
-        DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
-        _ => return false,
-    };
-    match inner.as_ref() {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
 impl From<FieldError> for ApiError {
     fn from(err: FieldError) -> Self {
         Self::BadUserInput(err)
@@ -145,7 +126,6 @@ impl From<StorageError> for ApiError {
             StorageError::Conflict(what) => Self::Conflict(what),
             StorageError::Unavailable(cause) => Self::Unavailable(cause),
             StorageError::Busy(cause) => Self::Busy(cause),
-            StorageError::Db(db) if is_unavailable(&db) => Self::Unavailable(db.to_string()),
             StorageError::Db(db) => Self::Internal(db.to_string()),
         }
     }

@@ -21,7 +21,8 @@ use crate::{
     error::{ApiError, ApiResultExt},
     storage::{
         StorageError,
-        write::{Action, Current, Edit, Kind, Record, signature_key},
+        audit::{Action, Kind},
+        write::{Current, Edit, Record, signature_key},
     },
 };
 

@@ -145,7 +145,7 @@ impl BulkImport<'_> {
         }
         let (summary, pending) = self.db.finish_import(&self.txn, self.batches).await?;
         if summary.changed() > 0 {
-            super::write::audit_import(&self.txn, who, label, &summary).await?;
+            super::import::audit_import(&self.txn, who, label, &summary).await?;
         }
         self.txn.commit().await?;
         self.db.published(pending);

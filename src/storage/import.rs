@@ -444,7 +444,7 @@ impl Db {
         plan_each_statement(&txn).await?;
         let (summary, pending) = self.import_in(&txn, data).await?;
         if summary.changed() > 0 {
-            super::write::audit_import(&txn, who, label, &summary).await?;
+            audit_import(&txn, who, label, &summary).await?;
         }
         txn.commit().await?;
         self.published(pending);
@@ -1096,6 +1096,29 @@ async fn write_status_history(
         link_sources(txn, Linked::Status, inserted.id, &sources).await?;
     }
     Ok(true)
+}
+
+/// The audit row of a bulk import: who, what it was called, and what it changed.
+pub(crate) async fn audit_import(
+    txn: &DatabaseTransaction,
+    who: &str,
+    label: &str,
+    summary: &ImportSummary,
+) -> Result<(), DbErr> {
+    let after = serde_json::json!({
+        "inserted": summary.inserted,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    });
+    super::audit::audit(
+        txn,
+        who,
+        super::audit::Action::Import,
+        (super::audit::Kind::Import, None, label),
+        None,
+        Some(after.to_string()),
+    )
+    .await
 }
 
 /// Makes PostgreSQL plan every statement of this transaction for the tables as they are

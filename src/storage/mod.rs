@@ -1,6 +1,7 @@
 //! Storage: the only module that speaks SQL (through sea-orm). It opens and migrates the
 //! database, reads with batched queries, and writes whole transactions.
 
+pub mod audit;
 pub mod bulk;
 pub mod changes;
 pub mod counting;
@@ -9,6 +10,7 @@ pub mod export;
 pub mod import;
 pub mod read;
 pub mod signatures;
+pub mod tokens;
 pub mod totals;
 pub mod write;
 
@@ -61,13 +63,32 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     }
 }
 
+/// Whether a database error means "unreachable now" rather than "this request is wrong":
+/// no connection, a broken one, a pool timeout, or a server shutting down or starting up
+/// (SQLSTATE classes 08 and 57P).
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let inner = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match inner.as_ref() {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for StorageError {
     /// The one place that classifies database failures: a duplicate key is a conflict, an
     /// unreachable database is unavailable, anything else is ours.
     fn from(err: DbErr) -> Self {
         if is_unique_violation(&err) {
             Self::Conflict("a record with this key was created at the same moment: reload it and retry".into())
-        } else if crate::error::is_unavailable(&err) {
+        } else if is_unavailable(&err) {
             Self::Unavailable(err.to_string())
         } else {
             Self::Db(err)

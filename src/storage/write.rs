@@ -2,102 +2,28 @@
 //! writes through the import path (same rules, same derived totals), and appends an audit
 //! row with the record before and after. On any failure nothing is written.
 
-use chrono::Utc;
-use entity::{
-    actor, api_token, audit_entry, coalition, commitment, event, signature, source, source_link, status_history,
-};
+use entity::{actor, coalition, commitment, event, signature, source, source_link, status_history};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Statement, TransactionTrait,
 };
 use serde::Serialize;
 
 use super::{
     Db, StorageError, StorageResult,
+    audit::{Action, Kind, audit},
     changes::{Change, announce},
     counting::{bump_data_version, data_version, rebuild_counted_for},
     export::{actor_record, coalition_record, commitment_record, event_record, signature_record, source_record},
     import::ImportError,
     read::Linked,
 };
-use crate::{
-    auth::{Principal, Role, check_token_name, generate_token, hash_token},
-    domain::{
-        FieldError,
-        records::{
-            ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, SignatureRecord, SourceRecord,
-        },
+use crate::domain::{
+    FieldError,
+    records::{
+        ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, SignatureRecord, SourceRecord,
     },
 };
-
-/// What the audit log and `history` name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Source,
-    Actor,
-    Event,
-    Commitment,
-    Coalition,
-    Signature,
-    Token,
-    Import,
-}
-
-impl Kind {
-    /// The stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Source => "source",
-            Self::Actor => "actor",
-            Self::Event => "event",
-            Self::Commitment => "commitment",
-            Self::Coalition => "coalition",
-            Self::Signature => "signature",
-            Self::Token => "token",
-            Self::Import => "import",
-        }
-    }
-
-    /// The table of a versioned record (tokens and imports have no version to claim).
-    fn table(self) -> Option<&'static str> {
-        match self {
-            Self::Source => Some("sources"),
-            Self::Actor => Some("actors"),
-            Self::Event => Some("events"),
-            Self::Commitment => Some("commitments"),
-            Self::Coalition => Some("coalitions"),
-            Self::Signature => Some("signatures"),
-            Self::Token | Self::Import => None,
-        }
-    }
-}
-
-/// What an audit row says was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    SetStatus,
-    Retract,
-    Delete,
-    Revoke,
-    Import,
-}
-
-impl Action {
-    /// The stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "CREATE",
-            Self::Update => "UPDATE",
-            Self::SetStatus => "SET_STATUS",
-            Self::Retract => "RETRACT",
-            Self::Delete => "DELETE",
-            Self::Revoke => "REVOKE",
-            Self::Import => "IMPORT",
-        }
-    }
-}
 
 /// A record of any edited kind, in the import format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -271,46 +197,6 @@ async fn claim(txn: &DatabaseTransaction, kind: Kind, current: &Current, expecte
 
 fn record_json(record: &Record) -> Option<String> {
     serde_json::to_string(record).ok()
-}
-
-/// Appends an audit row.
-async fn audit<C: ConnectionTrait>(
-    conn: &C,
-    who: &str,
-    action: Action,
-    (kind, entity_id, key): (Kind, Option<i64>, &str),
-    before: Option<String>,
-    after: Option<String>,
-) -> Result<(), DbErr> {
-    audit_entry::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        at: Set(Utc::now()),
-        actor: Set(who.to_owned()),
-        action: Set(action.as_str().to_owned()),
-        entity_kind: Set(kind.as_str().to_owned()),
-        entity_id: Set(entity_id),
-        slug: Set(key.to_owned()),
-        before: Set(before),
-        after: Set(after),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
-}
-
-/// The audit row of a bulk import: who, what it was called, and what it changed.
-pub(crate) async fn audit_import(
-    txn: &DatabaseTransaction,
-    who: &str,
-    label: &str,
-    summary: &super::import::ImportSummary,
-) -> Result<(), DbErr> {
-    let after = serde_json::json!({
-        "inserted": summary.inserted,
-        "updated": summary.updated,
-        "unchanged": summary.unchanged,
-    });
-    audit(txn, who, Action::Import, (Kind::Import, None, label), None, Some(after.to_string())).await
 }
 
 /// The first problem of a failed import, as a field error of the edit. The edit's
@@ -519,82 +405,5 @@ impl Db {
         txn.commit().await?;
         self.published(pending);
         Ok(())
-    }
-
-    /// The audit rows of one record, newest first.
-    pub async fn history(&self, kind: Kind, key: &str, limit: u64) -> StorageResult<Vec<audit_entry::Model>> {
-        Ok(audit_entry::Entity::find()
-            .filter(audit_entry::Column::EntityKind.eq(kind.as_str()))
-            .filter(audit_entry::Column::Slug.eq(key))
-            .order_by_desc(audit_entry::Column::Id)
-            .limit(limit)
-            .all(self.conn())
-            .await?)
-    }
-
-    /// Creates a token; returns its secret, shown this once (only its hash is stored).
-    pub async fn create_token(&self, who: &str, name: &str, role: Role) -> StorageResult<String> {
-        check_token_name(name)?;
-        let secret = generate_token()
-            .map_err(|e| StorageError::Db(DbErr::Custom(format!("no randomness from the operating system: {e}"))))?;
-        let txn = self.begin_write().await?;
-        if api_token::Entity::find().filter(api_token::Column::Name.eq(name)).one(&txn).await?.is_some() {
-            return Err(StorageError::Invalid(FieldError::new("name", format!("a token named {name:?} exists"))));
-        }
-        let row = api_token::ActiveModel {
-            id: sea_orm::ActiveValue::NotSet,
-            name: Set(name.to_owned()),
-            role: Set(role.as_str().to_owned()),
-            token_hash: Set(hash_token(&secret)),
-            created_at: Set(Utc::now()),
-            revoked_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let after = serde_json::json!({ "name": name, "role": role.as_str() }).to_string();
-        audit(&txn, who, Action::Create, (Kind::Token, Some(row.id), name), None, Some(after)).await?;
-        // The audit log is readable (`history`): cached answers must not outlive it.
-        bump_data_version(&txn).await?;
-        txn.commit().await?;
-        Ok(secret)
-    }
-
-    /// Revokes a token by name; it stops working at once, on every server.
-    pub async fn revoke_token(&self, who: &str, name: &str) -> StorageResult<()> {
-        let txn = self.begin_write().await?;
-        let Some(row) = api_token::Entity::find()
-            .filter(api_token::Column::Name.eq(name))
-            .filter(api_token::Column::RevokedAt.is_null())
-            .one(&txn)
-            .await?
-        else {
-            return Err(StorageError::NotFound(format!("no active token named {name:?}")));
-        };
-        let id = row.id;
-        let mut active: api_token::ActiveModel = row.into();
-        active.revoked_at = Set(Some(Utc::now()));
-        active.update(&txn).await?;
-        audit(&txn, who, Action::Revoke, (Kind::Token, Some(id), name), None, None).await?;
-        bump_data_version(&txn).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Every token (revoked ones too), by name.
-    pub async fn tokens(&self) -> StorageResult<Vec<api_token::Model>> {
-        Ok(api_token::Entity::find().order_by_asc(api_token::Column::Name).all(self.conn()).await?)
-    }
-
-    /// Who holds `token`.
-    pub async fn principal(&self, token: &str) -> StorageResult<Principal> {
-        let row = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash_token(token)))
-            .filter(api_token::Column::RevokedAt.is_null())
-            .one(self.conn())
-            .await?;
-        Ok(match row.map(|r| (Role::parse("role", &r.role), r.name)) {
-            Some((Ok(role), name)) => Principal::Token { name, role },
-            _ => Principal::Invalid,
-        })
     }
 }
