@@ -6,6 +6,16 @@ use super::FieldError;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode(String);
 
+/// A list of country codes (ISO 3166-1 alpha-2, any case) as their canonical codes,
+/// naming the field and position of a bad one (`filter.countries[2]`); none given: none.
+pub fn country_codes(field: &str, raw: Option<Vec<String>>) -> Result<Vec<String>, FieldError> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Ok(CountryCode::parse(&format!("{field}[{i}]"), &c)?.as_str().to_owned()))
+        .collect()
+}
+
 impl CountryCode {
     /// Parses an upper-case alpha-2 code that ISO 3166-1 assigns.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {

@@ -2,6 +2,7 @@
 //! call storage or domain, convert, classify errors. Nothing here touches HTTP types.
 
 pub mod guards;
+pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -15,8 +16,18 @@ use async_graphql::{Context, Schema};
 use crate::{error::ApiError, storage::Db};
 use loaders::Loaders;
 
+/// The root query.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(
+    query::CommitmentQuery,
+    query::DirectoryQuery,
+    query::SearchQuery,
+    totals::TotalsQueryRoot,
+    mutation::AuditQuery,
+);
+
 /// The pledgewatch schema.
-pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+pub type AppSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;
 
 /// Limits that the API enforces, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +78,7 @@ pub const MAX_DIRECTIVES_PER_FIELD: usize = 10;
 
 /// Builds the schema. Without a database it can still be printed (`export-schema`).
 pub fn build_schema(db: Option<Db>, limits: ApiLimits) -> AppSchema {
-    let mut builder = Schema::build(query::Query::default(), mutation::Mutation, subscription::Subscription)
+    let mut builder = Schema::build(Query::default(), mutation::Mutation, subscription::Subscription)
         .data(limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -8,7 +8,7 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::{
     ContextExt,
-    query::CommitmentFilterInput,
+    inputs::CommitmentFilterInput,
     totals::{FxPolicyInput, TotalsBasis, TotalsDimension, TotalsReport, TotalsRequest},
     types::Commitment,
 };

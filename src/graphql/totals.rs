@@ -7,7 +7,7 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObj
 
 use super::{
     ContextExt,
-    query::CommitmentFilterInput,
+    inputs::CommitmentFilterInput,
     scalars::{Date, Decimal},
     types::{Actor, Commitment, Event, MoneyRange, loaded, stored},
 };

@@ -16,8 +16,32 @@ use crate::{
         money::{self, MinorRange},
     },
     error::{ApiError, ApiResultExt},
-    storage::read::{Linked, Page, SignatureFilter, StanceCounts},
+    storage::{
+        Db,
+        read::{ActorFilter, CommitmentFilter, Linked, Page, SignatureFilter, StanceCounts},
+    },
 };
+
+/// A COUNT that a connection runs only when `totalCount` is asked for.
+#[derive(Debug, Clone)]
+pub enum CountQuery {
+    Commitments(Box<CommitmentFilter>),
+    Actors(ActorFilter),
+    Events,
+    Coalitions,
+}
+
+impl CountQuery {
+    /// Runs the count.
+    pub async fn run(&self, db: &Db) -> Result<u64, ApiError> {
+        match self {
+            Self::Commitments(filter) => db.commitments_count(filter).await.api(),
+            Self::Actors(filter) => db.actors_count(filter).await.api(),
+            Self::Events => db.events_count().await.api(),
+            Self::Coalitions => db.coalitions_count().await.api(),
+        }
+    }
+}
 
 /// A stored value that does not parse is our fault, not the caller's.
 pub(crate) fn stored<T>(result: Result<T, FieldError>) -> Result<T, ApiError> {
@@ -618,7 +642,7 @@ impl Coalition {
         filter: Option<SignatureFilterInput>,
     ) -> Result<Vec<Signature>, ApiError> {
         let filter = filter.unwrap_or_default();
-        let countries = super::query::countries("filter.countries", filter.countries)?;
+        let countries = crate::domain::codes::country_codes("filter.countries", filter.countries)?;
         let filter = SignatureFilter {
             stances: filter.stances.unwrap_or_default().into_iter().map(Into::into).collect(),
             actor_kinds: filter.actor_kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -749,12 +773,12 @@ macro_rules! connection {
             /// Where this page stands.
             pub page_info: PageInfo,
             #[graphql(skip)]
-            pub count: crate::graphql::query::CountQuery,
+            pub count: CountQuery,
         }
 
         impl $connection {
             /// Wraps a storage page.
-            pub fn new(page: Page<$model>, has_previous: bool, count: crate::graphql::query::CountQuery) -> Self {
+            pub fn new(page: Page<$model>, has_previous: bool, count: CountQuery) -> Self {
                 let page_info = PageInfo::of(&page, has_previous);
                 let edges = page.rows.into_iter().map(|(row, cursor)| $edge { node: $node(row), cursor }).collect();
                 Self { edges, page_info, count }

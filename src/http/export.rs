@@ -12,9 +12,10 @@ use axum::{
 
 use super::{AppState, gate::Reader};
 use crate::{
+    domain::FieldError,
     error::{ApiError, code},
-    graphql::query::commitment_filter_from_params,
-    storage::export::CommitmentRow,
+    graphql::inputs::CommitmentFilterInput,
+    storage::{export::CommitmentRow, read::CommitmentFilter},
 };
 
 /// Rows per database page of the stream.
@@ -201,4 +202,51 @@ pub(super) async fn commitments_json(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     commitments(state, params, Format::Json).await
+}
+
+/// The `commitments` filter from URL query parameters, for the export endpoints: the same
+/// names and checks as the GraphQL filter (`events=a,b`, `pledgerKinds=COMPANY`,
+/// `announcedFrom=2025-01-01`, `topLevel=true`, `text=elysee`). List parameters take commas
+/// or repeats; `sectors` only repeats, as sector names hold commas.
+pub fn commitment_filter_from_params(params: &[(String, String)]) -> Result<CommitmentFilter, ApiError> {
+    const LISTS: [&str; 10] = [
+        "events",
+        "pledgers",
+        "pledgerKinds",
+        "pledgerCountries",
+        "beneficiaries",
+        "recipientCountries",
+        "sectors",
+        "kinds",
+        "statuses",
+        "currencies",
+    ];
+    const LIST_RELATIONS: &str = "relations";
+    let mut object = serde_json::Map::new();
+    for (name, value) in params {
+        let name = name.as_str();
+        if LISTS.contains(&name) || name == LIST_RELATIONS {
+            let entry = object.entry(name.to_owned()).or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            let parts: Vec<&str> = if name == "sectors" { vec![value.as_str()] } else { value.split(',').collect() };
+            if let serde_json::Value::Array(list) = entry {
+                list.extend(parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).map(|p| p.to_owned().into()));
+            }
+        } else if name == "topLevel" {
+            let flag = match value.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(FieldError::new("topLevel", "is true or false").into()),
+            };
+            object.insert(name.to_owned(), flag.into());
+        } else if ["announcedFrom", "announcedTo", "amountMin", "amountMax", "partOf", "text"].contains(&name) {
+            object.insert(name.to_owned(), value.clone().into());
+        } else if !["excel"].contains(&name) {
+            return Err(FieldError::new(name, "is not a filter of commitments").into());
+        }
+    }
+    let value = async_graphql::Value::from_json(serde_json::Value::Object(object))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let input = <CommitmentFilterInput as async_graphql::InputType>::parse(Some(value))
+        .map_err(|e| FieldError::new("filter", e.into_server_error(Default::default()).message))?;
+    input.into_filter()
 }
