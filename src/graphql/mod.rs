@@ -1,6 +1,8 @@
 //! The GraphQL API: schema, types and resolvers. Resolvers stay thin: read the context,
 //! call storage or domain, convert, classify errors. Nothing here touches HTTP types.
 
+pub mod audit;
+pub mod edits;
 pub mod guards;
 pub mod inputs;
 pub mod loaders;
@@ -23,7 +25,7 @@ pub struct Query(
     query::DirectoryQuery,
     query::SearchQuery,
     totals::TotalsQueryRoot,
-    mutation::AuditQuery,
+    audit::AuditQuery,
 );
 
 /// The pledgewatch schema.
