@@ -42,24 +42,11 @@ pub(crate) async fn source_slugs_of<C: ConnectionTrait>(
     kind: Linked,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Vec<String>>, DbErr> {
-    let mut out: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let links = source_link::Entity::find()
-        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
-        .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
-        .order_by_asc(source_link::Column::EntityId)
-        .order_by_asc(source_link::Column::Position)
-        .find_also_related(source::Entity)
-        .all(conn)
-        .await?;
-    for (link, source) in links {
-        if let Some(source) = source {
-            out.entry(link.entity_id).or_default().push(source.slug);
-        }
-    }
-    Ok(out)
+    Ok(super::read::linked_sources_of(conn, kind, ids)
+        .await?
+        .into_iter()
+        .map(|(id, sources)| (id, sources.into_iter().map(|s| s.slug).collect()))
+        .collect())
 }
 
 async fn slug_of<E, C>(conn: &C, id: Option<i64>) -> Result<Option<String>, DbErr>

@@ -313,6 +313,33 @@ fn parse_key_id(raw: &Option<String>) -> Result<i64, FieldError> {
     raw.as_deref().and_then(|r| r.parse().ok()).ok_or_else(|| FieldError::new("after", "is not a cursor of this list"))
 }
 
+/// The sources of each row of one kind, in their given order, in one statement (on any
+/// connection: the pool, or an edit's transaction).
+pub(crate) async fn linked_sources_of<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    kind: Linked,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<source::Model>>, sea_orm::DbErr> {
+    let mut map: HashMap<i64, Vec<source::Model>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let links = source_link::Entity::find()
+        .filter(source_link::Column::EntityKind.eq(kind.as_str()))
+        .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
+        .order_by_asc(source_link::Column::EntityId)
+        .order_by_asc(source_link::Column::Position)
+        .find_also_related(source::Entity)
+        .all(conn)
+        .await?;
+    for (link, source) in links {
+        if let Some(source) = source {
+            map.entry(link.entity_id).or_default().push(source);
+        }
+    }
+    Ok(map)
+}
+
 impl Db {
     /// A page of commitments after `after`, at most `first` rows.
     pub async fn commitments_page(
@@ -537,21 +564,7 @@ impl Db {
 
     /// The sources of each row of one kind, in their given order.
     pub async fn sources_of(&self, kind: Linked, ids: &[i64]) -> StorageResult<HashMap<i64, Vec<source::Model>>> {
-        let links = source_link::Entity::find()
-            .filter(source_link::Column::EntityKind.eq(kind.as_str()))
-            .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
-            .order_by_asc(source_link::Column::EntityId)
-            .order_by_asc(source_link::Column::Position)
-            .find_also_related(source::Entity)
-            .all(self.conn())
-            .await?;
-        let mut map: HashMap<i64, Vec<source::Model>> = HashMap::new();
-        for (link, source) in links {
-            if let Some(source) = source {
-                map.entry(link.entity_id).or_default().push(source);
-            }
-        }
-        Ok(map)
+        Ok(linked_sources_of(self.conn(), kind, ids).await?)
     }
 
     /// The status history of each commitment, oldest first.

@@ -222,6 +222,14 @@ async fn sigint_stops_the_server_gracefully(backend: Backend) {
     assert!(exit.success(), "Ctrl-C is a clean exit: {exit:?}");
 }
 
+/// Creates a commitment of France of 1 EUR as `editor`; returns the answer.
+async fn create_by_france(app: &TestApp, editor: &str, slug: &str) -> Value {
+    let query = r#"mutation C($slug: String!) { createCommitment(input: { slug: $slug, title: "Notice",
+        pledger: "france", announcedOn: "2025-02-10", amountLow: "1", amountHigh: "1", currency: "EUR",
+        kind: INVESTMENT, sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
+    app.as_token(Some(editor), query, json!({ "slug": slug })).await.1
+}
+
 const CHANGES: &str = r#"subscription { commitmentChanged(filter: { pledgers: ["france"] }) { action slug } }"#;
 
 async fn a_rolled_back_write_sends_no_notice() {
@@ -229,22 +237,10 @@ async fn a_rolled_back_write_sends_no_notice() {
     let editor = app.token("desk", Role::Editor).await;
     let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
     ws.subscribe("c", CHANGES).await;
-    let create = |slug: &'static str| {
-        let (app, editor) = (&app, editor.clone());
-        async move {
-            let query = r#"mutation C($slug: String!) { createCommitment(input: { slug: $slug, title: "Notice",
-                pledger: "france", announcedOn: "2025-02-10", amountLow: "1", amountHigh: "1", currency: "EUR",
-                kind: INVESTMENT, sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
-            app.as_token(Some(&editor), query, json!({ "slug": slug })).await.1
-        }
-    };
     ws.until_listening("c", |slug| {
         let (app, editor) = (&app, editor.clone());
         async move {
-            let query = r#"mutation C($slug: String!) { createCommitment(input: { slug: $slug, title: "Probe",
-                pledger: "france", announcedOn: "2025-02-10", amountLow: "1", amountHigh: "1", currency: "EUR",
-                kind: INVESTMENT, sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
-            let (_, body) = app.as_token(Some(&editor), query, json!({ "slug": slug })).await;
+            let body = create_by_france(app, &editor, &slug).await;
             assert!(body.get("errors").is_none(), "{body}");
         }
     })
@@ -262,10 +258,10 @@ async fn a_rolled_back_write_sends_no_notice() {
     )
     .await
     .unwrap();
-    let body = create("rolled-back").await;
+    let body = create_by_france(&app, &editor, "rolled-back").await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR", "{body}");
     conn.execute_unprepared("DROP TRIGGER refuse ON audit_log").await.unwrap();
-    let body = create("committed").await;
+    let body = create_by_france(&app, &editor, "committed").await;
     assert!(body.get("errors").is_none(), "{body}");
     // The next notice is the committed write's: the rolled-back one was never sent.
     assert_eq!(ws.next_change("c").await, json!({ "action": "CREATED", "slug": "committed" }));
@@ -279,10 +275,7 @@ async fn a_reconnected_listener_tells_subscribers_to_resync() {
     ws.until_listening("c", |slug| {
         let (app, editor) = (&app, editor.clone());
         async move {
-            let query = r#"mutation C($slug: String!) { createCommitment(input: { slug: $slug, title: "Probe",
-                pledger: "france", announcedOn: "2025-02-10", amountLow: "1", amountHigh: "1", currency: "EUR",
-                kind: INVESTMENT, sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
-            let (_, body) = app.as_token(Some(&editor), query, json!({ "slug": slug })).await;
+            let body = create_by_france(app, &editor, &slug).await;
             assert!(body.get("errors").is_none(), "{body}");
         }
     })
