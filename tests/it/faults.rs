@@ -228,16 +228,21 @@ async fn sigterm_lets_the_request_in_flight_finish(backend: Backend) {
         .to_string();
     let (head, tail) = body.split_at(body.len() / 2);
     let mut stream = tokio::net::TcpStream::connect(server.address).await.expect("connects");
-    // The connection is being served once a first request on it is answered (keep-alive).
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("a first request");
-    let mut first = [0_u8; 1024];
-    let n = stream.read(&mut first).await.expect("its answer");
-    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..n]));
+    // `Expect: 100-continue`: the server says "100 Continue" once its handler reads the body,
+    // so the request is known to be in flight, not merely sent, when SIGTERM comes.
     let request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.expect("headers and half the body");
+    stream.write_all(request.as_bytes()).await.expect("the headers");
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0_u8; 1];
+        stream.read_exact(&mut byte).await.expect("an interim answer");
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
+    stream.write_all(head.as_bytes()).await.expect("half the body");
 
     server.signal("TERM").await;
     // New connections are no longer taken (waited for, at most 5 s)...
