@@ -106,8 +106,6 @@ pub enum ApiError {
     /// The database cannot be reached right now (down, restarting); the request may be
     /// retried.
     Unavailable(String),
-    /// Every database connection is in use; the request may be retried.
-    Busy(String),
     /// Something went wrong on our side; the cause is logged.
     Internal(String),
 }
@@ -125,7 +123,6 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound(what) => Self::NotFound(what),
             StorageError::Conflict(what) => Self::Conflict(what),
             StorageError::Unavailable(cause) => Self::Unavailable(cause),
-            StorageError::Busy(cause) => Self::Busy(cause),
             StorageError::Db(db) => Self::Internal(db.to_string()),
         }
     }
@@ -145,10 +142,6 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 coded(code::UNAVAILABLE_MESSAGE.to_owned(), code::SERVICE_UNAVAILABLE)
-            }
-            ApiError::Busy(cause) => {
-                tracing::warn!(%cause, "every database connection is in use");
-                coded(code::BUSY_MESSAGE.to_owned(), code::SERVER_BUSY)
             }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");

@@ -52,7 +52,6 @@ pub(crate) fn loaded<T>(result: Result<T, std::sync::Arc<crate::storage::Storage
     use crate::storage::StorageError;
     result.map_err(|e| match e.as_ref() {
         StorageError::Unavailable(cause) => ApiError::Unavailable(cause.clone()),
-        StorageError::Busy(cause) => ApiError::Busy(cause.clone()),
         StorageError::Conflict(what) => ApiError::Conflict(what.clone()),
         other => ApiError::Internal(other.to_string()),
     })

@@ -127,24 +127,17 @@ pub(super) async fn commitments(state: AppState, params: Vec<(String, String)>, 
         if format == Format::Json {
             yield Ok(Bytes::from_static(b"[\n"));
         }
-        let mut page = Some(Ok(first_page));
+        let (mut rows, mut next) = first_page;
         let mut first = true;
         loop {
-            let result = match page.take() {
-                Some(result) => result,
-                None => break,
+            yield match format {
+                Format::Csv => csv_chunk(&rows, first, excel),
+                Format::Json => json_chunk(&rows, first),
             };
-            match result {
-                Ok((rows, next)) => {
-                    yield match format {
-                        Format::Csv => csv_chunk(&rows, first, excel),
-                        Format::Json => json_chunk(&rows, first),
-                    };
-                    first = first && rows.is_empty();
-                    if let Some(cursor) = next {
-                        page = Some(db.commitment_rows(&filter, Some(&cursor), PAGE).await);
-                    }
-                }
+            first = first && rows.is_empty();
+            let Some(cursor) = next else { break };
+            match db.commitment_rows(&filter, Some(&cursor), PAGE).await {
+                Ok(page) => (rows, next) = page,
                 Err(err) => {
                     // The status line is sent: cut the stream so the client sees a failure.
                     tracing::error!(%err, "the export stream failed");

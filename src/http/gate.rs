@@ -209,6 +209,17 @@ pub fn prepare(request: &mut async_graphql::Request) -> Result<Operation, Server
     Ok(operation_in(document, wanted.as_deref()))
 }
 
+/// The error for a database that did not answer in time: a busy server when every
+/// connection of the pool is in use (the database is fine), else an unreachable database.
+/// The one place that tells the two apart.
+pub fn unavailable(db: &Db) -> ServerError {
+    if db.pool_saturated() {
+        coded(code::BUSY_MESSAGE, code::SERVER_BUSY)
+    } else {
+        coded(code::UNAVAILABLE_MESSAGE, code::SERVICE_UNAVAILABLE)
+    }
+}
+
 /// Codes what async-graphql left uncoded, in one place for every transport: an error of
 /// the whole request (no path) is a validation failure, a field error without a code is
 /// ours. An unavailable database is reported as a busy server when every connection of
@@ -222,9 +233,10 @@ pub fn finish_errors(errors: &mut [ServerError], db: &Db) {
                     if error.path.is_empty() { code::GRAPHQL_VALIDATION_FAILED } else { code::INTERNAL_SERVER_ERROR };
                 error.extensions.get_or_insert_with(Default::default).set("code", code);
             }
-            Some(code::SERVICE_UNAVAILABLE) if db.pool_saturated() => {
-                error.message = code::BUSY_MESSAGE.to_owned();
-                error.extensions.get_or_insert_with(Default::default).set("code", code::SERVER_BUSY);
+            Some(code::SERVICE_UNAVAILABLE) => {
+                let decided = unavailable(db);
+                error.message = decided.message;
+                error.extensions = decided.extensions;
             }
             Some(_) => {}
         }
@@ -282,6 +294,8 @@ pub fn bearer(value: &str) -> Option<&str> {
 pub struct Caller {
     /// Who the token says.
     pub principal: Principal,
+    /// The token it was resolved from (a WebSocket keeps it to check it again).
+    pub token: Option<String>,
 }
 
 impl Caller {
@@ -289,7 +303,7 @@ impl Caller {
     /// lately is first charged to its client address's rate budget. Remembers valid tokens
     /// and forgets revoked ones.
     pub async fn resolve(state: &AppState, token: Option<&str>, ip: Option<IpAddr>) -> Result<Self, ServerError> {
-        let Some(token) = token else { return Ok(Self { principal: Principal::Anonymous }) };
+        let Some(token) = token else { return Ok(Self { principal: Principal::Anonymous, token: None }) };
         let hash = hash_token(token);
         if !state.known_tokens.contains(&format!("token:{hash}"))
             && let (Some(limiter), Some(ip)) = (&state.token_checks, ip)
@@ -298,14 +312,9 @@ impl Caller {
         }
         let principal = match state.db.principal(token).await {
             Ok(p) => p,
-            Err(StorageError::Unavailable(cause)) | Err(StorageError::Busy(cause)) => {
+            Err(StorageError::Unavailable(cause)) => {
                 tracing::warn!(%cause, "cannot check a token: database unavailable");
-                let busy = state.db.pool_saturated();
-                return Err(if busy {
-                    coded(code::BUSY_MESSAGE, code::SERVER_BUSY)
-                } else {
-                    coded(code::UNAVAILABLE_MESSAGE, code::SERVICE_UNAVAILABLE)
-                });
+                return Err(unavailable(&state.db));
             }
             Err(err) => {
                 tracing::error!(%err, "cannot check a token");
@@ -317,12 +326,12 @@ impl Caller {
             return Err(coded("the bearer token is malformed, unknown or revoked", code::UNAUTHENTICATED));
         }
         state.known_tokens.remember(format!("token:{hash}"));
-        Ok(Self { principal })
+        Ok(Self { principal, token: Some(token.to_owned()) })
     }
 
     /// Whether this caller may read on this server (`--private-reads` needs READER).
     pub fn may_read(&self, state: &AppState) -> Result<(), ServerError> {
-        if state.public_reads || require(&self.principal, Role::Reader).is_ok() {
+        if state.public_reads() || require(&self.principal, Role::Reader).is_ok() {
             Ok(())
         } else {
             Err(coded("reads need a token on this server", code::UNAUTHENTICATED))

@@ -47,8 +47,6 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The database.
     pub db: Db,
-    /// Whether reads need no token.
-    pub public_reads: bool,
     /// What `/metrics` reports.
     pub metrics: Metrics,
     /// Whole answers to anonymous read queries, until the next write (sized by
@@ -56,13 +54,12 @@ pub struct AppState {
     pub responses: Arc<cache::ResponseCache>,
     /// Tokens seen valid lately (their hashes): their holders get rate budgets of their own.
     pub known_tokens: Arc<gate::KnownTokens>,
-    /// The per-client rate limiter, shared by HTTP requests and WebSocket operations.
-    pub limiter: Option<gate::Limiter>,
     /// Per client address: checks of tokens not seen valid lately (same budget).
     pub token_checks: Option<gate::Limiter>,
     /// The limits the state was built with (the router's layers read them).
     pub limits: Arc<HttpLimits>,
-    /// The rate-limit layer's configuration (its limiter is [`AppState::limiter`]).
+    /// The rate-limit layer's configuration (its limiter is [`AppState::limiter`], which
+    /// WebSocket operations are charged to).
     governor: Option<
         Arc<
             tower_governor::governor::GovernorConfig<
@@ -74,6 +71,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The per-client rate limiter, shared by HTTP requests and WebSocket operations (the
+    /// rate-limit layer's own).
+    pub fn limiter(&self) -> Option<&gate::Limiter> {
+        self.governor.as_ref().map(|config| config.limiter())
+    }
+
+    /// Whether reads need no token.
+    pub fn public_reads(&self) -> bool {
+        self.limits.public_reads
+    }
+
     /// The state for a schema and its database under these limits, built once: the
     /// response cache, the rate limiters and the token budget all come from `limits`.
     pub fn new(schema: AppSchema, db: Db, limits: HttpLimits) -> Self {
@@ -96,11 +104,9 @@ impl AppState {
         Self {
             schema,
             db,
-            public_reads: limits.public_reads,
             metrics,
             responses,
             known_tokens: Arc::new(gate::KnownTokens::default()),
-            limiter: governor.as_ref().map(|config| Arc::clone(config.limiter())),
             token_checks: limits.rate_limit.and_then(limiter),
             governor,
             limits: Arc::new(limits),
@@ -437,12 +443,12 @@ async fn execute(
             }
             // The database is not there: say so now rather than wait for it a second time.
             Err(err) => {
-                let error = match crate::error::ApiError::from(crate::storage::StorageError::from(err)) {
-                    crate::error::ApiError::Busy(_) => gate::coded(code::BUSY_MESSAGE, code::SERVER_BUSY),
-                    crate::error::ApiError::Unavailable(_) => {
-                        gate::coded(code::UNAVAILABLE_MESSAGE, code::SERVICE_UNAVAILABLE)
+                let error = match crate::storage::StorageError::from(err) {
+                    crate::storage::StorageError::Unavailable(_) => gate::unavailable(&state.db),
+                    other => {
+                        tracing::error!(err = %other, "cannot read the data version");
+                        gate::coded("internal server error", code::INTERNAL_SERVER_ERROR)
                     }
-                    _ => gate::coded("internal server error", code::INTERNAL_SERVER_ERROR),
                 };
                 return request_refused(&error, answer, operation);
             }

@@ -15,7 +15,7 @@ use axum::{
 use futures_util::{StreamExt, stream::BoxStream};
 
 use super::{AppState, gate};
-use crate::{auth::Principal, graphql::loaders::Loaders};
+use crate::graphql::loaders::Loaders;
 
 /// The token a socket authenticated with (from the upgrade's header or `connection_init`).
 #[derive(Clone, Debug)]
@@ -34,15 +34,11 @@ fn payload_token(payload: &serde_json::Value) -> Option<String> {
 pub(super) async fn graphql_ws(
     State(state): State<AppState>,
     caller: gate::Caller,
-    headers: axum::http::HeaderMap,
     connect: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> HttpResponse {
-    let header_token = match caller.principal {
-        Principal::Anonymous => None,
-        _ => gate::header_token(&headers).map(str::to_owned),
-    };
+    let header_token = caller.token;
     let ip = connect.ok().map(|c| c.0.ip());
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let executor = SocketExecutor { state: state.clone(), ip };
@@ -76,7 +72,7 @@ impl SocketExecutor {
     /// Refuses the operation when its client is over its rate budget (the same budget as
     /// its HTTP requests: its token's, or its address's).
     fn within_budget(&self, token: Option<&str>) -> Result<(), ServerError> {
-        match (&self.state.limiter, gate::rate_key(token, self.ip)) {
+        match (self.state.limiter(), gate::rate_key(token, self.ip)) {
             (Some(limiter), Some(key)) => gate::charge(limiter, &key),
             _ => Ok(()),
         }

@@ -1048,23 +1048,11 @@ async fn write_status_history(
         .await?;
     let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
     // Every old row's sources in one statement.
-    let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
-    if !ids.is_empty() {
-        for link in source_link::Entity::find()
-            .filter(source_link::Column::EntityKind.eq(Linked::Status.as_str()))
-            .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
-            .order_by_asc(source_link::Column::EntityId)
-            .order_by_asc(source_link::Column::Position)
-            .all(txn)
-            .await?
-        {
-            links.entry(link.entity_id).or_default().push(link.source_id);
-        }
-    }
+    let mut links = super::read::linked_sources_of(txn, Linked::Status, &ids).await?;
     let old: Vec<(status_history::Model, Vec<i64>)> = existing
         .into_iter()
         .map(|row| {
-            let sources = links.remove(&row.id).unwrap_or_default();
+            let sources = links.remove(&row.id).unwrap_or_default().into_iter().map(|s| s.id).collect();
             (row, sources)
         })
         .collect();

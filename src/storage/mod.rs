@@ -42,9 +42,6 @@ pub enum StorageError {
     /// The database cannot be reached now (down, restarting, a broken connection).
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// Every connection of the pool is in use: the database is fine, the server is busy.
-    #[error("connection pool busy: {0}")]
-    Busy(String),
     /// The database failed; the cause is logged, never shown to clients.
     #[error("database error: {0}")]
     Db(DbErr),

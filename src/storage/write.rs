@@ -270,8 +270,11 @@ impl Db {
         let txn = self.begin_write().await?;
         // Creates of one key queue up (SQLite's BEGIN IMMEDIATE already serialises writers):
         // the second sees the first's row and is refused, instead of both reading "absent".
-        let mut keys: Vec<(Kind, &str)> = vec![(edit.kind, edit.key.as_str())];
-        keys.extend(edit.new_sources.iter().map(|s| (Kind::Source, s.slug.as_str())));
+        // (An update is serialised by its version claim; only what is created is locked.)
+        let mut keys: Vec<(Kind, &str)> = edit.new_sources.iter().map(|s| (Kind::Source, s.slug.as_str())).collect();
+        if edit.expected_version.is_none() {
+            keys.push((edit.kind, edit.key.as_str()));
+        }
         lock_keys(&txn, &mut keys).await?;
         let before = current(&txn, edit.kind, &edit.key).await?;
         match (&before, edit.expected_version) {
