@@ -16,8 +16,8 @@ use std::{
 use serde_json::{Map, Value};
 
 use crate::{
+    domain::records::Problem,
     domain::records::{CommitmentRecord, DataSet, FORMAT, RetractionRecord, StatusRecord},
-    storage::import::Problem,
 };
 
 /// One file of the set: its columns in order, and which are lists, booleans or integers.

@@ -11,9 +11,9 @@ use sea_orm::{
 
 use super::{
     Db, StorageError,
-    import::{Batches, ImportSummary, Problem},
+    import::{Batches, ImportSummary},
 };
-use crate::domain::records::{DataSet, StatusRecord};
+use crate::domain::records::{DataSet, Problem, StatusRecord};
 
 /// The temporary table of waiting status rows (dropped at the end of the import).
 const STASH: &str = "pw_import_statuses";

@@ -1,0 +1,54 @@
+//! Events.
+
+use entity::event;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::context::{Ctx, Ids};
+use crate::{
+    domain::{
+        records::{DataSet, Problem, ValidEvent},
+        text::fold,
+    },
+    storage::read::Linked,
+};
+
+/// Loads the ids of every event the data set refers to, then writes its own events.
+pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, ValidEvent)]) -> Result<(), DbErr> {
+    let referenced = data
+        .commitments
+        .iter()
+        .filter_map(|c| c.event.clone())
+        .chain(data.coalitions.iter().filter_map(|c| c.event.clone()));
+    cx.ids.events =
+        Ids::load::<event::Entity>(cx.txn, event::Column::Id, event::Column::Slug, referenced.collect()).await?;
+    for (index, e) in valid {
+        cx.tick("events", valid.len());
+        let existing = event::Entity::find().filter(event::Column::Slug.eq(&e.slug)).one(cx.txn).await?;
+        let fresh = event::Model {
+            id: 0,
+            slug: e.slug.clone(),
+            name: e.name.clone(),
+            name_folded: fold(&e.name),
+            kind: e.kind.as_str().to_owned(),
+            city: e.city.clone(),
+            country: e.country.as_ref().map(|c| c.as_str().to_owned()),
+            start_date: e.start_date,
+            end_date: e.end_date,
+            version: 1,
+            created_at: cx.now,
+            updated_at: cx.now,
+        };
+        // A bad source is reported (and rolls the import back), but the row is still
+        // written so that records referring to it do not report it missing too.
+        let sources = cx.ids.sources.sources(&e.sources).unwrap_or_else(|err| {
+            cx.problems.push(Problem::new("events", *index, &e.slug, err));
+            Vec::new()
+        });
+        let (id, changed) = cx.save(existing, fresh, Linked::Event, &sources).await?;
+        if changed {
+            cx.touched.events.push(id);
+        }
+        cx.ids.events.map.insert(e.slug.clone(), id);
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! Imports a [`DataSet`] in one transaction: every record validated first (all problems
+//! reported, not just the first), then upserted by its natural key, so that importing the
+//! same file again changes nothing.
+
+mod actors;
+mod coalitions;
+mod commitments;
+mod context;
+mod events;
+mod new_rows;
+mod overlaps;
+mod rates;
+mod sources;
+mod statuses;
+
+use std::collections::HashSet;
+
+use entity::commitment;
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect};
+
+use self::context::Ctx;
+use super::{
+    Db, StorageError,
+    changes::{Change, announce},
+};
+use crate::domain::{
+    FieldError,
+    records::{DataSet, FORMAT, Problem},
+};
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Records break rules; nothing was written.
+    #[error("{} invalid record(s), nothing written:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+    /// The database failed; nothing was written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<DbErr> for ImportError {
+    fn from(err: DbErr) -> Self {
+        Self::Storage(StorageError::from(err))
+    }
+}
+
+/// What an import did, per collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Rows whose content changed.
+    pub updated: usize,
+    /// Rows already as in the file.
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// What an import changed that counted amounts depend on.
+#[derive(Debug, Default)]
+struct Touched {
+    commitments: HashSet<i64>,
+    /// So many commitments changed that everything is rebuilt (the set is no longer kept:
+    /// a bulk import of a million rows must not hold a million ids).
+    all: bool,
+    actors: Vec<i64>,
+    events: Vec<i64>,
+    rates: bool,
+}
+
+/// Above this many changed commitments, rebuilding everything is cheaper than finding the
+/// families of each.
+const FULL_REBUILD_ABOVE: usize = 10_000;
+
+impl Touched {
+    fn is_empty(&self) -> bool {
+        self.commitments.is_empty() && !self.all && self.actors.is_empty() && self.events.is_empty() && !self.rates
+    }
+
+    fn commitment(&mut self, id: i64) {
+        if !self.all {
+            self.commitments.insert(id);
+            if self.commitments.len() > FULL_REBUILD_ABOVE {
+                self.all = true;
+                self.commitments = HashSet::new();
+            }
+        }
+    }
+
+    /// Rebuilds the counted amounts that depend on what changed.
+    async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        use super::counting::{rebuild_counted, rebuild_counted_for};
+        // Rates decide whether parts in other currencies exceed their headline.
+        if self.rates || self.all {
+            return rebuild_counted(txn).await;
+        }
+        // Counted rows copy the pledger's kind and country and date by the event's start.
+        for (column, ids) in
+            [(commitment::Column::PledgerId, &self.actors), (commitment::Column::EventId, &self.events)]
+        {
+            for chunk in ids.chunks(5_000) {
+                let found: Vec<i64> = commitment::Entity::find()
+                    .select_only()
+                    .column(commitment::Column::Id)
+                    .filter(column.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                self.commitments.extend(found);
+            }
+        }
+        if self.commitments.len() > FULL_REBUILD_ABOVE {
+            return rebuild_counted(txn).await;
+        }
+        rebuild_counted_for(txn, &self.commitments).await
+    }
+}
+
+impl ImportSummary {
+    /// Rows inserted or updated.
+    pub fn changed(&self) -> usize {
+        self.inserted + self.updated
+    }
+
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Inserted => self.inserted += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// An import under way in the caller's transaction, fed one batch of records at a time (a
+/// bulk import streams its files in batches; a single data set is one batch). Totals are
+/// rebuilt once, by [`Db::finish_import`].
+#[derive(Debug, Default)]
+pub(crate) struct Batches {
+    summary: ImportSummary,
+    touched: Touched,
+}
+
+impl Batches {
+    /// What the batches so far did.
+    pub(crate) fn summary(&self) -> &ImportSummary {
+        &self.summary
+    }
+}
+
+impl Db {
+    /// Validates and writes `data` in one transaction; nothing is written when any record
+    /// is invalid or references something that does not exist. Audited as `import`, named
+    /// by the data set's description.
+    pub async fn import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        self.import_as("import", data.description.as_deref().unwrap_or("data set"), data).await
+    }
+
+    /// [`Db::import`] on behalf of `who`: an import that changed something leaves an audit
+    /// row (action IMPORT) with its counts, in the same transaction.
+    pub async fn import_as(&self, who: &str, label: &str, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let txn = self.begin_write().await?;
+        plan_each_statement(&txn).await?;
+        let (summary, pending) = self.import_in(&txn, data).await?;
+        if summary.changed() > 0 {
+            audit_import(&txn, who, label, &summary).await?;
+        }
+        txn.commit().await?;
+        self.published(pending);
+        Ok(summary)
+    }
+
+    /// Validates `data` against the rules and the database as an import would, then rolls
+    /// everything back: what it would do, and nothing written.
+    pub async fn check_import(&self, data: &DataSet) -> Result<ImportSummary, ImportError> {
+        let txn = self.begin_write().await?;
+        plan_each_statement(&txn).await?;
+        let (summary, _) = self.import_in(&txn, data).await?;
+        txn.rollback().await?;
+        Ok(summary)
+    }
+
+    /// [`Db::import`] inside the caller's transaction: on error the caller drops (rolls
+    /// back) the transaction; on success it commits it, with whatever else it wrote.
+    pub(crate) async fn import_in(
+        &self,
+        txn: &DatabaseTransaction,
+        data: &DataSet,
+    ) -> Result<(ImportSummary, Option<Change>), ImportError> {
+        let mut batches = Batches::default();
+        let problems = self.import_batch(txn, &mut batches, data).await?;
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems));
+        }
+        Ok(self.finish_import(txn, batches).await?)
+    }
+
+    /// Rebuilds the totals for everything the batches changed and marks the write, in the
+    /// same transaction, so no reader ever sees new rows with old totals. Call it only
+    /// when no batch reported a problem.
+    pub(crate) async fn finish_import(
+        &self,
+        txn: &DatabaseTransaction,
+        batches: Batches,
+    ) -> Result<(ImportSummary, Option<Change>), DbErr> {
+        let Batches { summary, touched } = batches;
+        let mut pending = None;
+        if summary.changed() > 0 {
+            // A bulk import lists no ids: subscribers are told to resync instead.
+            let mut commitments: Vec<i64> = touched.commitments.iter().copied().collect();
+            commitments.sort_unstable();
+            let resync = touched.all;
+            let totals = !touched.is_empty();
+            touched.rebuild(txn).await?;
+            super::counting::bump_data_version(txn).await?;
+            let version = super::counting::data_version(txn).await?;
+            pending = announce(txn, Change { version, commitments, totals, resync, ..Change::default() }).await?;
+        }
+        Ok((summary, pending))
+    }
+
+    /// Validates and writes one batch of an import; returns its problems (indices within
+    /// this batch). Rows are written even when others fail, so that every problem of the
+    /// batch is found; the caller rolls back when any batch had one.
+    pub(crate) async fn import_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        batches: &mut Batches,
+        data: &DataSet,
+    ) -> Result<Vec<Problem>, DbErr> {
+        let mut problems = Vec::new();
+        if data.format != FORMAT {
+            let error = FieldError::new("format", format!("expected {FORMAT:?}"));
+            problems.push(Problem::new("format", 0, &data.format, error));
+        }
+        macro_rules! check {
+            ($collection:ident, $r:ident => $key:expr) => {
+                data.$collection
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, record)| match record.validate() {
+                        Ok(valid) => Some((index, valid)),
+                        Err(error) => {
+                            let $r = record;
+                            problems.push(Problem::new(stringify!($collection), index, &$key, error));
+                            None
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            };
+        }
+        let sources = check!(sources, r => r.slug);
+        let actors = check!(actors, r => r.slug);
+        let events = check!(events, r => r.slug);
+        let commitments = check!(commitments, r => r.slug);
+        let targets = check!(fundraising_targets, r => r.actor);
+        let overlaps = check!(overlaps, r => format!("{} > {}", r.later, r.earlier));
+        let coalitions = check!(coalitions, r => r.slug);
+        let signatures = check!(signatures, r => format!("{} / {}", r.coalition, r.actor));
+        let rates = check!(exchange_rates, r => format!("{} {}/{}", r.date, r.base, r.quote));
+        if !problems.is_empty() {
+            return Ok(problems);
+        }
+        // In this order: each step resolves the slugs of the steps before it.
+        let Batches { summary, touched } = batches;
+        let mut cx = Ctx::new(txn, &self.progress, summary, touched, problems);
+        sources::import(&mut cx, data, &sources).await?;
+        actors::import(&mut cx, data, &actors).await?;
+        events::import(&mut cx, data, &events).await?;
+        commitments::import(&mut cx, data, commitments).await?;
+        actors::targets(&mut cx, &targets).await?;
+        overlaps::import(&mut cx, &overlaps).await?;
+        coalitions::import(&mut cx, data, &coalitions).await?;
+        coalitions::signatures(&mut cx, &signatures).await?;
+        rates::import(&mut cx, &rates).await?;
+        Ok(cx.problems)
+    }
+}
+
+/// The audit row of a bulk import: who, what it was called, and what it changed.
+pub(crate) async fn audit_import(
+    txn: &DatabaseTransaction,
+    who: &str,
+    label: &str,
+    summary: &ImportSummary,
+) -> Result<(), DbErr> {
+    let after = serde_json::json!({
+        "inserted": summary.inserted,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    });
+    super::audit::audit(
+        txn,
+        who,
+        super::audit::Action::Import,
+        (super::audit::Kind::Import, None, label),
+        None,
+        Some(after.to_string()),
+    )
+    .await
+}
+
+/// Makes PostgreSQL plan every statement of this transaction for the tables as they are
+/// now. A large import grows tables from nothing inside one transaction; the prepared
+/// lookups' cached generic plans, made while the tables were empty, scan them whole (a
+/// 500-slug lookup took 1.5 s at 200 000 commitments).
+pub(crate) async fn plan_each_statement(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+    }
+    Ok(())
+}
