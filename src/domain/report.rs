@@ -263,7 +263,7 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
 
 /// Which total orders or filters groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measured {
+pub enum RankBy {
     Low,
     High,
     Count,
@@ -271,7 +271,7 @@ pub enum Measured {
 
 /// Keeps the groups whose measure is at least `min` (minor units of the reporting currency
 /// for money) and at most `max`.
-pub fn having(groups: &mut Vec<Group>, measured: Measured, min: Option<i128>, max: Option<i128>) {
+pub fn having(groups: &mut Vec<Group>, measured: RankBy, min: Option<i128>, max: Option<i128>) {
     groups.retain(|g| {
         let v = value(g, measured);
         min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
@@ -279,18 +279,18 @@ pub fn having(groups: &mut Vec<Group>, measured: Measured, min: Option<i128>, ma
 }
 
 /// Orders groups by a measure, largest first (ties keep key order).
-pub fn order_by(groups: &mut [Group], measured: Measured, descending: bool) {
+pub fn order_by(groups: &mut [Group], measured: RankBy, descending: bool) {
     groups.sort_by(|a, b| {
         let (x, y) = (value(a, measured), value(b, measured));
         if descending { y.cmp(&x) } else { x.cmp(&y) }
     });
 }
 
-fn value(g: &Group, measured: Measured) -> i128 {
+fn value(g: &Group, measured: RankBy) -> i128 {
     match measured {
-        Measured::Low => g.totals.counted().low,
-        Measured::High => g.totals.counted().high,
-        Measured::Count => i128::from(g.totals.count),
+        RankBy::Low => g.totals.counted().low,
+        RankBy::High => g.totals.counted().high,
+        RankBy::Count => i128::from(g.totals.count),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{
     auth::Role,
     domain::FieldError,
     error::{ApiError, ApiResultExt},
-    storage::audit::Kind,
+    storage::audit::Subject,
 };
 
 /// An API token (never its secret).
@@ -23,7 +23,7 @@ pub struct ApiToken {
 
 /// What the audit log and `history` name.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "Kind")]
+#[graphql(remote = "Subject")]
 pub enum AuditedEntity {
     Source,
     Actor,

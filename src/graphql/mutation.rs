@@ -24,7 +24,7 @@ use crate::{
     error::{ApiError, ApiResultExt},
     storage::{
         StorageError,
-        audit::{Action, Kind},
+        audit::{Action, Subject},
         write::{Current, Edit, Record, signature_key},
     },
 };
@@ -117,7 +117,7 @@ impl Mutation {
     async fn create_source(&self, ctx: &Context<'_>, input: SourceInput) -> Result<Source, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let key = input.slug.clone();
-        let edit = Edit::create(who, Kind::Source, key.clone(), vec![]);
+        let edit = Edit::create(who, Subject::Source, key.clone(), vec![]);
         run(ctx, edit, |_| Ok(Record::Source(input.into()))).await?;
         source_by_slug(ctx, &key).await
     }
@@ -131,7 +131,7 @@ impl Mutation {
         patch: SourcePatch,
     ) -> Result<Source, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit::change(who, Action::Update, Kind::Source, slug.clone(), expected_version, vec![]);
+        let edit = Edit::change(who, Action::Update, Subject::Source, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Source(mut r)) = before else { return Err(wrong_kind()) };
             patch.apply_to(&mut r);
@@ -146,7 +146,7 @@ impl Mutation {
         let who = authorize(ctx, Role::Editor)?;
         let (key, fresh) = (input.slug.clone(), new_sources(input.new_sources.as_deref()));
         let record = ActorRecord::from(input);
-        let edit = Edit::create(who, Kind::Actor, key.clone(), fresh);
+        let edit = Edit::create(who, Subject::Actor, key.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Actor(record))).await?;
         actor_by_slug(ctx, &key).await
     }
@@ -161,7 +161,7 @@ impl Mutation {
     ) -> Result<Actor, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.as_deref());
-        let edit = Edit::change(who, Action::Update, Kind::Actor, slug.clone(), expected_version, fresh);
+        let edit = Edit::change(who, Action::Update, Subject::Actor, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Actor(mut r)) = before else { return Err(wrong_kind()) };
             patch.apply_to(&mut r);
@@ -176,7 +176,7 @@ impl Mutation {
         let who = authorize(ctx, Role::Editor)?;
         let (key, fresh) = (input.slug.clone(), new_sources(input.new_sources.as_deref()));
         let record = EventRecord::from(input);
-        let edit = Edit::create(who, Kind::Event, key.clone(), fresh);
+        let edit = Edit::create(who, Subject::Event, key.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Event(record))).await?;
         event_by_slug(ctx, &key).await
     }
@@ -191,7 +191,7 @@ impl Mutation {
     ) -> Result<Event, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.as_deref());
-        let edit = Edit::change(who, Action::Update, Kind::Event, slug.clone(), expected_version, fresh);
+        let edit = Edit::change(who, Action::Update, Subject::Event, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Event(mut r)) = before else { return Err(wrong_kind()) };
             patch.apply_to(&mut r);
@@ -207,7 +207,7 @@ impl Mutation {
         let who = authorize(ctx, Role::Editor)?;
         let (key, fresh) = (input.slug.clone(), new_sources(input.new_sources.as_deref()));
         let record = CommitmentRecord::from(input);
-        let edit = Edit::create(who, Kind::Commitment, key.clone(), fresh);
+        let edit = Edit::create(who, Subject::Commitment, key.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Commitment(Box::new(record)))).await?;
         load_commitment(ctx, &key).await
     }
@@ -222,7 +222,7 @@ impl Mutation {
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.as_deref());
-        let edit = Edit::change(who, Action::Update, Kind::Commitment, slug.clone(), expected_version, fresh);
+        let edit = Edit::change(who, Action::Update, Subject::Commitment, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
             patch.apply_to(&mut r);
@@ -245,7 +245,7 @@ impl Mutation {
         note: Option<String>,
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit::change(who, Action::SetStatus, Kind::Commitment, slug.clone(), expected_version, vec![]);
+        let edit = Edit::change(who, Action::SetStatus, Subject::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
             let status = kinds::CommitmentStatus::from(status).as_str().to_owned();
@@ -274,7 +274,7 @@ impl Mutation {
         retracted_on: Option<Date>,
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
-        let edit = Edit::change(who, Action::Retract, Kind::Commitment, slug.clone(), expected_version, vec![]);
+        let edit = Edit::change(who, Action::Retract, Subject::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
             r.retraction = Some(RetractionRecord { reason, retracted_on: date(retracted_on), sources: vec![source] });
@@ -299,7 +299,7 @@ impl Mutation {
         let who = authorize(ctx, Role::Editor)?;
         let (key, fresh) = (input.slug.clone(), new_sources(input.new_sources.as_deref()));
         let record = CoalitionRecord::from(input);
-        let edit = Edit::create(who, Kind::Coalition, key.clone(), fresh);
+        let edit = Edit::create(who, Subject::Coalition, key.clone(), fresh);
         run(ctx, edit, |_| Ok(Record::Coalition(record))).await?;
         coalition_by_slug(ctx, &key).await
     }
@@ -314,7 +314,7 @@ impl Mutation {
     ) -> Result<Coalition, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let fresh = new_sources(patch.new_sources.as_deref());
-        let edit = Edit::change(who, Action::Update, Kind::Coalition, slug.clone(), expected_version, fresh);
+        let edit = Edit::change(who, Action::Update, Subject::Coalition, slug.clone(), expected_version, fresh);
         run(ctx, edit, |before| {
             let Some(Record::Coalition(mut r)) = before else { return Err(wrong_kind()) };
             patch.apply_to(&mut r);
@@ -337,7 +337,8 @@ impl Mutation {
         let fresh = new_sources(input.new_sources.as_deref());
         let record = SignatureRecord::from(input);
         let action = if expected_version.is_some() { Action::Update } else { Action::Create };
-        let edit = Edit { who, action, kind: Kind::Signature, key: key.clone(), expected_version, new_sources: fresh };
+        let edit =
+            Edit { who, action, kind: Subject::Signature, key: key.clone(), expected_version, new_sources: fresh };
         let written = run(ctx, edit, |_| Ok(Record::Signature(record))).await?;
         let model = ctx.db()?.signature_by_id(written.id).await.api()?;
         model.map(Signature).ok_or_else(|| ApiError::Internal(format!("signature {key} vanished after its write")))

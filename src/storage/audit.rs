@@ -12,7 +12,7 @@ use super::{Db, StorageResult};
 
 /// What the audit log and `history` name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum Subject {
     Source,
     Actor,
     Event,
@@ -23,7 +23,7 @@ pub enum Kind {
     Import,
 }
 
-impl Kind {
+impl Subject {
     /// The stored text.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,7 +84,7 @@ pub(crate) async fn audit<C: ConnectionTrait>(
     conn: &C,
     who: &str,
     action: Action,
-    (kind, entity_id, key): (Kind, Option<i64>, &str),
+    (kind, entity_id, key): (Subject, Option<i64>, &str),
     before: Option<String>,
     after: Option<String>,
 ) -> Result<(), DbErr> {
@@ -106,7 +106,7 @@ pub(crate) async fn audit<C: ConnectionTrait>(
 
 impl Db {
     /// The audit rows of one record, newest first.
-    pub async fn history(&self, kind: Kind, key: &str, limit: u64) -> StorageResult<Vec<audit_entry::Model>> {
+    pub async fn history(&self, kind: Subject, key: &str, limit: u64) -> StorageResult<Vec<audit_entry::Model>> {
         Ok(audit_entry::Entity::find()
             .filter(audit_entry::Column::EntityKind.eq(kind.as_str()))
             .filter(audit_entry::Column::Slug.eq(key))

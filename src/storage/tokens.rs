@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Qu
 
 use super::{
     Db, StorageError, StorageResult,
-    audit::{Action, Kind, audit},
+    audit::{Action, Subject, audit},
     counting::bump_data_version,
 };
 use crate::{
@@ -36,7 +36,7 @@ impl Db {
         .insert(&txn)
         .await?;
         let after = serde_json::json!({ "name": name, "role": role.as_str() }).to_string();
-        audit(&txn, who, Action::Create, (Kind::Token, Some(row.id), name), None, Some(after)).await?;
+        audit(&txn, who, Action::Create, (Subject::Token, Some(row.id), name), None, Some(after)).await?;
         // The audit log is readable (`history`): cached answers must not outlive it.
         bump_data_version(&txn).await?;
         txn.commit().await?;
@@ -58,7 +58,7 @@ impl Db {
         let mut active: api_token::ActiveModel = row.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&txn).await?;
-        audit(&txn, who, Action::Revoke, (Kind::Token, Some(id), name), None, None).await?;
+        audit(&txn, who, Action::Revoke, (Subject::Token, Some(id), name), None, None).await?;
         bump_data_version(&txn).await?;
         txn.commit().await?;
         Ok(())

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{
     Db, StorageError, StorageResult,
-    audit::{Action, Kind, audit},
+    audit::{Action, Subject, audit},
     changes::{Change, announce},
     counting::{bump_data_version, data_version, rebuild_counted_for},
     export::{actor_record, coalition_record, commitment_record, event_record, signature_record, source_record},
@@ -38,14 +38,14 @@ pub enum Record {
 }
 
 impl Record {
-    fn kind(&self) -> Kind {
+    fn kind(&self) -> Subject {
         match self {
-            Self::Source(_) => Kind::Source,
-            Self::Actor(_) => Kind::Actor,
-            Self::Event(_) => Kind::Event,
-            Self::Commitment(_) => Kind::Commitment,
-            Self::Coalition(_) => Kind::Coalition,
-            Self::Signature(_) => Kind::Signature,
+            Self::Source(_) => Subject::Source,
+            Self::Actor(_) => Subject::Actor,
+            Self::Event(_) => Subject::Event,
+            Self::Commitment(_) => Subject::Commitment,
+            Self::Coalition(_) => Subject::Coalition,
+            Self::Signature(_) => Subject::Signature,
         }
     }
 
@@ -89,26 +89,26 @@ pub struct Current {
 }
 
 /// The row of `kind` with `key`, as it is now.
-async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<Option<Current>, DbErr> {
+async fn current<C: ConnectionTrait>(conn: &C, kind: Subject, key: &str) -> Result<Option<Current>, DbErr> {
     Ok(match kind {
-        Kind::Source => source::Entity::find().filter(source::Column::Slug.eq(key)).one(conn).await?.map(|m| Current {
-            id: m.id,
-            version: m.version,
-            record: Record::Source(source_record(&m)),
-        }),
-        Kind::Actor => match actor::Entity::find().filter(actor::Column::Slug.eq(key)).one(conn).await? {
+        Subject::Source => source::Entity::find()
+            .filter(source::Column::Slug.eq(key))
+            .one(conn)
+            .await?
+            .map(|m| Current { id: m.id, version: m.version, record: Record::Source(source_record(&m)) }),
+        Subject::Actor => match actor::Entity::find().filter(actor::Column::Slug.eq(key)).one(conn).await? {
             Some(m) => {
                 Some(Current { id: m.id, version: m.version, record: Record::Actor(actor_record(conn, &m).await?) })
             }
             None => None,
         },
-        Kind::Event => match event::Entity::find().filter(event::Column::Slug.eq(key)).one(conn).await? {
+        Subject::Event => match event::Entity::find().filter(event::Column::Slug.eq(key)).one(conn).await? {
             Some(m) => {
                 Some(Current { id: m.id, version: m.version, record: Record::Event(event_record(conn, &m).await?) })
             }
             None => None,
         },
-        Kind::Commitment => {
+        Subject::Commitment => {
             match commitment::Entity::find().filter(commitment::Column::Slug.eq(key)).one(conn).await? {
                 Some(m) => Some(Current {
                     id: m.id,
@@ -118,15 +118,17 @@ async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<
                 None => None,
             }
         }
-        Kind::Coalition => match coalition::Entity::find().filter(coalition::Column::Slug.eq(key)).one(conn).await? {
-            Some(m) => Some(Current {
-                id: m.id,
-                version: m.version,
-                record: Record::Coalition(coalition_record(conn, &m).await?),
-            }),
-            None => None,
-        },
-        Kind::Signature => {
+        Subject::Coalition => {
+            match coalition::Entity::find().filter(coalition::Column::Slug.eq(key)).one(conn).await? {
+                Some(m) => Some(Current {
+                    id: m.id,
+                    version: m.version,
+                    record: Record::Coalition(coalition_record(conn, &m).await?),
+                }),
+                None => None,
+            }
+        }
+        Subject::Signature => {
             let Some((coalition_slug, actor_slug)) = key.split_once('/') else { return Ok(None) };
             let coalition =
                 coalition::Entity::find().filter(coalition::Column::Slug.eq(coalition_slug)).one(conn).await?;
@@ -146,14 +148,14 @@ async fn current<C: ConnectionTrait>(conn: &C, kind: Kind, key: &str) -> Result<
                 None => None,
             }
         }
-        Kind::Token | Kind::Import => None,
+        Subject::Token | Subject::Import => None,
     })
 }
 
 /// Takes PostgreSQL transaction-scoped advisory locks on these keys (in a fixed order, so
 /// that two edits never wait on each other in a circle); nothing on SQLite, whose write
 /// transactions run one at a time.
-async fn lock_keys(txn: &DatabaseTransaction, keys: &mut [(Kind, &str)]) -> Result<(), DbErr> {
+async fn lock_keys(txn: &DatabaseTransaction, keys: &mut [(Subject, &str)]) -> Result<(), DbErr> {
     if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
         return Ok(());
     }
@@ -172,7 +174,7 @@ async fn lock_keys(txn: &DatabaseTransaction, keys: &mut [(Kind, &str)]) -> Resu
 /// Takes the row at `expected` version for this transaction, or says why not. The no-op
 /// UPDATE locks the row (PostgreSQL) and re-checks the version after any concurrent writer
 /// committed, so of two concurrent updates from one version exactly one goes on.
-async fn claim(txn: &DatabaseTransaction, kind: Kind, current: &Current, expected: i32) -> StorageResult<()> {
+async fn claim(txn: &DatabaseTransaction, kind: Subject, current: &Current, expected: i32) -> StorageResult<()> {
     let conflict = |now: i32| {
         StorageError::Conflict(format!(
             "{} {:?} is at version {now}, not {expected}: reload it and apply the change again",
@@ -220,7 +222,7 @@ pub struct Edit {
     /// Who edits (the token name, for the audit log).
     pub who: String,
     pub action: Action,
-    pub kind: Kind,
+    pub kind: Subject,
     /// The row's key (slug, or `coalition/actor`).
     pub key: String,
     /// `None` creates a row that must not exist; `Some(v)` changes the row at version `v`.
@@ -231,7 +233,7 @@ pub struct Edit {
 
 impl Edit {
     /// Creates the row `key`, which must not exist yet.
-    pub fn create(who: String, kind: Kind, key: String, new_sources: Vec<SourceRecord>) -> Self {
+    pub fn create(who: String, kind: Subject, key: String, new_sources: Vec<SourceRecord>) -> Self {
         Self { who, action: Action::Create, kind, key, expected_version: None, new_sources }
     }
 
@@ -239,7 +241,7 @@ impl Edit {
     pub fn change(
         who: String,
         action: Action,
-        kind: Kind,
+        kind: Subject,
         key: String,
         version: i32,
         new_sources: Vec<SourceRecord>,
@@ -271,14 +273,15 @@ impl Db {
         // Creates of one key queue up (SQLite's BEGIN IMMEDIATE already serialises writers):
         // the second sees the first's row and is refused, instead of both reading "absent".
         // (An update is serialised by its version claim; only what is created is locked.)
-        let mut keys: Vec<(Kind, &str)> = edit.new_sources.iter().map(|s| (Kind::Source, s.slug.as_str())).collect();
+        let mut keys: Vec<(Subject, &str)> =
+            edit.new_sources.iter().map(|s| (Subject::Source, s.slug.as_str())).collect();
         if edit.expected_version.is_none() {
             keys.push((edit.kind, edit.key.as_str()));
         }
         lock_keys(&txn, &mut keys).await?;
         let before = current(&txn, edit.kind, &edit.key).await?;
         match (&before, edit.expected_version) {
-            (Some(b), None) if edit.kind == Kind::Signature => {
+            (Some(b), None) if edit.kind == Subject::Signature => {
                 return Err(StorageError::Conflict(format!(
                     "signature {:?} exists (version {}): set it again with its expectedVersion",
                     edit.key, b.version
@@ -295,7 +298,7 @@ impl Db {
             (None, None) => {}
         }
         for (i, s) in edit.new_sources.iter().enumerate() {
-            if current(&txn, Kind::Source, &s.slug).await?.is_some() {
+            if current(&txn, Subject::Source, &s.slug).await?.is_some() {
                 return Err(StorageError::Invalid(FieldError::new(
                     format!("newSources[{i}].slug"),
                     format!("source {:?} already exists: cite it in sources", s.slug),
@@ -315,9 +318,9 @@ impl Db {
             .await?
             .ok_or_else(|| StorageError::Db(DbErr::Custom("an edited row is missing after its write".into())))?;
         for s in &edit.new_sources {
-            let created = current(&txn, Kind::Source, &s.slug).await?.map(|c| c.id);
+            let created = current(&txn, Subject::Source, &s.slug).await?.map(|c| c.id);
             let json = serde_json::to_string(s).ok();
-            audit(&txn, &edit.who, Action::Create, (Kind::Source, created, &s.slug), None, json).await?;
+            audit(&txn, &edit.who, Action::Create, (Subject::Source, created, &s.slug), None, json).await?;
         }
         // An update that changes nothing is not a change: no audit row, same version.
         if summary.changed() > 0 {
@@ -335,7 +338,7 @@ impl Db {
     /// depend on it); the audit log keeps what it was.
     pub async fn delete_commitment(&self, who: &str, slug: &str, reason: &str) -> StorageResult<()> {
         let txn = self.begin_write().await?;
-        let Some(before) = current(&txn, Kind::Commitment, slug).await? else {
+        let Some(before) = current(&txn, Subject::Commitment, slug).await? else {
             return Err(StorageError::NotFound(format!("no commitment {slug:?}")));
         };
         let children =
@@ -400,7 +403,7 @@ impl Db {
             &txn,
             who,
             Action::Delete,
-            (Kind::Commitment, Some(before.id), slug),
+            (Subject::Commitment, Some(before.id), slug),
             Some(before_json.to_string()),
             None,
         )

@@ -13,7 +13,6 @@ use crate::graphql::{
 };
 use crate::{
     domain::{
-        FieldError,
         codes::CurrencyCode,
         counting::{Rule, flags},
         fx::{self, RateKey},
@@ -208,11 +207,11 @@ impl Contribution {
     }
     /// The amount counted, exact, in its original currency (negative for carve-outs and
     /// overlaps).
-    async fn original(&self) -> Result<TotalRangeIn, ApiError> {
+    async fn original(&self) -> Result<OriginalAmount, ApiError> {
         let c = stored(CurrencyCode::parse("currency", &self.row.currency))?;
         let (low, high) =
             Pair { low: self.row.amount_low.into(), high: self.row.amount_high.into() }.to_decimals(c.exponent());
-        Ok(TotalRangeIn { low: Decimal(low), high: Decimal(high), currency: c.as_str().to_owned() })
+        Ok(OriginalAmount { low: Decimal(low), high: Decimal(high), currency: c.as_str().to_owned() })
     }
     /// The amount converted on its own (null without a rate). Converted alone, rows may
     /// differ from the group total by rounding; the group total shares it exactly.
@@ -225,9 +224,12 @@ impl Contribution {
     }
 }
 
+// An amount as recorded, before conversion. Its GraphQL name stays `TotalRangeIn` for the
+// clients that already use it (schema.graphql is kept byte-identical).
 /// A low/high pair in a named currency.
 #[derive(SimpleObject)]
-pub struct TotalRangeIn {
+#[graphql(name = "TotalRangeIn")]
+pub struct OriginalAmount {
     pub low: Decimal,
     pub high: Decimal,
     pub currency: String,
@@ -278,12 +280,9 @@ impl TotalsGroup {
         ctx: &Context<'_>,
         #[graphql(desc = "Most rows (default 100, at most 500).")] first: Option<i32>,
     ) -> Result<Vec<Contribution>, ApiError> {
-        let first = first.unwrap_or(100);
-        if !(0..=MAX_LISTED as i32).contains(&first) {
-            return Err(FieldError::new("first", format!("must be between 0 and {MAX_LISTED}")).into());
-        }
+        let first = listed(first, 100)?;
         let db = ctx.db()?;
-        let rows = db.totals_contributions(&self.query, &self.group.key, first as u64).await.api()?;
+        let rows = db.totals_contributions(&self.query, &self.group.key, first).await.api()?;
         contributions(db, rows, &self.query).await
     }
 }

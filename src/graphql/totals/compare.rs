@@ -12,8 +12,7 @@ use crate::graphql::{
 };
 use crate::{
     domain::{
-        FieldError,
-        fx::{self},
+        fx,
         report::{Group, Report, Totals},
     },
     error::{ApiError, ApiResultExt},
@@ -54,10 +53,7 @@ impl EventComparison {
         &self,
         #[graphql(desc = "How many (default 5, at most 500).")] first: Option<i32>,
     ) -> Result<Vec<TotalsGroup>, ApiError> {
-        let first = first.unwrap_or(5);
-        if !(0..=MAX_LISTED as i32).contains(&first) {
-            return Err(FieldError::new("first", format!("must be between 0 and {MAX_LISTED}")).into());
-        }
+        let first = listed(first, 5)?;
         Ok(self
             .pledgers
             .iter()

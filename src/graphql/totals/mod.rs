@@ -17,7 +17,7 @@ use crate::{
         codes::CurrencyCode,
         fx::{self, FxPolicy},
         kinds,
-        report::{self, Measured, Pair},
+        report::{self, Pair, RankBy},
     },
     error::{ApiError, ApiResultExt},
     storage::{
@@ -34,6 +34,17 @@ pub use compare::*;
 
 /// Most groups, excluded commitments or warnings one answer lists.
 const MAX_LISTED: u64 = 500;
+
+/// A `first` argument: `default` when absent, else 0 to [`MAX_LISTED`].
+fn listed(first: Option<i32>, default: u64) -> Result<u64, FieldError> {
+    match first {
+        None => Ok(default),
+        Some(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| *n <= MAX_LISTED)
+            .ok_or_else(|| FieldError::new("first", format!("must be between 0 and {MAX_LISTED}"))),
+    }
+}
 
 /// What totals can be grouped by; any combination, in the order given.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -204,10 +215,7 @@ impl TotalsRequest {
             fx: fx.unwrap_or_default().into_policy("fx")?,
             as_of: as_of.map(|d| d.0),
         };
-        let first = first.unwrap_or(MAX_LISTED as i32);
-        if !(0..=MAX_LISTED as i32).contains(&first) {
-            return Err(FieldError::new("first", format!("must be between 0 and {MAX_LISTED}")).into());
-        }
+        let first = listed(first, MAX_LISTED)?;
         let having = match having {
             Some(h) => {
                 let minor = |field: &str, v: Option<Decimal>| v.map(|v| to_minor(field, v, currency)).transpose();
@@ -234,16 +242,16 @@ impl TotalsRequest {
         let report = db.totals(&self.query).await.api()?;
         let mut groups = report.groups.clone();
         if let Some(b) = self.having {
-            report::having(&mut groups, Measured::Low, b.min_low, None);
-            report::having(&mut groups, Measured::High, b.min_high, b.max_high);
-            report::having(&mut groups, Measured::Count, b.min_count, None);
+            report::having(&mut groups, RankBy::Low, b.min_low, None);
+            report::having(&mut groups, RankBy::High, b.min_high, b.max_high);
+            report::having(&mut groups, RankBy::Count, b.min_count, None);
         }
         match self.order_by {
             TotalsOrder::Key => {}
-            TotalsOrder::HighDesc => report::order_by(&mut groups, Measured::High, true),
-            TotalsOrder::LowDesc => report::order_by(&mut groups, Measured::Low, true),
-            TotalsOrder::HighAsc => report::order_by(&mut groups, Measured::High, false),
-            TotalsOrder::CountDesc => report::order_by(&mut groups, Measured::Count, true),
+            TotalsOrder::HighDesc => report::order_by(&mut groups, RankBy::High, true),
+            TotalsOrder::LowDesc => report::order_by(&mut groups, RankBy::Low, true),
+            TotalsOrder::HighAsc => report::order_by(&mut groups, RankBy::High, false),
+            TotalsOrder::CountDesc => report::order_by(&mut groups, RankBy::Count, true),
         }
         groups.truncate(self.first);
         Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups })
@@ -336,7 +344,7 @@ impl TotalsQueryRoot {
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
             let pledger_report = db.totals(&by_pledger).await.api()?;
             let mut pledgers = pledger_report.groups.clone();
-            report::order_by(&mut pledgers, Measured::High, true);
+            report::order_by(&mut pledgers, RankBy::High, true);
             let counted = total.grand.counted();
             let base_pair = *first.get_or_insert(counted);
             let ratio = ratio(counted.low, base_pair.low).zip(ratio(counted.high, base_pair.high));

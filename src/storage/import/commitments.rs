@@ -7,8 +7,7 @@ use entity::commitment;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 
 use super::{
-    Outcome,
-    context::{Ctx, IdMaps, Ids, link_sources, minor},
+    context::{Ctx, IdMaps, Ids, Outcome, link_sources, minor},
     new_rows::{NEW_ROWS_PER_INSERT, NewCommitment, NewCommitments},
     statuses::{wanted_statuses, write_status_history},
 };

@@ -12,7 +12,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, prelude::DateTimeUtc,
 };
 
-use super::{ImportSummary, Outcome, Touched};
 use crate::{
     domain::{FieldError, money::MinorRange, records::Problem},
     storage::{Progress, read::Linked},
@@ -301,4 +300,97 @@ impl Ids {
 /// A money range as the four columns that store it.
 pub(super) fn minor(range: &MinorRange) -> (Option<i64>, Option<i64>, String, i16) {
     (range.low, range.high, range.currency.as_str().to_owned(), range.currency.exponent() as i16)
+}
+
+/// What an import did, per collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Rows whose content changed.
+    pub updated: usize,
+    /// Rows already as in the file.
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// What an import changed that counted amounts depend on.
+#[derive(Debug, Default)]
+pub(super) struct Touched {
+    pub commitments: HashSet<i64>,
+    /// So many commitments changed that everything is rebuilt (the set is no longer kept:
+    /// a bulk import of a million rows must not hold a million ids).
+    pub all: bool,
+    pub actors: Vec<i64>,
+    pub events: Vec<i64>,
+    pub rates: bool,
+}
+
+/// Above this many changed commitments, rebuilding everything is cheaper than finding the
+/// families of each.
+const FULL_REBUILD_ABOVE: usize = 10_000;
+
+impl Touched {
+    pub(super) fn is_empty(&self) -> bool {
+        self.commitments.is_empty() && !self.all && self.actors.is_empty() && self.events.is_empty() && !self.rates
+    }
+
+    pub(super) fn commitment(&mut self, id: i64) {
+        if !self.all {
+            self.commitments.insert(id);
+            if self.commitments.len() > FULL_REBUILD_ABOVE {
+                self.all = true;
+                self.commitments = HashSet::new();
+            }
+        }
+    }
+
+    /// Rebuilds the counted amounts that depend on what changed.
+    pub(super) async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        use crate::storage::counting::{rebuild_counted, rebuild_counted_for};
+        // Rates decide whether parts in other currencies exceed their headline.
+        if self.rates || self.all {
+            return rebuild_counted(txn).await;
+        }
+        // Counted rows copy the pledger's kind and country and date by the event's start.
+        for (column, ids) in
+            [(commitment::Column::PledgerId, &self.actors), (commitment::Column::EventId, &self.events)]
+        {
+            for chunk in ids.chunks(5_000) {
+                let found: Vec<i64> = commitment::Entity::find()
+                    .select_only()
+                    .column(commitment::Column::Id)
+                    .filter(column.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                self.commitments.extend(found);
+            }
+        }
+        if self.commitments.len() > FULL_REBUILD_ABOVE {
+            return rebuild_counted(txn).await;
+        }
+        rebuild_counted_for(txn, &self.commitments).await
+    }
+}
+
+impl ImportSummary {
+    /// Rows inserted or updated.
+    pub fn changed(&self) -> usize {
+        self.inserted + self.updated
+    }
+
+    pub(super) fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Inserted => self.inserted += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
 }

@@ -13,12 +13,10 @@ mod rates;
 mod sources;
 mod statuses;
 
-use std::collections::HashSet;
+use sea_orm::{DatabaseTransaction, DbErr};
 
-use entity::commitment;
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect};
-
-use self::context::Ctx;
+pub use self::context::ImportSummary;
+use self::context::{Ctx, Touched};
 use super::{
     Db, StorageError,
     changes::{Change, announce},
@@ -42,99 +40,6 @@ pub enum ImportError {
 impl From<DbErr> for ImportError {
     fn from(err: DbErr) -> Self {
         Self::Storage(StorageError::from(err))
-    }
-}
-
-/// What an import did, per collection.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// Rows inserted.
-    pub inserted: usize,
-    /// Rows whose content changed.
-    pub updated: usize,
-    /// Rows already as in the file.
-    pub unchanged: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Inserted,
-    Updated,
-    Unchanged,
-}
-
-/// What an import changed that counted amounts depend on.
-#[derive(Debug, Default)]
-struct Touched {
-    commitments: HashSet<i64>,
-    /// So many commitments changed that everything is rebuilt (the set is no longer kept:
-    /// a bulk import of a million rows must not hold a million ids).
-    all: bool,
-    actors: Vec<i64>,
-    events: Vec<i64>,
-    rates: bool,
-}
-
-/// Above this many changed commitments, rebuilding everything is cheaper than finding the
-/// families of each.
-const FULL_REBUILD_ABOVE: usize = 10_000;
-
-impl Touched {
-    fn is_empty(&self) -> bool {
-        self.commitments.is_empty() && !self.all && self.actors.is_empty() && self.events.is_empty() && !self.rates
-    }
-
-    fn commitment(&mut self, id: i64) {
-        if !self.all {
-            self.commitments.insert(id);
-            if self.commitments.len() > FULL_REBUILD_ABOVE {
-                self.all = true;
-                self.commitments = HashSet::new();
-            }
-        }
-    }
-
-    /// Rebuilds the counted amounts that depend on what changed.
-    async fn rebuild(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        use super::counting::{rebuild_counted, rebuild_counted_for};
-        // Rates decide whether parts in other currencies exceed their headline.
-        if self.rates || self.all {
-            return rebuild_counted(txn).await;
-        }
-        // Counted rows copy the pledger's kind and country and date by the event's start.
-        for (column, ids) in
-            [(commitment::Column::PledgerId, &self.actors), (commitment::Column::EventId, &self.events)]
-        {
-            for chunk in ids.chunks(5_000) {
-                let found: Vec<i64> = commitment::Entity::find()
-                    .select_only()
-                    .column(commitment::Column::Id)
-                    .filter(column.is_in(chunk.iter().copied()))
-                    .into_tuple()
-                    .all(txn)
-                    .await?;
-                self.commitments.extend(found);
-            }
-        }
-        if self.commitments.len() > FULL_REBUILD_ABOVE {
-            return rebuild_counted(txn).await;
-        }
-        rebuild_counted_for(txn, &self.commitments).await
-    }
-}
-
-impl ImportSummary {
-    /// Rows inserted or updated.
-    pub fn changed(&self) -> usize {
-        self.inserted + self.updated
-    }
-
-    fn count(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Inserted => self.inserted += 1,
-            Outcome::Updated => self.updated += 1,
-            Outcome::Unchanged => self.unchanged += 1,
-        }
     }
 }
 
@@ -299,7 +204,7 @@ pub(crate) async fn audit_import(
         txn,
         who,
         super::audit::Action::Import,
-        (super::audit::Kind::Import, None, label),
+        (super::audit::Subject::Import, None, label),
         None,
         Some(after.to_string()),
     )

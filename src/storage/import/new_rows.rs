@@ -7,8 +7,7 @@ use entity::{commitment, source_link, status_history};
 use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
 
 use super::{
-    Outcome,
-    context::{Ctx, link_rows},
+    context::{Ctx, Outcome, link_rows},
     statuses::{Sourced, status_row},
 };
 use crate::storage::read::Linked;

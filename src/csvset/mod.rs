@@ -7,6 +7,9 @@
 //! so that a problem found later (by validation or in the database) names file, row and
 //! column.
 
+mod specs;
+mod write;
+
 use std::{
     collections::HashMap,
     fmt,
@@ -15,130 +18,12 @@ use std::{
 
 use serde_json::{Map, Value};
 
-use crate::{
-    domain::records::Problem,
-    domain::records::{CommitmentRecord, DataSet, FORMAT, RetractionRecord, StatusRecord},
+use self::specs::*;
+pub use self::{
+    specs::{FILES, LIST_SEPARATOR},
+    write::write_dir,
 };
-
-/// One file of the set: its columns in order, and which are lists, booleans or integers.
-struct FileSpec {
-    file: &'static str,
-    columns: &'static [&'static str],
-    lists: &'static [&'static str],
-    bools: &'static [&'static str],
-    ints: &'static [&'static str],
-}
-
-const SOURCES: FileSpec = FileSpec {
-    file: "sources.csv",
-    columns: &["slug", "url", "publisher", "title", "published_on", "language", "quote"],
-    lists: &[],
-    bools: &[],
-    ints: &[],
-};
-const ACTORS: FileSpec = FileSpec {
-    file: "actors.csv",
-    columns: &["slug", "name", "kind", "country", "aliases", "sources"],
-    lists: &["aliases", "sources"],
-    bools: &[],
-    ints: &[],
-};
-const EVENTS: FileSpec = FileSpec {
-    file: "events.csv",
-    columns: &["slug", "name", "kind", "city", "country", "start_date", "end_date", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &[],
-};
-const COMMITMENTS: FileSpec = FileSpec {
-    file: "commitments.csv",
-    columns: &[
-        "slug",
-        "title",
-        "pledger",
-        "event",
-        "beneficiary",
-        "announced_on",
-        "amount_low",
-        "amount_high",
-        "currency",
-        "recipient_country",
-        "sector",
-        "horizon_year",
-        "kind",
-        "status",
-        "amount_disputed",
-        "parent",
-        "relation",
-        "notes",
-        "sources",
-        "retraction_reason",
-        "retracted_on",
-        "retraction_sources",
-    ],
-    lists: &["sources", "retraction_sources"],
-    bools: &["amount_disputed"],
-    ints: &["horizon_year"],
-};
-const STATUS_HISTORY: FileSpec = FileSpec {
-    file: "status_history.csv",
-    columns: &["commitment", "status", "effective_on", "note", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &[],
-};
-const TARGETS: FileSpec = FileSpec {
-    file: "fundraising_targets.csv",
-    columns: &["actor", "amount_low", "amount_high", "currency", "horizon_year", "notes", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &["horizon_year"],
-};
-const OVERLAPS: FileSpec = FileSpec {
-    file: "overlaps.csv",
-    columns: &["later", "earlier", "amount_low", "amount_high", "currency", "note", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &[],
-};
-const COALITIONS: FileSpec = FileSpec {
-    file: "coalitions.csv",
-    columns: &["slug", "name", "kind", "launched_on", "event", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &[],
-};
-const SIGNATURES: FileSpec = FileSpec {
-    file: "signatures.csv",
-    columns: &["coalition", "actor", "stance", "initiator", "signed_on", "sources"],
-    lists: &["sources"],
-    bools: &["initiator"],
-    ints: &[],
-};
-const RATES: FileSpec = FileSpec {
-    file: "exchange_rates.csv",
-    columns: &["date", "base", "quote", "rate", "sources"],
-    lists: &["sources"],
-    bools: &[],
-    ints: &[],
-};
-
-/// The files of a set, in import order.
-pub const FILES: [&str; 10] = [
-    SOURCES.file,
-    ACTORS.file,
-    EVENTS.file,
-    COMMITMENTS.file,
-    STATUS_HISTORY.file,
-    TARGETS.file,
-    OVERLAPS.file,
-    COALITIONS.file,
-    SIGNATURES.file,
-    RATES.file,
-];
-
-/// The separator of values in a list cell.
-pub const LIST_SEPARATOR: char = '|';
+use crate::domain::records::{CommitmentRecord, DataSet, FORMAT, Problem, RetractionRecord, StatusRecord};
 
 /// Where a problem is: file, row (the line in the file, the header being line 1) and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -540,141 +425,5 @@ pub fn read_dir(dir: &Path) -> Result<(DataSet, Origins), Vec<CsvProblem>> {
     if problems.is_empty() { Ok((data, origins)) } else { Err(problems) }
 }
 
-/// A JSON value as one cell.
-fn cell(value: Option<&Value>) -> Result<String, String> {
-    Ok(match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Array(list)) => {
-            let mut parts = Vec::with_capacity(list.len());
-            for v in list {
-                let text = v.as_str().unwrap_or_default();
-                if text.contains(LIST_SEPARATOR) {
-                    return Err(format!("{text:?} contains the list separator {LIST_SEPARATOR:?}"));
-                }
-                parts.push(text.to_owned());
-            }
-            parts.join(&LIST_SEPARATOR.to_string())
-        }
-        Some(Value::Object(_)) => return Err("a nested object has no cell".into()),
-    })
-}
-
-fn write_file<T: serde::Serialize>(
-    dir: &Path,
-    spec: &FileSpec,
-    records: impl IntoIterator<Item = T>,
-    extra: impl Fn(&T, &mut Map<String, Value>),
-) -> Result<PathBuf, String> {
-    let path = dir.join(spec.file);
-    let mut writer = csv::Writer::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    writer.write_record(spec.columns).map_err(|e| e.to_string())?;
-    for record in records {
-        let Value::Object(mut object) = serde_json::to_value(&record).map_err(|e| e.to_string())? else {
-            return Err("a record is not an object".into());
-        };
-        extra(&record, &mut object);
-        let row: Vec<String> = spec
-            .columns
-            .iter()
-            .map(|c| cell(object.get(*c)).map_err(|e| format!("{}: {c}: {e}", spec.file)))
-            .collect::<Result<_, _>>()?;
-        writer.write_record(&row).map_err(|e| e.to_string())?;
-    }
-    writer.flush().map_err(|e| e.to_string())?;
-    Ok(path)
-}
-
-/// No extra columns.
-fn none<T>(_: &T, _: &mut Map<String, Value>) {}
-
-/// Writes `data` as a CSV set into `dir` (created if needed); returns the files written.
-pub fn write_dir(data: &DataSet, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let statuses = data
-        .commitments
-        .iter()
-        .flat_map(|c| c.status_history.iter().map(move |s| (c.slug.clone(), s.clone())))
-        .collect::<Vec<_>>();
-    Ok(vec![
-        write_file(dir, &SOURCES, &data.sources, none)?,
-        write_file(dir, &ACTORS, &data.actors, none)?,
-        write_file(dir, &EVENTS, &data.events, none)?,
-        write_file(dir, &COMMITMENTS, &data.commitments, |c: &&CommitmentRecord, object| {
-            if let Some(r) = &c.retraction {
-                object.insert("retraction_reason".into(), Value::String(r.reason.clone()));
-                object.insert("retracted_on".into(), r.retracted_on.clone().map_or(Value::Null, Value::String));
-                object.insert("retraction_sources".into(), r.sources.iter().cloned().map(Value::String).collect());
-            }
-        })?,
-        write_file(
-            dir,
-            &STATUS_HISTORY,
-            statuses.iter().map(|(slug, s)| StatusRow { commitment: slug, status: s }),
-            none,
-        )?,
-        write_file(dir, &TARGETS, &data.fundraising_targets, none)?,
-        write_file(dir, &OVERLAPS, &data.overlaps, none)?,
-        write_file(dir, &COALITIONS, &data.coalitions, none)?,
-        write_file(dir, &SIGNATURES, &data.signatures, none)?,
-        write_file(dir, &RATES, &data.exchange_rates, none)?,
-    ])
-}
-
-/// A status row: its commitment's slug, then the status's own fields.
-#[derive(serde::Serialize)]
-struct StatusRow<'a> {
-    commitment: &'a str,
-    #[serde(flatten)]
-    status: &'a StatusRecord,
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retraction_problems_name_their_columns() {
-        let origins = Origins { lines: HashMap::from([("commitments", vec![7])]), statuses: HashMap::new() };
-        let at = |field: &str| {
-            let problem = Problem {
-                collection: "commitments",
-                index: 0,
-                key: "x".into(),
-                error: crate::domain::FieldError::new(field, "is wrong"),
-            };
-            origins.locate(&problem).to_string()
-        };
-        assert_eq!(at("retraction.reason"), "commitments.csv:7: retraction_reason: is wrong");
-        assert_eq!(at("retraction.retractedOn"), "commitments.csv:7: retracted_on: is wrong");
-        assert_eq!(at("retraction.sources[1]"), "commitments.csv:7: retraction_sources: is wrong");
-        assert_eq!(at("amountLow"), "commitments.csv:7: amount_low: is wrong");
-    }
-
-    #[test]
-    fn fields_become_columns() {
-        assert_eq!(column_of("amountLow"), "amount_low");
-        assert_eq!(column_of("sources[2]"), "sources");
-        assert_eq!(column_of("recipientCountry"), "recipient_country");
-        assert_eq!(column_of("slug"), "slug");
-    }
-
-    #[test]
-    fn the_reference_data_survives_a_round_trip_through_csv() {
-        let data = crate::reference::reference_data().expect("the reference data parses");
-        let dir = tempfile::tempdir().expect("temp dir");
-        write_dir(&data, dir.path()).expect("written");
-        let (back, _) = read_dir(dir.path()).expect("read back");
-        assert_eq!(back.sources, data.sources);
-        assert_eq!(back.actors, data.actors);
-        assert_eq!(back.commitments, data.commitments);
-        assert_eq!(back.fundraising_targets, data.fundraising_targets);
-        assert_eq!(back.overlaps, data.overlaps);
-        assert_eq!(back.coalitions, data.coalitions);
-        assert_eq!(back.signatures, data.signatures);
-        assert_eq!(back.exchange_rates, data.exchange_rates);
-        assert_eq!(back.events, data.events);
-    }
-}
+mod tests;

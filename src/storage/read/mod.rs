@@ -1,24 +1,31 @@
 //! Reads: lookups by slug, batched lookups by id (for DataLoaders), keyset-paginated lists
 //! with filters, and accent-insensitive search.
 
+mod filter;
+mod search;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{
     actor, coalition, commitment, event, fundraising_target, overlap, signature, source, source_link, status_history,
 };
-use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
-    sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Query},
+    sea_query::{Expr, ExprTrait, NullOrdering},
 };
 
+use self::filter::{actor_condition, actor_ids_where};
+pub(crate) use self::filter::{commitment_condition, ids_of_slugs, strs};
+pub use self::{
+    filter::{ActorFilter, CommitmentFilter, CommitmentOrder, SignatureFilter},
+    search::SearchHit,
+};
 use super::{Db, StorageResult, cursor};
 use crate::domain::{
     FieldError,
-    kinds::{ActorKind, CommitmentKind, CommitmentRelation, CommitmentStatus, Stance},
-    text::contains_pattern,
+    kinds::{ActorKind, Stance},
 };
 
 /// Which table a source link belongs to.
@@ -63,237 +70,12 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
-/// Filters on commitments; an empty list or `None` does not filter.
-#[derive(Debug, Clone, Default)]
-pub struct CommitmentFilter {
-    pub events: Vec<String>,
-    pub pledgers: Vec<String>,
-    pub pledger_kinds: Vec<ActorKind>,
-    pub pledger_countries: Vec<String>,
-    pub beneficiaries: Vec<String>,
-    pub recipient_countries: Vec<String>,
-    pub sectors: Vec<String>,
-    pub kinds: Vec<CommitmentKind>,
-    pub statuses: Vec<CommitmentStatus>,
-    pub currencies: Vec<String>,
-    pub announced_from: Option<NaiveDate>,
-    pub announced_to: Option<NaiveDate>,
-    /// Keeps commitments whose range reaches at least this amount (original currency).
-    pub amount_min: Option<Decimal>,
-    /// Keeps commitments whose range starts at most at this amount (original currency).
-    pub amount_max: Option<Decimal>,
-    /// Children of this commitment.
-    pub part_of: Option<String>,
-    pub relations: Vec<CommitmentRelation>,
-    /// `Some(true)`: only rows without parent; `Some(false)`: only rows with one.
-    pub top_level: Option<bool>,
-    pub text: Option<String>,
-}
-
-/// Orders of the commitments list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitmentOrder {
-    /// Newest announcement first; unknown dates last.
-    AnnouncedOnDesc,
-    /// Oldest announcement first; unknown dates last.
-    AnnouncedOnAsc,
-    /// By title.
-    TitleAsc,
-}
-
-impl CommitmentOrder {
-    fn tag(self) -> &'static str {
-        match self {
-            Self::AnnouncedOnDesc => "commitments:announced_desc",
-            Self::AnnouncedOnAsc => "commitments:announced_asc",
-            Self::TitleAsc => "commitments:title_asc",
-        }
-    }
-}
-
-/// Filters on actors.
-#[derive(Debug, Clone, Default)]
-pub struct ActorFilter {
-    pub kinds: Vec<ActorKind>,
-    pub countries: Vec<String>,
-    pub text: Option<String>,
-}
-
-/// Filters on a coalition's signatures.
-#[derive(Debug, Clone, Default)]
-pub struct SignatureFilter {
-    pub stances: Vec<Stance>,
-    pub actor_kinds: Vec<ActorKind>,
-    pub countries: Vec<String>,
-}
-
 /// Counts of a coalition's signatures by stance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StanceCounts {
     pub signed: u64,
     pub declined: u64,
     pub withdrawn: u64,
-}
-
-/// One search hit.
-#[derive(Debug, Clone)]
-pub enum SearchHit {
-    Actor(actor::Model),
-    Event(event::Model),
-    Coalition(coalition::Model),
-    Commitment(commitment::Model),
-}
-
-pub(crate) fn strs<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
-    values.iter().map(|v| as_str(*v)).collect()
-}
-
-pub(crate) fn ids_of_slugs<E: EntityTrait>(
-    id: E::Column,
-    slug: E::Column,
-    slugs: &[String],
-) -> sea_orm::sea_query::SelectStatement {
-    Query::select().column(id).from(E::default()).and_where(slug.is_in(slugs.iter().cloned())).take()
-}
-
-fn actor_ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
-    Query::select().column(actor::Column::Id).from(actor::Entity).cond_where(cond).take()
-}
-
-/// `minor` bound for an amount in a currency of `exponent`, rounded towards inclusion.
-fn minor_bound(amount: Decimal, exponent: u32, round_up: bool) -> Option<i64> {
-    let scaled = crate::domain::money::scaled(amount, exponent)?;
-    let rounded = if round_up { scaled.ceil() } else { scaled.floor() };
-    rounded.to_i64()
-}
-
-/// Exponents that ISO 4217 currencies use.
-const EXPONENTS: [u32; 4] = [0, 2, 3, 4];
-
-fn amount_condition(min: Option<Decimal>, max: Option<Decimal>) -> Condition {
-    let mut any = Condition::any();
-    for exponent in EXPONENTS {
-        let mut this = Condition::all().add(commitment::Column::CurrencyExponent.eq(exponent as i16));
-        if let Some(min) = min {
-            match minor_bound(min, exponent, true) {
-                Some(bound) => this = this.add(commitment::Column::AmountHigh.gte(bound)),
-                None => continue,
-            }
-        } else {
-            this = this.add(commitment::Column::AmountHigh.is_not_null());
-        }
-        if let Some(bound) = max.and_then(|max| minor_bound(max, exponent, false)) {
-            this = this.add(
-                Condition::any()
-                    .add(commitment::Column::AmountLow.is_null())
-                    .add(commitment::Column::AmountLow.lte(bound)),
-            );
-        }
-        any = any.add(this);
-    }
-    // With no branch left, nothing matches.
-    if any.is_empty() { Condition::all().add(Expr::val(1).eq(0)) } else { any }
-}
-
-pub(crate) fn commitment_condition(filter: &CommitmentFilter) -> Condition {
-    use commitment::Column as C;
-    let mut cond = Condition::all();
-    if !filter.events.is_empty() {
-        cond = cond.add(C::EventId.in_subquery(ids_of_slugs::<event::Entity>(
-            event::Column::Id,
-            event::Column::Slug,
-            &filter.events,
-        )));
-    }
-    if !filter.pledgers.is_empty() {
-        cond = cond.add(C::PledgerId.in_subquery(ids_of_slugs::<actor::Entity>(
-            actor::Column::Id,
-            actor::Column::Slug,
-            &filter.pledgers,
-        )));
-    }
-    if !filter.beneficiaries.is_empty() {
-        cond = cond.add(C::BeneficiaryId.in_subquery(ids_of_slugs::<actor::Entity>(
-            actor::Column::Id,
-            actor::Column::Slug,
-            &filter.beneficiaries,
-        )));
-    }
-    if !filter.pledger_kinds.is_empty() {
-        let kinds = strs(&filter.pledger_kinds, ActorKind::as_str);
-        cond =
-            cond.add(C::PledgerId.in_subquery(actor_ids_where(Condition::all().add(actor::Column::Kind.is_in(kinds)))));
-    }
-    if !filter.pledger_countries.is_empty() {
-        let countries = filter.pledger_countries.iter().cloned();
-        cond = cond.add(
-            C::PledgerId.in_subquery(actor_ids_where(Condition::all().add(actor::Column::Country.is_in(countries)))),
-        );
-    }
-    if !filter.recipient_countries.is_empty() {
-        cond = cond.add(C::RecipientCountry.is_in(filter.recipient_countries.iter().cloned()));
-    }
-    if !filter.sectors.is_empty() {
-        cond = cond.add(C::Sector.is_in(filter.sectors.iter().cloned()));
-    }
-    if !filter.kinds.is_empty() {
-        cond = cond.add(C::Kind.is_in(strs(&filter.kinds, CommitmentKind::as_str)));
-    }
-    if !filter.statuses.is_empty() {
-        cond = cond.add(C::Status.is_in(strs(&filter.statuses, CommitmentStatus::as_str)));
-    }
-    if !filter.currencies.is_empty() {
-        cond = cond.add(C::Currency.is_in(filter.currencies.iter().cloned()));
-    }
-    if let Some(from) = filter.announced_from {
-        cond = cond.add(C::AnnouncedOn.gte(from));
-    }
-    if let Some(to) = filter.announced_to {
-        cond = cond.add(C::AnnouncedOn.lte(to));
-    }
-    if filter.amount_min.is_some() || filter.amount_max.is_some() {
-        cond = cond.add(amount_condition(filter.amount_min, filter.amount_max));
-    }
-    if let Some(parent) = &filter.part_of {
-        let parents = std::slice::from_ref(parent);
-        cond = cond.add(C::ParentId.in_subquery(ids_of_slugs::<commitment::Entity>(C::Id, C::Slug, parents)));
-    }
-    if !filter.relations.is_empty() {
-        cond = cond.add(C::Relation.is_in(strs(&filter.relations, CommitmentRelation::as_str)));
-    }
-    match filter.top_level {
-        Some(true) => cond = cond.add(C::ParentId.is_null()),
-        Some(false) => cond = cond.add(C::ParentId.is_not_null()),
-        None => {}
-    }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pattern = contains_pattern(text);
-        let like = || LikeExpr::new(pattern.clone()).escape('\\');
-        let pledgers = actor_ids_where(
-            Condition::any().add(actor::Column::NameFolded.like(like())).add(actor::Column::AliasesFolded.like(like())),
-        );
-        cond = cond.add(Condition::any().add(C::TitleFolded.like(like())).add(C::PledgerId.in_subquery(pledgers)));
-    }
-    cond
-}
-
-fn actor_condition(filter: &ActorFilter) -> Condition {
-    let mut cond = Condition::all();
-    if !filter.kinds.is_empty() {
-        cond = cond.add(actor::Column::Kind.is_in(strs(&filter.kinds, ActorKind::as_str)));
-    }
-    if !filter.countries.is_empty() {
-        cond = cond.add(actor::Column::Country.is_in(filter.countries.iter().cloned()));
-    }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pattern = contains_pattern(text);
-        cond = cond.add(
-            Condition::any()
-                .add(actor::Column::NameFolded.like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(actor::Column::AliasesFolded.like(LikeExpr::new(pattern).escape('\\'))),
-        );
-    }
-    cond
 }
 
 fn date_text(date: Option<NaiveDate>) -> Option<String> {
@@ -677,57 +459,6 @@ impl Db {
             .order_by_asc(signature::Column::Id)
             .all(self.conn())
             .await?)
-    }
-
-    /// Accent- and case-insensitive search over actor names and aliases, event and
-    /// coalition names and commitment titles: actors first, then events, coalitions,
-    /// commitments, each by name; at most `limit` hits.
-    pub async fn search(&self, query: &str, limit: u64) -> StorageResult<Vec<SearchHit>> {
-        let pattern = contains_pattern(query);
-        if pattern == "%%" || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let like = || LikeExpr::new(pattern.clone()).escape('\\');
-        let mut hits = Vec::new();
-        let actors = actor::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(actor::Column::NameFolded.like(like()))
-                    .add(actor::Column::AliasesFolded.like(like())),
-            )
-            .order_by_asc(actor::Column::NameFolded)
-            .limit(limit)
-            .all(self.conn())
-            .await?;
-        hits.extend(actors.into_iter().map(SearchHit::Actor));
-        if (hits.len() as u64) < limit {
-            let events = event::Entity::find()
-                .filter(event::Column::NameFolded.like(like()))
-                .order_by_asc(event::Column::NameFolded)
-                .limit(limit - hits.len() as u64)
-                .all(self.conn())
-                .await?;
-            hits.extend(events.into_iter().map(SearchHit::Event));
-        }
-        if (hits.len() as u64) < limit {
-            let coalitions = coalition::Entity::find()
-                .filter(coalition::Column::NameFolded.like(like()))
-                .order_by_asc(coalition::Column::NameFolded)
-                .limit(limit - hits.len() as u64)
-                .all(self.conn())
-                .await?;
-            hits.extend(coalitions.into_iter().map(SearchHit::Coalition));
-        }
-        if (hits.len() as u64) < limit {
-            let commitments = commitment::Entity::find()
-                .filter(commitment::Column::TitleFolded.like(like()))
-                .order_by_asc(commitment::Column::TitleFolded)
-                .limit(limit - hits.len() as u64)
-                .all(self.conn())
-                .await?;
-            hits.extend(commitments.into_iter().map(SearchHit::Commitment));
-        }
-        Ok(hits)
     }
 }
 

@@ -1,0 +1,180 @@
+//! The command line: `serve`, `migrate`, `import`, `export-schema`. Startup errors are
+//! `anyhow` with context; nothing below this module uses it.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context, bail};
+
+mod args;
+mod files;
+
+pub use self::args::*;
+use self::files::{export, import, import_path};
+
+use crate::{
+    auth::Role,
+    domain::records::{DataSet, FORMAT},
+    ecb::{EcbSelection, read_history},
+    graphql::{ApiLimits, build_schema, sdl},
+    http::{AppState, HttpLimits, RateLimit, router},
+    reference::reference_data,
+    storage::{Db, import::ImportSummary},
+};
+
+/// Loads the shipped reference data when the database holds no commitments or actors yet.
+pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSummary>> {
+    if db.actors_count(&Default::default()).await? > 0 {
+        return Ok(None);
+    }
+    let data = reference_data().context("the shipped reference data does not parse")?;
+    let summary = db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?;
+    Ok(Some(summary))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, role } => {
+            let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let secret = db.create_token("cli", &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {name} ({role}) created; it is shown once, keep it safe:\n{secret}");
+        }
+        TokenCommand::List => {
+            for t in db.tokens().await? {
+                let state = t.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!("{}\t{}\tcreated {}\t{state}", t.name, t.role, t.created_at);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            db.revoke_token("cli", &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {name} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            db.open().await?;
+            println!("database migrated: {}", redact(&db.database_url));
+            Ok(())
+        }
+        Command::Import { db, path, dry_run } => import_path(&db.open().await?, &path, dry_run).await,
+        Command::Export { db, format, out } => export(&db.open().await?, &format, out.as_deref()).await,
+        Command::ImportRates { db, path, sources, currencies, from, to } => {
+            let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let selection = EcbSelection { currencies, from, to };
+            let rates = read_history(std::io::BufReader::new(file), &selection, &sources)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
+            import(&db.open().await?, &path, &data, false).await
+        }
+        Command::Token { db, command } => token(&db.open().await?, command).await,
+        Command::RebuildTotals(db) => {
+            db.open().await?.rebuild_totals().await.context("cannot rebuild the counted amounts")?;
+            println!("counted amounts rebuilt: {}", redact(&db.database_url));
+            Ok(())
+        }
+        Command::ExportSchema { out } => {
+            let schema = sdl();
+            match out {
+                Some(path) => std::fs::write(&path, schema).with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    print!("{schema}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = args.db.open().await?;
+    // Live updates from every replica (PostgreSQL); SQLite needs no listener.
+    db.start_listening();
+    if !args.no_reference_data
+        && let Some(s) = load_reference_if_empty(&db).await?
+    {
+        tracing::info!(inserted = s.inserted, "loaded the reference data into the empty database");
+    }
+    let limits = ApiLimits {
+        default_page_size: args.default_page_size,
+        max_page_size: args.max_page_size,
+        max_depth: args.max_query_depth,
+        max_complexity: args.max_query_complexity,
+        introspection: !args.no_introspection,
+    };
+    if limits.default_page_size > limits.max_page_size {
+        bail!("--default-page-size ({}) is above --max-page-size ({})", limits.default_page_size, limits.max_page_size);
+    }
+    let http_limits = HttpLimits {
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
+        rate_limit: (args.rate_limit_per_second > 0).then(|| RateLimit {
+            period: Duration::from_secs(1) / args.rate_limit_per_second,
+            burst: args.rate_limit_burst,
+        }),
+        cors_origins: args.cors_origins.clone(),
+        public_reads: !args.private_reads,
+        response_cache_entries: args.response_cache_entries,
+    };
+    let state = AppState::new(build_schema(Some(db.clone()), limits), db, http_limits);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
+    tracing::info!(%address, database = %redact(&args.db.database_url), "pledgewatch listening");
+    println!("pledgewatch is serving the dashboard at http://{address}/ and GraphiQL at http://{address}/graphql");
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
+        assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
+    }
+}

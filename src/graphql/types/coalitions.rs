@@ -1,0 +1,200 @@
+//! Coalitions and declarations, their signatures and counts.
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use entity::{coalition, signature};
+
+use super::*;
+
+/// Signature counts of a coalition by stance.
+#[derive(SimpleObject)]
+pub struct SignatureCounts {
+    /// Actors that signed or joined.
+    pub signed: u64,
+    /// Actors recorded as publicly not signing.
+    pub declined: u64,
+    /// Actors that withdrew.
+    pub withdrawn: u64,
+    /// All recorded stances.
+    pub total: u64,
+}
+
+impl From<StanceCounts> for SignatureCounts {
+    fn from(c: StanceCounts) -> Self {
+        Self {
+            signed: c.signed,
+            declined: c.declined,
+            withdrawn: c.withdrawn,
+            total: c.signed + c.declined + c.withdrawn,
+        }
+    }
+}
+
+/// What a coalition's signatures can be grouped by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::storage::signatures::SignatureDimension")]
+pub enum SignatureDimension {
+    /// The signatory's kind.
+    ActorKind,
+    /// The signatory's country (null for international bodies).
+    Country,
+}
+
+/// Stance counts for one value of a dimension.
+#[derive(SimpleObject)]
+pub struct SignatureGroup {
+    /// The kind or country (null: none recorded).
+    pub value: Option<String>,
+    /// The counts.
+    pub counts: SignatureCounts,
+}
+
+/// One day of a signature timeline.
+#[derive(SimpleObject)]
+pub struct TimelinePoint {
+    /// The day.
+    pub date: Date,
+    /// SIGNED stances dated that day.
+    pub signed: u64,
+    /// SIGNED stances dated up to that day.
+    pub cumulative: u64,
+}
+
+/// Signatories over time.
+#[derive(SimpleObject)]
+pub struct SignatureTimeline {
+    /// One point per signing day, in date order.
+    pub points: Vec<TimelinePoint>,
+    /// SIGNED stances with no recorded date (not in `points`).
+    pub undated: u64,
+}
+
+/// Filters on a coalition's signatures; an omitted or empty list does not filter.
+#[derive(async_graphql::InputObject, Default)]
+pub struct SignatureFilterInput {
+    /// Only these stances.
+    pub stances: Option<Vec<Stance>>,
+    /// Only actors of these kinds.
+    pub actor_kinds: Option<Vec<ActorKind>>,
+    /// Only actors of these countries (ISO 3166-1 alpha-2).
+    pub countries: Option<Vec<String>>,
+}
+
+/// A coalition, partnership or declaration.
+pub struct Coalition(pub coalition::Model);
+
+#[Object]
+impl Coalition {
+    /// Stable identifier.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Declaration or coalition.
+    async fn kind(&self) -> Result<CoalitionKind, ApiError> {
+        Ok(stored(kinds::CoalitionKind::parse("kind", &self.0.kind))?.into())
+    }
+    /// Launch or signing day.
+    async fn launched_on(&self) -> Option<Date> {
+        self.0.launched_on.map(Date)
+    }
+    /// Version, for `expectedVersion` in `updateCoalition`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Event where it was launched.
+    async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>, ApiError> {
+        match self.0.event_id {
+            Some(id) => Ok(loaded(ctx.loaders()?.events.load_one(id).await)?.map(Event)),
+            None => Ok(None),
+        }
+    }
+    /// Sources for the coalition.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Coalition, self.0.id).await
+    }
+    /// Recorded stances (signed, declined, withdrawn), by actor name.
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SignatureFilterInput>,
+    ) -> Result<Vec<Signature>, ApiError> {
+        let filter = filter.unwrap_or_default();
+        let countries = crate::domain::codes::country_codes("filter.countries", filter.countries)?;
+        let filter = SignatureFilter {
+            stances: filter.stances.unwrap_or_default().into_iter().map(Into::into).collect(),
+            actor_kinds: filter.actor_kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+            countries,
+        };
+        let rows = ctx.db()?.signatures_of(self.0.id, &filter).await.api()?;
+        Ok(rows.into_iter().map(|(s, _)| Signature(s)).collect())
+    }
+    /// Counts of recorded stances. Only named signatories are recorded: see the sources for
+    /// the reported totals. With `asOf`, only stances dated on or before that day (undated
+    /// stances are counted only without `asOf`).
+    async fn counts(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<SignatureCounts, ApiError> {
+        if let Some(day) = as_of {
+            return Ok(ctx.db()?.stance_counts_on(self.0.id, day.0).await.api()?.into());
+        }
+        let counts = loaded(ctx.loaders()?.stance_counts.load_one(self.0.id).await)?;
+        Ok(counts.unwrap_or_default().into())
+    }
+    /// Stance counts by the signatory's kind or country (optionally as of a day).
+    async fn breakdown(
+        &self,
+        ctx: &Context<'_>,
+        by: SignatureDimension,
+        as_of: Option<Date>,
+    ) -> Result<Vec<SignatureGroup>, ApiError> {
+        let groups = ctx.db()?.signature_breakdown(self.0.id, by.into(), as_of.map(|d| d.0)).await.api()?;
+        Ok(groups.into_iter().map(|g| SignatureGroup { value: g.value, counts: g.counts.into() }).collect())
+    }
+    /// Signatories (SIGNED) over time: per signing day and cumulative, for a line chart.
+    async fn timeline(&self, ctx: &Context<'_>) -> Result<SignatureTimeline, ApiError> {
+        let (points, undated) = ctx.db()?.signature_timeline(self.0.id).await.api()?;
+        Ok(SignatureTimeline {
+            points: points
+                .into_iter()
+                .map(|p| TimelinePoint { date: Date(p.on), signed: p.signed, cumulative: p.cumulative })
+                .collect(),
+            undated,
+        })
+    }
+}
+
+/// An actor's stance on a coalition or declaration.
+pub struct Signature(pub signature::Model);
+
+#[Object]
+impl Signature {
+    /// The actor.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Actor, ApiError> {
+        load_actor(ctx, self.0.actor_id).await
+    }
+    /// The coalition or declaration.
+    async fn coalition(&self, ctx: &Context<'_>) -> Result<Option<Coalition>, ApiError> {
+        Ok(loaded(ctx.loaders()?.coalitions.load_one(self.0.coalition_id).await)?.map(Coalition))
+    }
+    /// Signed, declined or withdrawn.
+    async fn stance(&self) -> Result<Stance, ApiError> {
+        Ok(stored(kinds::Stance::parse("stance", &self.0.stance))?.into())
+    }
+    /// Whether the actor signed as an initiator or co-lead.
+    async fn initiator(&self) -> bool {
+        self.0.initiator
+    }
+    /// Day of signing (or of the public refusal).
+    async fn signed_on(&self) -> Option<Date> {
+        self.0.signed_on.map(Date)
+    }
+    /// Version, for `expectedVersion` in `setSignature`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Sources of the stance (at least one).
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Signature, self.0.id).await
+    }
+}

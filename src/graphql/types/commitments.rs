@@ -1,0 +1,188 @@
+//! Commitments, their status history, retraction and overlaps.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{commitment, overlap, status_history};
+
+use super::*;
+
+/// An announced or committed amount (or an unquantified pledge), with its sources.
+pub struct Commitment(pub commitment::Model);
+
+#[Object]
+impl Commitment {
+    /// Stable identifier.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// What was announced.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Who pledged it.
+    async fn pledger(&self, ctx: &Context<'_>) -> Result<Actor, ApiError> {
+        load_actor(ctx, self.0.pledger_id).await
+    }
+    /// Where it was announced.
+    async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>, ApiError> {
+        match self.0.event_id {
+            Some(id) => Ok(loaded(ctx.loaders()?.events.load_one(id).await)?.map(Event)),
+            None => Ok(None),
+        }
+    }
+    /// Who receives it (e.g. a foundation's endowment).
+    async fn beneficiary(&self, ctx: &Context<'_>) -> Result<Option<Actor>, ApiError> {
+        match self.0.beneficiary_id {
+            Some(id) => load_actor(ctx, id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+    /// Day of the first public announcement; null when no source gives it.
+    async fn announced_on(&self) -> Option<Date> {
+        self.0.announced_on.map(Date)
+    }
+    /// The amount as announced, in its original currency.
+    async fn amount(&self) -> Result<MoneyRange, ApiError> {
+        MoneyRange::from_stored(self.0.amount_low, self.0.amount_high, &self.0.currency)
+    }
+    /// Whether sources disagree on the amount (`amount` then holds the two figures).
+    async fn amount_disputed(&self) -> bool {
+        self.0.amount_disputed
+    }
+    /// Country where the money is to be spent; null for EU-wide or global programmes.
+    async fn recipient_country(&self) -> Option<&str> {
+        self.0.recipient_country.as_deref()
+    }
+    /// Sector, as described by the sources.
+    async fn sector(&self) -> Option<&str> {
+        self.0.sector.as_deref()
+    }
+    /// Kind of money.
+    async fn kind(&self) -> Result<CommitmentKind, ApiError> {
+        Ok(stored(kinds::CommitmentKind::parse("kind", &self.0.kind))?.into())
+    }
+    /// Year by which the money is to be spent, when stated.
+    async fn horizon_year(&self) -> Option<i32> {
+        self.0.horizon_year
+    }
+    /// Current lifecycle status.
+    async fn status(&self) -> Result<CommitmentStatus, ApiError> {
+        Ok(stored(kinds::CommitmentStatus::parse("status", &self.0.status))?.into())
+    }
+    /// The commitment this one belongs to, confirms or details.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
+        match self.0.parent_id {
+            Some(id) => Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment)),
+            None => Ok(None),
+        }
+    }
+    /// How this commitment relates to its parent (or, for TOWARDS_TARGET, to the
+    /// beneficiary's target).
+    async fn relation(&self) -> Result<Option<CommitmentRelation>, ApiError> {
+        let relation = self.0.relation.as_deref().map(|r| kinds::CommitmentRelation::parse("relation", r)).transpose();
+        Ok(stored(relation)?.map(Into::into))
+    }
+    /// Commitments whose parent this is (parts, details, confirmations), by title.
+    async fn parts(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>, ApiError> {
+        let parts = loaded(ctx.loaders()?.parts.load_one(self.0.id).await)?;
+        Ok(parts.unwrap_or_default().into_iter().map(Commitment).collect())
+    }
+    /// Disagreements between sources, overlaps, how a value was derived.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// Sources of the figure (at least one).
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Commitment, self.0.id).await
+    }
+    /// Every status this commitment has had, oldest first.
+    async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>, ApiError> {
+        let rows = loaded(ctx.loaders()?.statuses.load_one(self.0.id).await)?;
+        Ok(rows.unwrap_or_default().into_iter().map(StatusChange).collect())
+    }
+    /// Money this commitment presents again from an earlier one, or that a later one
+    /// presents again from it.
+    async fn overlaps(&self, ctx: &Context<'_>) -> Result<Vec<Overlap>, ApiError> {
+        let rows = loaded(ctx.loaders()?.overlaps.load_one(self.0.id).await)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Overlap).collect())
+    }
+    /// Incremented by every change: pass it as `expectedVersion` to update.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Last change of this row.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Set when the tracker retracted the figure: it is kept, but no total counts it.
+    async fn retraction(&self, ctx: &Context<'_>) -> Result<Option<Retraction>, ApiError> {
+        let Some(reason) = &self.0.retraction_reason else { return Ok(None) };
+        Ok(Some(Retraction {
+            reason: reason.clone(),
+            retracted_on: self.0.retracted_on.map(Date),
+            sources: sources(ctx, Linked::Retraction, self.0.id).await?,
+        }))
+    }
+}
+
+/// Why and when the tracker retracted a figure.
+#[derive(SimpleObject)]
+pub struct Retraction {
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub retracted_on: Option<Date>,
+    /// The sources that show the figure was wrong.
+    pub sources: Vec<Source>,
+}
+
+/// One status of a commitment and the day it took effect.
+pub struct StatusChange(pub status_history::Model);
+
+#[Object]
+impl StatusChange {
+    /// The status.
+    async fn status(&self) -> Result<CommitmentStatus, ApiError> {
+        Ok(stored(kinds::CommitmentStatus::parse("status", &self.0.status))?.into())
+    }
+    /// Day it took effect; null when unknown.
+    async fn effective_on(&self) -> Option<Date> {
+        self.0.effective_on.map(Date)
+    }
+    /// Comment.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Sources of the change.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Status, self.0.id).await
+    }
+}
+
+/// Money that a later commitment presents again from an earlier one: counted once, at its
+/// first announcement.
+pub struct Overlap(pub overlap::Model);
+
+#[Object]
+impl Overlap {
+    /// The later commitment that re-presents the money.
+    async fn later(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.later_id).await)?.map(Commitment))
+    }
+    /// The earlier commitment where the money was first announced.
+    async fn earlier(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.earlier_id).await)?.map(Commitment))
+    }
+    /// The overlapping amount.
+    async fn amount(&self) -> Result<MoneyRange, ApiError> {
+        MoneyRange::from_stored(self.0.amount_low, self.0.amount_high, &self.0.currency)
+    }
+    /// How the overlap is known.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Sources of the overlap.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Overlap, self.0.id).await
+    }
+}
