@@ -9,6 +9,7 @@ pub mod kinds;
 pub mod money;
 pub mod records;
 pub mod report;
+pub mod status;
 pub mod text;
 
 use std::fmt;

@@ -48,6 +48,14 @@ impl Pair {
         self.high += high;
     }
 
+    /// The interval the two scenarios span, low end first. A scenario sum is not always an
+    /// end: a headline's remainder is largest when its parts are at their low end, so a
+    /// group holding the remainder without the parts has its low scenario above its high
+    /// one. The scenario sums add up across groups; the interval is what a reader quotes.
+    pub fn interval(self) -> Pair {
+        Pair { low: self.low.min(self.high), high: self.low.max(self.high) }
+    }
+
     /// The pair as decimals of a currency with `exponent`.
     pub fn to_decimals(self, exponent: u32) -> (Decimal, Decimal) {
         (
@@ -192,6 +200,15 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
     let mut unconverted: BTreeMap<(&'static str, RateKey), Unconverted> = BTreeMap::new();
     for ((code, key, measure), members) in classes {
         let currency = members[0].currency;
+        // Rows that count for nothing (details inside another pledge) need no rate: they
+        // are counted whatever their currency.
+        if measure == Measure::Uncounted {
+            for b in members {
+                grand.count += b.count;
+                groups.entry(b.key.clone()).or_default().count += b.count;
+            }
+            continue;
+        }
         let conversion =
             conversions.entry((code, key)).or_insert_with(|| rates.conversion(code, to.as_str(), key)).clone();
         let conversion = match conversion {
@@ -261,7 +278,27 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
     }
 }
 
-/// Which total orders or filters groups.
+/// Which money a total reports: new money (each overlap counted once, at its first
+/// announcement) or every commitment as announced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Basis {
+    #[default]
+    NewMoney,
+    AsAnnounced,
+}
+
+impl Totals {
+    /// The scenario sums of a basis (they add up across groups; see [`Pair::interval`]).
+    pub fn of_basis(&self, basis: Basis) -> Pair {
+        match basis {
+            Basis::NewMoney => self.counted(),
+            Basis::AsAnnounced => self.as_announced(),
+        }
+    }
+}
+
+/// Which figure orders or filters groups: the low or high end of the interval shown, or
+/// the count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RankBy {
     Low,
@@ -269,27 +306,29 @@ pub enum RankBy {
     Count,
 }
 
-/// Keeps the groups whose measure is at least `min` (minor units of the reporting currency
-/// for money) and at most `max`.
-pub fn having(groups: &mut Vec<Group>, measured: RankBy, min: Option<i128>, max: Option<i128>) {
+/// Keeps the groups whose figure (on `basis`; minor units of the reporting currency for
+/// money) is at least `min` and at most `max`.
+pub fn having(groups: &mut Vec<Group>, rank: RankBy, basis: Basis, min: Option<i128>, max: Option<i128>) {
     groups.retain(|g| {
-        let v = value(g, measured);
+        let v = value(g, rank, basis);
         min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
     });
 }
 
-/// Orders groups by a measure, largest first (ties keep key order).
-pub fn order_by(groups: &mut [Group], measured: RankBy, descending: bool) {
+/// Orders groups by a figure on `basis` (ties keep key order).
+pub fn order_by(groups: &mut [Group], rank: RankBy, basis: Basis, descending: bool) {
     groups.sort_by(|a, b| {
-        let (x, y) = (value(a, measured), value(b, measured));
+        let (x, y) = (value(a, rank, basis), value(b, rank, basis));
         if descending { y.cmp(&x) } else { x.cmp(&y) }
     });
 }
 
-fn value(g: &Group, measured: RankBy) -> i128 {
-    match measured {
-        RankBy::Low => g.totals.counted().low,
-        RankBy::High => g.totals.counted().high,
+/// The figure a reader sees: the ends of the group's interval on `basis`.
+fn value(g: &Group, rank: RankBy, basis: Basis) -> i128 {
+    let shown = g.totals.of_basis(basis).interval();
+    match rank {
+        RankBy::Low => shown.low,
+        RankBy::High => shown.high,
         RankBy::Count => i128::from(g.totals.count),
     }
 }

@@ -20,6 +20,7 @@ use crate::{
             ActorRecord, CoalitionRecord, CommitmentRecord, EventRecord, RetractionRecord, SignatureRecord,
             StatusRecord,
         },
+        status,
     },
     error::{ApiError, ApiResultExt},
     storage::{
@@ -233,6 +234,9 @@ impl Mutation {
     }
 
     /// Appends a status to a commitment's history (EDITOR): delivered, stalled, withdrawn…
+    /// The commitment's status becomes the latest by effective date (not necessarily this
+    /// one). A correction (dated before a recorded change, or reopening a WITHDRAWN or
+    /// DELIVERED commitment) needs a `note` saying why, and shows as a correction.
     #[allow(clippy::too_many_arguments)]
     async fn set_commitment_status(
         &self,
@@ -242,20 +246,30 @@ impl Mutation {
         status: CommitmentStatus,
         effective_on: Option<Date>,
         #[graphql(desc = "Slug of the source that reports the change.")] source: String,
-        note: Option<String>,
+        #[graphql(desc = "Why: required for a correction.")] note: Option<String>,
     ) -> Result<Commitment, ApiError> {
         let who = authorize(ctx, Role::Editor)?;
         let edit = Edit::change(who, Action::SetStatus, Subject::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
-            let status = kinds::CommitmentStatus::from(status).as_str().to_owned();
-            r.status_history.push(StatusRecord {
-                status: status.clone(),
+            if effective_on.is_some_and(|d| d.0 > chrono::Utc::now().date_naive()) {
+                return Err(FieldError::new("effectiveOn", "is in the future: record a status once it took effect"));
+            }
+            let next = kinds::CommitmentStatus::from(status);
+            let record = StatusRecord {
+                status: next.as_str().to_owned(),
                 effective_on: date(effective_on),
                 note,
                 sources: vec![source],
-            });
-            r.status = status;
+            };
+            let valid = record.validate()?;
+            let mut changes = status::changes_of(&r.status_history)?;
+            let change = status::Change { status: next, effective_on: valid.effective_on };
+            status::check_append(&changes, change, valid.note.as_deref())?;
+            r.status_history.push(record);
+            // The current status is the latest by effective date, not the last written.
+            changes.push(change);
+            r.status = status::current(&changes).unwrap_or(next).as_str().to_owned();
             Ok(Record::Commitment(r))
         })
         .await?;

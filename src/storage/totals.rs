@@ -40,7 +40,8 @@ pub enum Dimension {
     Kind,
     /// The status (as of the report's date, when it has one).
     Status,
-    /// The original currency of the money.
+    /// The currency the commitment was announced in (a package's remainder counts in the
+    /// package's currency, whatever its parts').
     Currency,
     /// The year of the announcement (else of the event's start).
     Year,
@@ -141,7 +142,9 @@ fn dimension_expr(dimension: Dimension, as_of: Option<AsOf>) -> Expr {
             Some(day) => status_at(Ca::CommitmentId, day),
             None => col(Ca::Status),
         },
-        Dimension::Currency => col(Ca::Currency),
+        // A row counts under its owner's currency: a headline's carve-out of a part in another
+        // currency stays in the headline's group, so the remainder is never split off negative.
+        Dimension::Currency => col(Ca::OwnerCurrency),
         Dimension::Year => text(Ca::Year),
         Dimension::Month => col(Ca::Month),
     }
@@ -456,7 +459,9 @@ impl Db {
         if let Some(rate) = &rate {
             select.expr_as(rate.clone(), Alias::new("rk"));
         }
-        select.cond_where(counted_condition(&query.filter, as_of));
+        // An unquantified commitment adds nothing and is listed as excluded instead: it is
+        // not counted, so that each matched commitment is counted or excluded, once.
+        select.cond_where(counted_condition(&query.filter, as_of).add(col(Ca::Rule).ne(Rule::Unquantified.as_str())));
         for (i, _) in query.group_by.iter().enumerate() {
             select.group_by_col(Alias::new(format!("d{i}")));
         }
@@ -522,7 +527,8 @@ impl Db {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Unquantified, detail: None });
         }
         if query.as_of.is_some() {
-            for id in self.ids(&ids(owner.add(primary()).add(col(Ca::OwnerOn).is_null()), false)).await? {
+            let undated = owner.add(primary()).add(col(Ca::OwnerOn).is_null()).add(col(Ca::Status).ne(RETRACTED));
+            for id in self.ids(&ids(undated, false)).await? {
                 out.push(Excluded { commitment_id: id, reason: ExclusionReason::NoDate, detail: None });
             }
         }
@@ -565,6 +571,24 @@ impl Db {
         Ok(rows.into_iter().map(|r| Flagged { commitment_id: r.commitment_id, flags: r.flags }).collect())
     }
 
+    /// Commitments an as-of total counts from their event's first day because they have no
+    /// announcement day of their own; at most `limit` (none without `as_of`).
+    pub async fn totals_dated_by_event(&self, query: &TotalsQuery, limit: u64) -> StorageResult<Vec<i64>> {
+        let Some(as_of) = self.as_of(query) else { return Ok(Vec::new()) };
+        let mut select = from_counted(Some(as_of));
+        select
+            .expr_as(col(Ca::CommitmentId), Alias::new("id"))
+            .cond_where(
+                counted_condition(&query.filter, Some(as_of))
+                    .add(col(Ca::IsPrimary).eq(1))
+                    .add(col(Ca::AnnouncedOn).is_null())
+                    .add(col(Ca::Rule).ne(Rule::Unquantified.as_str())),
+            )
+            .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
+            .limit(limit);
+        self.ids(&select).await
+    }
+
     /// The counted rows behind one group of a report (its key in the query's `group_by`
     /// order), at most `limit`, by commitment.
     pub async fn totals_contributions(
@@ -595,7 +619,7 @@ impl Db {
             select.expr_as(col(c), Alias::new(name));
         }
         select
-            .cond_where(cond.add(col(Ca::Rule).ne(Rule::Detail.as_str())))
+            .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())))
             .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
             .order_by((Alias::new("ca"), Ca::Id), Order::Asc)
             .limit(limit);

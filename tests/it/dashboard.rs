@@ -217,7 +217,7 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     assert_eq!(shown[1], total["high"]);
     assert_eq!(shown[2], json!("318.2 bn EUR"), "the compact figure of {total}");
     let note = browser.eval("document.getElementById('headline-note').textContent").await;
-    assert!(note.as_str().unwrap().contains("19 commitments"), "{note}");
+    assert!(note.as_str().unwrap().contains("18 commitments"), "{note}");
     assert!(note.as_str().unwrap().contains("1 EUR = 1.032 USD"), "the rates used are shown: {note}");
 
     // Events side by side, Choose France 2024 among them.

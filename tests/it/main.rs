@@ -17,6 +17,7 @@ mod postgres;
 mod process;
 mod promises;
 mod properties;
+mod quotable;
 mod read_api;
 mod schema;
 mod totals;
@@ -35,6 +36,7 @@ fn main() {
         parity::trials(),
         promises::trials(),
         properties::trials(),
+        quotable::trials(),
         read_api::trials(),
         schema::trials(),
         totals::trials(),

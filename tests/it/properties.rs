@@ -10,9 +10,9 @@
 //! - as announced = new money + represented, and overlaps move only new money;
 //! - the database's total equals the domain's own computation over the same rows;
 //! - an incremental rebuild after random edits equals a full rebuild;
-//! - pending issue 15 (see `harness::pending`): no group below zero and `low ≤ high` in
-//!   every grouping; counted or excluded exactly once; parts dropped by `asOf` still leave
-//!   each package counted once.
+//! - no group below zero and `low ≤ high` in every grouping and basis;
+//! - pending (see `harness::pending`): parts dropped by `asOf` still leave each package
+//!   counted once.
 //!
 //! The cases come from proptest strategies with a deterministic runner, so a failure names
 //! its case and reproduces.
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use pledgewatch::domain::{
     codes::CurrencyCode,
-    counting::{Facts, OverlapFacts, counted_rows},
+    counting::{Facts, OverlapFacts, Rule, counted_rows},
     fx::{RateKey, RateTable},
     kinds::CommitmentRelation,
     records::{
@@ -44,10 +44,10 @@ crate::harness::tests! {
     both: [
         random_data_sets_keep_every_totals_rule,
         an_incremental_rebuild_after_random_edits_equals_a_full_rebuild,
+        no_group_is_negative_and_low_never_exceeds_high,
+        every_matched_commitment_is_counted_or_excluded_exactly_once,
     ]
     pending: [
-        no_group_is_negative_and_low_never_exceeds_high => "issue 15: a package's remainder lands in its parts' groups",
-        every_matched_commitment_is_counted_or_excluded_exactly_once => "issue 15: unquantified rows are counted and excluded",
         dropping_parts_by_as_of_still_counts_each_package_once => "issue 15: a clamped headline stays clamped as of a date before its parts",
     ]
 }
@@ -303,8 +303,9 @@ fn cents(value: &Value) -> i128 {
     scaled.to_i128().expect("cents fit")
 }
 
+/// The scenario sums of a total (they add up; `low`/`high` are their interval).
 fn pair(range: &Value) -> (i128, i128) {
-    (cents(&range["low"]), cents(&range["high"]))
+    (cents(&range["lowScenario"]), cents(&range["highScenario"]))
 }
 
 async fn report(app: &TestApp, prefix: &str, extra: Value) -> Value {
@@ -371,7 +372,8 @@ fn domain_total(case: &Case, rates: &RateTable, keep: impl Fn(usize, &Node) -> b
         .collect();
     let rows = counted_rows(&facts, &overlaps, rates);
     let mut sums: BTreeMap<BucketKey, (i128, i128, i64)> = BTreeMap::new();
-    for r in &rows {
+    // An unquantified commitment is excluded, not counted.
+    for r in rows.iter().filter(|r| r.rule != Rule::Unquantified) {
         let e = sums.entry((format!("{:?}", r.rule.measure()), r.currency.as_str().to_owned(), r.date)).or_default();
         e.0 += i128::from(r.low);
         e.1 += i128::from(r.high);
@@ -419,7 +421,7 @@ async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
         let whole = report(&app, &prefix, json!({})).await;
         let grand = &whole["grandTotal"];
 
-        // No commitment is excluded twice (counted or excluded exactly once: pending issue 15).
+        // No commitment is excluded twice.
         let excluded: Vec<&str> =
             whole["excluded"].as_array().unwrap().iter().map(|e| e["commitment"]["slug"].as_str().unwrap()).collect();
         let mut distinct = excluded.clone();
@@ -434,13 +436,13 @@ async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
                 let grouped = report(&app, &prefix, json!({ "groupBy": dims, "basis": basis })).await;
                 let (mut low, mut high, mut count) = (0_i128, 0_i128, 0_i64);
                 for g in grouped["groups"].as_array().unwrap() {
-                    low += cents(&g["low"]);
-                    high += cents(&g["high"]);
+                    low += cents(&g["lowScenario"]);
+                    high += cents(&g["highScenario"]);
                     count += g["count"].as_i64().unwrap();
                 }
                 assert_eq!(
                     (low, high, count),
-                    (cents(&reference["low"]), cents(&reference["high"]), reference["count"].as_i64().unwrap()),
+                    (pair(&reference).0, pair(&reference).1, reference["count"].as_i64().unwrap()),
                     "case {n}, {basis}, {dims:?}: the groups do not add up\n{case:?}"
                 );
                 assert_eq!(grouped["grandTotal"], reference, "case {n}, {basis}, {dims:?}: the grand total moved");
@@ -493,7 +495,8 @@ async fn random_data_sets_keep_every_totals_rule(backend: Backend) {
     assert!(against_domain >= 20 && with_fates >= 6, "{against_domain} {with_fates}");
 }
 
-/// Pending issue 15: every group of every grouping is money a reader can quote.
+/// Issue 15 (items 1, 2): every group of every grouping, on either basis, is money a reader
+/// can quote: never negative, its low end never above its high end.
 async fn no_group_is_negative_and_low_never_exceeds_high(backend: Backend) {
     let Some(app) = app_for(backend).await else { return };
     let mut found = Vec::new();
@@ -501,11 +504,13 @@ async fn no_group_is_negative_and_low_never_exceeds_high(backend: Backend) {
         let prefix = format!("case-{n}");
         app.db.import(&records(case, &prefix, true)).await.expect("case imports");
         for dims in GROUPINGS {
-            let grouped = report(&app, &prefix, json!({ "groupBy": dims })).await;
-            for g in grouped["groups"].as_array().unwrap() {
-                let (low, high) = (cents(&g["low"]), cents(&g["high"]));
-                if low < 0 || high < 0 || low > high {
-                    found.push(format!("case {n} {dims:?} {}: low {low} high {high}", g["key"]));
+            for basis in ["NEW_MONEY", "AS_ANNOUNCED"] {
+                let grouped = report(&app, &prefix, json!({ "groupBy": dims, "basis": basis })).await;
+                for g in grouped["groups"].as_array().unwrap() {
+                    let (low, high) = (cents(&g["low"]), cents(&g["high"]));
+                    if low < 0 || high < 0 || low > high {
+                        found.push(format!("case {n} {dims:?} {basis} {}: low {low} high {high}", g["key"]));
+                    }
                 }
             }
         }
@@ -513,9 +518,9 @@ async fn no_group_is_negative_and_low_never_exceeds_high(backend: Backend) {
     assert!(found.is_empty(), "{} groups a reader cannot quote:\n{}", found.len(), found.join("\n"));
 }
 
-/// Pending issue 15 (item 3): counted, or excluded with a reason, and never both. Today an
-/// unquantified commitment is counted (for nothing) and also listed as `UNQUANTIFIED`, and
-/// a detail in a currency without a rate that day is neither counted nor listed.
+/// Issue 15 (item 3): counted, or excluded with a reason, and never both. (Before: an
+/// unquantified commitment was counted, for nothing, and also listed as `UNQUANTIFIED`, and
+/// a detail in a currency without a rate that day was neither counted nor listed.)
 async fn every_matched_commitment_is_counted_or_excluded_exactly_once(backend: Backend) {
     let Some(app) = app_for(backend).await else { return };
     let mut found = Vec::new();

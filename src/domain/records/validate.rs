@@ -12,6 +12,7 @@ use crate::domain::{
     codes::{CountryCode, CurrencyCode, check_language},
     kinds::{ActorKind, CoalitionKind, CommitmentKind, CommitmentRelation, CommitmentStatus, EventKind, Stance},
     money::{AmountRange, Money},
+    status::{Change, current},
     text::{check_free_text, check_line, check_slug, check_url},
 };
 
@@ -202,12 +203,27 @@ impl CommitmentRecord {
                 "TOWARDS_TARGET needs the beneficiary whose target it counts towards",
             ));
         }
-        let status_history = self
+        let status_history: Vec<ValidStatus> = self
             .status_history
             .iter()
             .enumerate()
             .map(|(i, s)| s.validate().map_err(|e| e.within(&format!("statusHistory[{i}]"))))
             .collect::<Result<_, _>>()?;
+        let status = CommitmentStatus::parse("status", &self.status)?;
+        let changes: Vec<Change> =
+            status_history.iter().map(|s| Change { status: s.status, effective_on: s.effective_on }).collect();
+        if let Some(latest) = current(&changes)
+            && latest != status
+        {
+            return Err(FieldError::new(
+                "status",
+                format!(
+                    "is {}, but the latest change of its status history (by effective date) is {}",
+                    status.as_str(),
+                    latest.as_str()
+                ),
+            ));
+        }
         Ok(ValidCommitment {
             slug: self.slug.clone(),
             title: self.title.clone(),
@@ -220,7 +236,7 @@ impl CommitmentRecord {
             sector: opt_line("sector", &self.sector)?,
             horizon_year: opt_year("horizonYear", self.horizon_year)?,
             kind: CommitmentKind::parse("kind", &self.kind)?,
-            status: CommitmentStatus::parse("status", &self.status)?,
+            status,
             amount_disputed: self.amount_disputed,
             parent,
             relation,

@@ -22,19 +22,30 @@ use crate::{
     storage::totals::{ContributionRow, Dimension, ExclusionReason as Reason, TotalsQuery},
 };
 
-/// A low/high pair of totals in the reporting currency.
+/// A total in the reporting currency: the interval it lies in, and its two scenario sums.
 #[derive(SimpleObject, Clone, Copy)]
 pub struct TotalRange {
-    /// Every range at its low end ("up to X" counts 0).
+    /// The low end of the interval (never above `high`).
     pub low: Decimal,
-    /// Every range at its high end.
+    /// The high end of the interval.
     pub high: Decimal,
+    /// Every range at its low end ("up to X" counts 0). Scenario sums add up across
+    /// groups; for a headline's remainder without its parts this scenario is the larger.
+    pub low_scenario: Decimal,
+    /// Every range at its high end.
+    pub high_scenario: Decimal,
 }
 
 impl TotalRange {
-    fn of(pair: Pair, exponent: u32) -> Self {
-        let (low, high) = pair.to_decimals(exponent);
-        Self { low: Decimal(low), high: Decimal(high) }
+    pub(super) fn of(pair: Pair, exponent: u32) -> Self {
+        let (low, high) = pair.interval().to_decimals(exponent);
+        let (low_scenario, high_scenario) = pair.to_decimals(exponent);
+        Self {
+            low: Decimal(low),
+            high: Decimal(high),
+            low_scenario: Decimal(low_scenario),
+            high_scenario: Decimal(high_scenario),
+        }
     }
 }
 
@@ -43,10 +54,14 @@ impl TotalRange {
 pub struct CurrencyBreakdown {
     /// ISO 4217 code.
     pub currency: String,
-    /// Exact total in that currency, low scenario.
+    /// Exact total in that currency: the low end.
     pub low: Decimal,
-    /// Exact total in that currency, high scenario.
+    /// Exact total in that currency: the high end.
     pub high: Decimal,
+    /// Exact total in that currency, low scenario (adds up across groups).
+    pub low_scenario: Decimal,
+    /// Exact total in that currency, high scenario.
+    pub high_scenario: Decimal,
     /// The same converted into the reporting currency.
     pub converted: TotalRange,
 }
@@ -56,10 +71,15 @@ pub struct CurrencyBreakdown {
 pub struct TotalsAmounts {
     /// Commitments counted (each once, whatever its number of rows).
     pub count: i64,
-    /// Low scenario total of the basis (NEW_MONEY by default).
+    /// The low end of the total of the basis (NEW_MONEY by default); never above `high`.
     pub low: Decimal,
-    /// High scenario total of the basis.
+    /// The high end of the total of the basis.
     pub high: Decimal,
+    /// The low scenario total of the basis: every range at its low end. Scenario totals
+    /// add up across groups exactly; `low`/`high` order them.
+    pub low_scenario: Decimal,
+    /// The high scenario total of the basis.
+    pub high_scenario: Decimal,
     /// Money counted once, at its first announcement.
     pub new_money: TotalRange,
     /// Money as announced, including money presented again.
@@ -74,20 +94,19 @@ pub struct TotalsAmounts {
 
 /// The total a basis reports.
 fn basis_pair(t: &Totals, basis: TotalsBasis) -> Pair {
-    match basis {
-        TotalsBasis::NewMoney => t.counted(),
-        TotalsBasis::AsAnnounced => t.as_announced(),
-    }
+    t.of_basis(basis.into())
 }
 
 impl TotalsAmounts {
     pub(super) fn of(t: &Totals, to: CurrencyCode, basis: TotalsBasis) -> Self {
         let e = to.exponent();
-        let (low, high) = basis_pair(t, basis).to_decimals(e);
+        let shown = TotalRange::of(basis_pair(t, basis), e);
         Self {
             count: t.count,
-            low: Decimal(low),
-            high: Decimal(high),
+            low: shown.low,
+            high: shown.high,
+            low_scenario: shown.low_scenario,
+            high_scenario: shown.high_scenario,
             new_money: TotalRange::of(t.counted(), e),
             as_announced: TotalRange::of(t.as_announced(), e),
             represented: TotalRange::of(Pair { low: -t.represented.low, high: -t.represented.high }, e),
@@ -100,11 +119,13 @@ impl TotalsAmounts {
                         TotalsBasis::NewMoney => (p.counted_original(), p.counted_converted()),
                         TotalsBasis::AsAnnounced => (p.original, p.converted),
                     };
-                    let (low, high) = original.to_decimals(p.currency.exponent());
+                    let exact = TotalRange::of(original, p.currency.exponent());
                     CurrencyBreakdown {
                         currency: p.currency.as_str().to_owned(),
-                        low: Decimal(low),
-                        high: Decimal(high),
+                        low: exact.low,
+                        high: exact.high,
+                        low_scenario: exact.low_scenario,
+                        high_scenario: exact.high_scenario,
                         converted: TotalRange::of(converted, e),
                     }
                 })
@@ -198,12 +219,45 @@ impl Contribution {
     async fn rule(&self) -> Result<CountingRule, ApiError> {
         self.row.rule().map(Into::into).ok_or_else(|| ApiError::Internal(format!("unknown rule {}", self.row.rule)))
     }
-    /// For CARVE_OUT the part, for OVERLAP the earlier commitment.
+    /// For CARVE_OUT the part, for OVERLAP the earlier commitment, for CONFIRMED the pledge
+    /// it confirms, for DETAIL the pledge whose figure holds it (where its money counts).
     async fn related(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        match self.row.related_id {
-            Some(id) => Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment)),
-            None => Ok(None),
+        let loaders = ctx.loaders()?;
+        let load = |id: i64| async move { loaded(loaders.commitments.load_one(id).await) };
+        match (self.row.rule(), self.row.related_id) {
+            (_, Some(id)) => Ok(load(id).await?.map(Commitment)),
+            (Some(Rule::Detail | Rule::Confirmed), None) => {
+                // Up the parents while they are details themselves (bounded: imports refuse
+                // cycles).
+                let mut current = load(self.row.commitment_id).await?;
+                for _ in 0..64 {
+                    let Some(parent) = current.as_ref().and_then(|c| c.parent_id) else { break };
+                    let parent = load(parent).await?;
+                    let inside_detail = parent.as_ref().is_some_and(|p| p.relation.as_deref() == Some("DETAIL_OF"));
+                    current = parent;
+                    if !inside_detail {
+                        break;
+                    }
+                }
+                Ok(current.filter(|c| c.id != self.row.commitment_id).map(Commitment))
+            }
+            _ => Ok(None),
         }
+    }
+    /// Why the row counts what it counts, in words ("inside eu-investai-200bn: counted
+    /// there").
+    async fn reason(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
+        let related = self.related(ctx).await?.map(|c| c.0.slug);
+        let related = related.as_deref().unwrap_or("another commitment");
+        Ok(match self.row.rule() {
+            Some(Rule::Own) => "its own amount".to_owned(),
+            Some(Rule::CarveOut) => format!("minus its part {related}, which counts on its own"),
+            Some(Rule::Overlap) => format!("minus money {related} announced first and counts"),
+            Some(Rule::Confirmed) => format!("confirms {related}: shown as confirmed, not added again"),
+            Some(Rule::Detail) => format!("inside {related}: counted there, so 0 here"),
+            Some(Rule::Unquantified) => "no amount: nothing to add".to_owned(),
+            None => return Err(ApiError::Internal(format!("unknown rule {}", self.row.rule))),
+        })
     }
     /// The amount counted, exact, in its original currency (negative for carve-outs and
     /// overlaps).
@@ -242,6 +296,12 @@ pub struct TotalsGroup {
     pub(super) basis: TotalsBasis,
 }
 
+impl TotalsGroup {
+    fn shown(&self) -> TotalRange {
+        TotalRange::of(basis_pair(&self.group.totals, self.basis), self.query.currency.exponent())
+    }
+}
+
 #[Object]
 impl TotalsGroup {
     /// One value per grouping dimension, in `groupBy` order.
@@ -261,13 +321,22 @@ impl TotalsGroup {
     async fn count(&self) -> i64 {
         self.group.totals.count
     }
-    /// Low scenario total (basis of the report).
+    /// The low end of the group's total (basis of the report); never above `high`.
     async fn low(&self) -> Decimal {
-        TotalRange::of(basis_pair(&self.group.totals, self.basis), self.query.currency.exponent()).low
+        self.shown().low
     }
-    /// High scenario total (basis of the report).
+    /// The high end of the group's total.
     async fn high(&self) -> Decimal {
-        TotalRange::of(basis_pair(&self.group.totals, self.basis), self.query.currency.exponent()).high
+        self.shown().high
+    }
+    /// The low scenario total: every range at its low end. The groups' scenario totals add
+    /// up exactly to the grand total's.
+    async fn low_scenario(&self) -> Decimal {
+        self.shown().low_scenario
+    }
+    /// The high scenario total: every range at its high end.
+    async fn high_scenario(&self) -> Decimal {
+        self.shown().high_scenario
     }
     /// By original currency.
     async fn by_currency(&self) -> Vec<CurrencyBreakdown> {
@@ -406,6 +475,8 @@ pub enum WarningCode {
     OverlapExceedsAmount,
     /// Parts or overlaps in another currency could not be compared (no rate).
     Unchecked,
+    /// No announcement day: an `asOf` answer counts it from its event's first day.
+    DatedByEvent,
 }
 
 /// A warning of a totals report.
@@ -431,6 +502,7 @@ impl TotalsWarning {
             WarningCode::PartsExceedHeadline => "its parts add up to more than the headline; the parts are counted",
             WarningCode::OverlapExceedsAmount => "the money presented again exceeds the amount; capped at the amount",
             WarningCode::Unchecked => "parts or overlaps in another currency could not be compared: no rate",
+            WarningCode::DatedByEvent => "no announcement day recorded: counted from its event's first day",
         }
     }
 }
@@ -501,6 +573,8 @@ impl TotalsReport {
                 }
             }
         }
+        let undated = ctx.db()?.totals_dated_by_event(&self.query, MAX_LISTED).await.api()?;
+        out.extend(undated.into_iter().map(|id| TotalsWarning { id, code: WarningCode::DatedByEvent }));
         Ok(out)
     }
 }

@@ -11,10 +11,7 @@ use crate::graphql::{
     types::{Actor, Event, MoneyRange},
 };
 use crate::{
-    domain::{
-        fx,
-        report::{Group, Report, Totals},
-    },
+    domain::report::{Group, Report},
     error::{ApiError, ApiResultExt},
     storage::totals::TotalsQuery,
 };
@@ -22,11 +19,12 @@ use crate::{
 /// One event of a comparison.
 pub struct EventComparison {
     pub(super) event: Event,
-    pub(super) totals: Totals,
     pub(super) ratio: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
     pub(super) pledgers: Vec<Group>,
+    /// By pledger (the filter is the event's).
     pub(super) query: Arc<TotalsQuery>,
-    pub(super) rates: Vec<fx::EuroRate>,
+    /// The event's total.
+    pub(super) report: Arc<Report>,
 }
 
 #[Object]
@@ -38,11 +36,11 @@ impl EventComparison {
     /// Its totals: `newMoney` and `represented` side by side, `asAnnounced` for the total
     /// as announced at the event.
     async fn totals(&self) -> TotalsAmounts {
-        TotalsAmounts::of(&self.totals, self.query.currency, TotalsBasis::NewMoney)
+        TotalsAmounts::of(&self.report.grand, self.query.currency, TotalsBasis::NewMoney)
     }
     /// Commitments counted.
     async fn count(&self) -> i64 {
-        self.totals.count
+        self.report.grand.count
     }
     /// Distinct pledgers with a counted commitment.
     async fn pledgers(&self) -> usize {
@@ -69,7 +67,12 @@ impl EventComparison {
     }
     /// The exchange rates applied to this event.
     async fn rates_used(&self) -> Vec<RateUsed> {
-        rates_used(&self.rates)
+        rates_used(&self.report.rates)
+    }
+    /// The event's commitments left out of its total, and why (no rate for their day in
+    /// the reporting currency, withdrawn, unquantified, …; at most 500 per reason).
+    async fn excluded(&self, ctx: &Context<'_>) -> Result<Vec<ExcludedCommitment>, ApiError> {
+        excluded(ctx, &self.query, &self.report).await
     }
 }
 

@@ -66,7 +66,8 @@ pub enum TotalsDimension {
     Kind,
     /// The status (on `asOf` when given).
     Status,
-    /// The original currency of the money.
+    /// The currency the commitment was announced in (a package's remainder counts in the
+    /// package's currency, whatever its parts').
     Currency,
     /// The year of the announcement (else of the event's start).
     Year,
@@ -113,6 +114,7 @@ impl FxPolicyInput {
 
 /// Whether money presented again at a later event counts there too.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "report::Basis")]
 pub enum TotalsBasis {
     /// Money counted once, at its first announcement (the default).
     #[default]
@@ -241,17 +243,19 @@ impl TotalsRequest {
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
         let report = db.totals(&self.query).await.api()?;
         let mut groups = report.groups.clone();
+        // Groups are kept and ranked by the figures shown: the interval on the report's basis.
+        let basis = self.basis.into();
         if let Some(b) = self.having {
-            report::having(&mut groups, RankBy::Low, b.min_low, None);
-            report::having(&mut groups, RankBy::High, b.min_high, b.max_high);
-            report::having(&mut groups, RankBy::Count, b.min_count, None);
+            report::having(&mut groups, RankBy::Low, basis, b.min_low, None);
+            report::having(&mut groups, RankBy::High, basis, b.min_high, b.max_high);
+            report::having(&mut groups, RankBy::Count, basis, b.min_count, None);
         }
         match self.order_by {
             TotalsOrder::Key => {}
-            TotalsOrder::HighDesc => report::order_by(&mut groups, RankBy::High, true),
-            TotalsOrder::LowDesc => report::order_by(&mut groups, RankBy::Low, true),
-            TotalsOrder::HighAsc => report::order_by(&mut groups, RankBy::High, false),
-            TotalsOrder::CountDesc => report::order_by(&mut groups, RankBy::Count, true),
+            TotalsOrder::HighDesc => report::order_by(&mut groups, RankBy::High, basis, true),
+            TotalsOrder::LowDesc => report::order_by(&mut groups, RankBy::Low, basis, true),
+            TotalsOrder::HighAsc => report::order_by(&mut groups, RankBy::High, basis, false),
+            TotalsOrder::CountDesc => report::order_by(&mut groups, RankBy::Count, basis, true),
         }
         groups.truncate(self.first);
         Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups })
@@ -344,18 +348,11 @@ impl TotalsQueryRoot {
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
             let pledger_report = db.totals(&by_pledger).await.api()?;
             let mut pledgers = pledger_report.groups.clone();
-            report::order_by(&mut pledgers, RankBy::High, true);
+            report::order_by(&mut pledgers, RankBy::High, report::Basis::NewMoney, true);
             let counted = total.grand.counted();
             let base_pair = *first.get_or_insert(counted);
             let ratio = ratio(counted.low, base_pair.low).zip(ratio(counted.high, base_pair.high));
-            out.push(EventComparison {
-                event: Event(event),
-                totals: total.grand.clone(),
-                ratio,
-                pledgers,
-                query: by_pledger,
-                rates: total.rates.clone(),
-            });
+            out.push(EventComparison { event: Event(event), ratio, pledgers, query: by_pledger, report: total });
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{commitment, overlap, status_history};
 
 use super::*;
+use crate::domain::status;
 
 /// An announced or committed amount (or an unquantified pledge), with its sources.
 pub struct Commitment(pub commitment::Model);
@@ -97,8 +98,23 @@ impl Commitment {
     }
     /// Every status this commitment has had, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>, ApiError> {
-        let rows = loaded(ctx.loaders()?.statuses.load_one(self.0.id).await)?;
-        Ok(rows.unwrap_or_default().into_iter().map(StatusChange).collect())
+        let rows = loaded(ctx.loaders()?.statuses.load_one(self.0.id).await)?.unwrap_or_default();
+        // Corrections are judged in write order (ids); the history is shown by date.
+        let mut written: Vec<&status_history::Model> = rows.iter().collect();
+        written.sort_by_key(|r| r.id);
+        let changes = written
+            .iter()
+            .map(|r| {
+                let status = stored(kinds::CommitmentStatus::parse("status", &r.status))?;
+                Ok(status::Change { status, effective_on: r.effective_on })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let corrections: std::collections::HashMap<i64, bool> =
+            written.iter().enumerate().map(|(i, r)| (r.id, status::is_correction(&changes, i))).collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| StatusChange { correction: corrections.get(&row.id).copied().unwrap_or(false), row })
+            .collect())
     }
     /// Money this commitment presents again from an earlier one, or that a later one
     /// presents again from it.
@@ -137,25 +153,39 @@ pub struct Retraction {
 }
 
 /// One status of a commitment and the day it took effect.
-pub struct StatusChange(pub status_history::Model);
+pub struct StatusChange {
+    pub row: status_history::Model,
+    /// Whether it corrects the record (see `correction`).
+    pub correction: bool,
+}
 
 #[Object]
 impl StatusChange {
     /// The status.
     async fn status(&self) -> Result<CommitmentStatus, ApiError> {
-        Ok(stored(kinds::CommitmentStatus::parse("status", &self.0.status))?.into())
+        Ok(stored(kinds::CommitmentStatus::parse("status", &self.row.status))?.into())
     }
     /// Day it took effect; null when unknown.
     async fn effective_on(&self) -> Option<Date> {
-        self.0.effective_on.map(Date)
+        self.row.effective_on.map(Date)
     }
     /// Comment.
     async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+        self.row.note.as_deref()
     }
     /// Sources of the change.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Status, self.0.id).await
+        sources(ctx, Linked::Status, self.row.id).await
+    }
+    /// Whether the change corrects the record rather than reporting news: it is dated
+    /// before a change recorded earlier, or it reopens a WITHDRAWN or DELIVERED commitment
+    /// (its `note` says why).
+    async fn correction(&self) -> bool {
+        self.correction
+    }
+    /// When it was recorded.
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.row.created_at
     }
 }
 

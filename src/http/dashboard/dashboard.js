@@ -180,7 +180,8 @@ async function gql(query, variables = {}) {
   return body.data;
 }
 
-const CONTRIBUTIONS = "contributions(first: 500) { rule commitment { slug relation } converted { low high } }";
+const CONTRIBUTIONS =
+  "contributions(first: 500) { rule commitment { slug relation } converted { lowScenario highScenario } }";
 const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
   summit: totals(filter: { events: $summit }, currency: $currency) {
     grandTotal { low high count } ratesUsed { date quote rate }
@@ -189,10 +190,10 @@ const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
     groups { key { value label event { startDate } } low high count }
   }
   pledgers: totals(filter: { events: $summit }, groupBy: [PLEDGER], currency: $currency, orderBy: LOW_DESC) {
-    grandTotal { low high } groups { key { value label } low high ${CONTRIBUTIONS} }
+    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
   }
   sectors: totals(filter: { events: $summit }, groupBy: [SECTOR], currency: $currency, orderBy: LOW_DESC) {
-    grandTotal { low high } groups { key { value label } low high ${CONTRIBUTIONS} }
+    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
   }
   foundation(slug: "${FOUNDATION}") {
     actor { name }
@@ -314,14 +315,20 @@ function legend(entries) {
   return list;
 }
 
-/** Splits a group's counted rows into own pledges, parts of packages and package remainders. */
+/**
+ * Splits a group's counted rows into own pledges, parts of packages and package remainders,
+ * in the scenario that gives the group's low end (for a package's remainder alone, the high
+ * scenario: its parts at their high ends leave the least).
+ */
 function segments(group) {
   const headlines = new Set(group.contributions.filter((c) => c.rule === "CARVE_OUT").map((c) => c.commitment?.slug));
+  const scenario =
+    group.lowScenario != null && scaled(group.lowScenario) > scaled(group.highScenario) ? "highScenario" : "lowScenario";
   const sums = { own: 0n, part: 0n, rest: 0n };
   for (const c of group.contributions) {
     if (!c.converted || !["OWN", "CARVE_OUT", "OVERLAP"].includes(c.rule)) continue;
     const kind = headlines.has(c.commitment?.slug) ? "rest" : c.commitment?.relation === "PART_OF" ? "part" : "own";
-    sums[kind] += scaled(c.converted.low);
+    sums[kind] += scaled(c.converted[scenario]);
   }
   return Object.entries(sums)
     .filter(([, v]) => v > 0n)
@@ -335,9 +342,16 @@ function topRows(report, n, labelOf) {
   }));
   const rest = report.groups.slice(n);
   if (rest.length) {
-    const sum = (k) => unscaled(rest.reduce((a, g) => a + scaled(g[k]), 0n));
-    const merged = segments({ contributions: rest.flatMap((g) => g.contributions) });
-    rows.push({ key: "others", label: t("others", rest.length), low: sum("low"), high: sum("high"), segments: merged });
+    // Scenario sums add up across groups (intervals do not); the row shows their interval.
+    const sum = (k) => rest.reduce((a, g) => a + scaled(g[k] ?? g[k === "lowScenario" ? "low" : "high"]), 0n);
+    const [lowScenario, highScenario] = [sum("lowScenario"), sum("highScenario")];
+    const [low, high] = lowScenario <= highScenario ? [lowScenario, highScenario] : [highScenario, lowScenario];
+    const merged = segments({
+      contributions: rest.flatMap((g) => g.contributions),
+      lowScenario: unscaled(lowScenario),
+      highScenario: unscaled(highScenario),
+    });
+    rows.push({ key: "others", label: t("others", rest.length), low: unscaled(low), high: unscaled(high), segments: merged });
   }
   return rows;
 }

@@ -99,6 +99,7 @@ async fn update(cx: &mut Ctx<'_>, old: commitment::Model, row: NewCommitment) ->
     // A part that leaves its headline changes the old family too: rebuild it.
     let left = old.parent_id.filter(|p| model.parent_id != Some(*p));
     let slug = model.slug.clone();
+    let before = old.clone();
     let (id, mut outcome) = cx.upsert(Some(old), model).await?;
     if let Some(old_parent) = left {
         cx.touched.commitment(old_parent);
@@ -109,6 +110,7 @@ async fn update(cx: &mut Ctx<'_>, old: commitment::Model, row: NewCommitment) ->
     let history_changed = write_status_history(cx.txn, id, statuses, cx.now).await?;
     if (sources_changed || history_changed) && outcome == Outcome::Unchanged {
         outcome = Outcome::Updated;
+        cx.bump(before).await?;
     }
     if outcome != Outcome::Unchanged {
         cx.touched.commitment(id);

@@ -81,12 +81,30 @@ impl<'a> Ctx<'a> {
     where
         M: Stored + IntoActiveModel<M::Active>,
     {
+        let old = existing.clone();
         let (id, mut outcome) = self.upsert(existing, fresh).await?;
         if link_sources(self.txn, kind, id, sources).await? && outcome == Outcome::Unchanged {
             outcome = Outcome::Updated;
+            if let Some(old) = old {
+                self.bump(old).await?;
+            }
         }
         self.summary.count(outcome);
         Ok((id, outcome != Outcome::Unchanged))
+    }
+
+    /// Marks a change of what belongs to a stored row (its sources, its status history)
+    /// on the row itself: a new version, so that `expectedVersion` sees it.
+    pub async fn bump<M>(&self, old: M) -> Result<(), DbErr>
+    where
+        M: Stored + IntoActiveModel<M::Active>,
+    {
+        let mut fresh = old.clone();
+        fresh.bump(&old, self.now);
+        if fresh != old {
+            M::Active::from(fresh).reset_all().update(self.txn).await?;
+        }
+        Ok(())
     }
 }
 
