@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod counting;
+pub mod filters;
 pub mod fx;
 pub mod kinds;
 pub mod money;
@@ -11,6 +12,7 @@ pub mod records;
 pub mod report;
 pub mod status;
 pub mod text;
+pub mod totals;
 
 use std::fmt;
 

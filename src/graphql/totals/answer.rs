@@ -1,25 +1,24 @@
-//! What a totals answer holds: groups, amounts per measure and currency, the rows behind a
-//! group, the rates used, exclusions and warnings.
+//! What a totals answer holds: groups and amounts per measure and currency (the rows behind
+//! a group are in `contributions.rs`; rates, exclusions and warnings in `notes.rs`).
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Object, SimpleObject};
 
 use super::*;
 use crate::graphql::{
     ContextExt,
     scalars::{Date, Decimal},
-    types::{Actor, Commitment, Event, loaded, stored},
+    types::{Actor, Event, loaded},
 };
 use crate::{
     domain::{
         codes::CurrencyCode,
-        counting::{Rule, flags},
-        fx::{self, RateKey},
+        counting::flags,
         report::{Group, Pair, Report, Totals},
     },
     error::{ApiError, ApiResultExt},
-    storage::totals::{ContributionRow, Dimension, ExclusionReason as Reason, TotalsQuery},
+    storage::totals::{Dimension, TotalsQuery},
 };
 
 /// A total in the reporting currency: the interval it lies in, and its two scenario sums.
@@ -184,111 +183,6 @@ impl TotalsKeyPart {
     }
 }
 
-/// Why a counted row exists.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "Rule")]
-pub enum CountingRule {
-    /// The commitment's own amount.
-    Own,
-    /// Minus a part's amount, under its headline: the headline's unattributed remainder.
-    CarveOut,
-    /// Minus money an earlier announcement already counted.
-    Overlap,
-    /// A confirmation of an earlier pledge: in the confirmed measure only.
-    Confirmed,
-    /// Inside a DETAIL_OF breakdown: nothing counted.
-    Detail,
-    /// No amount: nothing counted.
-    Unquantified,
-}
-
-/// One counted row behind a group: "where does this number come from?".
-pub struct Contribution {
-    row: ContributionRow,
-    converted: Option<(i128, i128)>,
-    to: CurrencyCode,
-}
-
-#[Object]
-impl Contribution {
-    /// The commitment the row is counted under.
-    async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.row.commitment_id).await)?.map(Commitment))
-    }
-    /// Why the row exists.
-    async fn rule(&self) -> Result<CountingRule, ApiError> {
-        self.row.rule().map(Into::into).ok_or_else(|| ApiError::Internal(format!("unknown rule {}", self.row.rule)))
-    }
-    /// For CARVE_OUT the part, for OVERLAP the earlier commitment, for CONFIRMED the pledge
-    /// it confirms, for DETAIL the pledge whose figure holds it (where its money counts).
-    async fn related(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        let loaders = ctx.loaders()?;
-        let load = |id: i64| async move { loaded(loaders.commitments.load_one(id).await) };
-        match (self.row.rule(), self.row.related_id) {
-            (_, Some(id)) => Ok(load(id).await?.map(Commitment)),
-            (Some(Rule::Detail | Rule::Confirmed), None) => {
-                // Up the parents while they are details themselves (bounded: imports refuse
-                // cycles).
-                let mut current = load(self.row.commitment_id).await?;
-                for _ in 0..64 {
-                    let Some(parent) = current.as_ref().and_then(|c| c.parent_id) else { break };
-                    let parent = load(parent).await?;
-                    let inside_detail = parent.as_ref().is_some_and(|p| p.relation.as_deref() == Some("DETAIL_OF"));
-                    current = parent;
-                    if !inside_detail {
-                        break;
-                    }
-                }
-                Ok(current.filter(|c| c.id != self.row.commitment_id).map(Commitment))
-            }
-            _ => Ok(None),
-        }
-    }
-    /// Why the row counts what it counts, in words ("inside eu-investai-200bn: counted
-    /// there").
-    async fn reason(&self, ctx: &Context<'_>) -> Result<String, ApiError> {
-        let related = self.related(ctx).await?.map(|c| c.0.slug);
-        let related = related.as_deref().unwrap_or("another commitment");
-        Ok(match self.row.rule() {
-            Some(Rule::Own) => "its own amount".to_owned(),
-            Some(Rule::CarveOut) => format!("minus its part {related}, which counts on its own"),
-            Some(Rule::Overlap) => format!("minus money {related} announced first and counts"),
-            Some(Rule::Confirmed) => format!("confirms {related}: shown as confirmed, not added again"),
-            Some(Rule::Detail) => format!("inside {related}: counted there, so 0 here"),
-            Some(Rule::Unquantified) => "no amount: nothing to add".to_owned(),
-            None => return Err(ApiError::Internal(format!("unknown rule {}", self.row.rule))),
-        })
-    }
-    /// The amount counted, exact, in its original currency (negative for carve-outs and
-    /// overlaps).
-    async fn original(&self) -> Result<OriginalAmount, ApiError> {
-        let c = stored(CurrencyCode::parse("currency", &self.row.currency))?;
-        let (low, high) =
-            Pair { low: self.row.amount_low.into(), high: self.row.amount_high.into() }.to_decimals(c.exponent());
-        Ok(OriginalAmount { low: Decimal(low), high: Decimal(high), currency: c.as_str().to_owned() })
-    }
-    /// The amount converted on its own (null without a rate). Converted alone, rows may
-    /// differ from the group total by rounding; the group total shares it exactly.
-    async fn converted(&self) -> Option<TotalRange> {
-        self.converted.map(|(low, high)| TotalRange::of(Pair { low, high }, self.to.exponent()))
-    }
-    /// The date whose rate converts it.
-    async fn rate_date(&self) -> Option<Date> {
-        self.row.rate_date.map(Date)
-    }
-}
-
-// An amount as recorded, before conversion. Its GraphQL name stays `TotalRangeIn` for the
-// clients that already use it (schema.graphql is kept byte-identical).
-/// A low/high pair in a named currency.
-#[derive(SimpleObject)]
-#[graphql(name = "TotalRangeIn")]
-pub struct OriginalAmount {
-    pub low: Decimal,
-    pub high: Decimal,
-    pub currency: String,
-}
-
 /// A group of a totals report.
 pub struct TotalsGroup {
     pub(super) group: Group,
@@ -353,157 +247,6 @@ impl TotalsGroup {
         let db = ctx.db()?;
         let rows = db.totals_contributions(&self.query, &self.group.key, first).await.api()?;
         contributions(db, rows, &self.query).await
-    }
-}
-
-pub(super) async fn contributions(
-    db: &crate::storage::Db,
-    rows: Vec<ContributionRow>,
-    query: &TotalsQuery,
-) -> Result<Vec<Contribution>, ApiError> {
-    let mut currencies: Vec<String> = rows.iter().map(|r| r.currency.clone()).collect();
-    currencies.push(query.currency.as_str().to_owned());
-    currencies.sort();
-    currencies.dedup();
-    let rates = db.rate_table(&currencies).await.api()?;
-    let to = query.currency;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let converted = CurrencyCode::parse("currency", &row.currency).ok().and_then(|from| {
-                let key = if from == to { RateKey::Identity } else { query.fx.key(row.rate_date) };
-                let conversion = rates.conversion(from.as_str(), to.as_str(), key).ok()?;
-                let low = fx::allocate(&[i128::from(row.amount_low)], from.exponent(), to.exponent(), &conversion).0;
-                let high = fx::allocate(&[i128::from(row.amount_high)], from.exponent(), to.exponent(), &conversion).0;
-                Some((low, high))
-            });
-            Contribution { row, converted, to }
-        })
-        .collect())
-}
-
-/// A published ECB rate that a total applied.
-#[derive(SimpleObject)]
-pub struct RateUsed {
-    /// Publication date (for a yearly average, the last date averaged).
-    pub date: Date,
-    /// Always EUR: ECB euro reference rates.
-    pub base: String,
-    /// The quoted currency.
-    pub quote: String,
-    /// Units of `quote` per 1 EUR.
-    pub rate: Decimal,
-    /// For YEARLY_AVERAGE, the year averaged.
-    pub average_year: Option<i32>,
-    /// For YEARLY_AVERAGE, how many published rates the mean is of.
-    pub average_of: Option<i32>,
-}
-
-pub(super) fn rates_used(rates: &[fx::EuroRate]) -> Vec<RateUsed> {
-    rates
-        .iter()
-        .map(|r| RateUsed {
-            date: Date(r.on),
-            base: fx::EURO.to_owned(),
-            quote: r.quote.clone(),
-            rate: Decimal(r.rate),
-            average_year: r.average_of.map(|(y, _)| y),
-            average_of: r.average_of.map(|(_, n)| n as i32),
-        })
-        .collect()
-}
-
-pub(super) async fn excluded(
-    ctx: &Context<'_>,
-    query: &TotalsQuery,
-    report: &Report,
-) -> Result<Vec<ExcludedCommitment>, ApiError> {
-    let rows = ctx.db()?.totals_excluded(query, report, MAX_LISTED).await.api()?;
-    Ok(rows
-        .into_iter()
-        .map(|e| ExcludedCommitment { id: e.commitment_id, reason: e.reason, detail: e.detail })
-        .collect())
-}
-
-/// Why a commitment matching the filter is not in a total.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "Reason")]
-pub enum ExclusionReason {
-    /// Withdrawn (on `asOf` when given); ask for the status to include it.
-    Withdrawn,
-    /// No amount to add ("several billion").
-    Unquantified,
-    /// No exchange rate to convert it (see `detail`).
-    NoRate,
-    /// No date, so an `asOf` answer cannot place it.
-    NoDate,
-    /// Retracted by the tracker (see the commitment's `retraction`).
-    Retracted,
-}
-
-/// A commitment left out of a total, and why.
-pub struct ExcludedCommitment {
-    id: i64,
-    reason: Reason,
-    detail: Option<String>,
-}
-
-#[Object]
-impl ExcludedCommitment {
-    /// The commitment.
-    async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment))
-    }
-    /// Why it is left out.
-    async fn reason(&self) -> ExclusionReason {
-        self.reason.into()
-    }
-    /// More about the reason.
-    async fn detail(&self) -> Option<&str> {
-        self.detail.as_deref()
-    }
-}
-
-/// A data-quality finding about a counted commitment.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum WarningCode {
-    /// Sources disagree on the amount: counted as its low/high pair.
-    AmountDisputed,
-    /// The parts add up to more than their headline: the parts are counted.
-    PartsExceedHeadline,
-    /// Money presented again is larger than the later commitment: capped at it.
-    OverlapExceedsAmount,
-    /// Parts or overlaps in another currency could not be compared (no rate).
-    Unchecked,
-    /// No announcement day: an `asOf` answer counts it from its event's first day.
-    DatedByEvent,
-}
-
-/// A warning of a totals report.
-pub struct TotalsWarning {
-    id: i64,
-    code: WarningCode,
-}
-
-#[Object]
-impl TotalsWarning {
-    /// The commitment concerned.
-    async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment))
-    }
-    /// What was found.
-    async fn code(&self) -> WarningCode {
-        self.code
-    }
-    /// The finding in words.
-    async fn message(&self) -> &'static str {
-        match self.code {
-            WarningCode::AmountDisputed => "sources disagree on the amount; counted as its low/high pair",
-            WarningCode::PartsExceedHeadline => "its parts add up to more than the headline; the parts are counted",
-            WarningCode::OverlapExceedsAmount => "the money presented again exceeds the amount; capped at the amount",
-            WarningCode::Unchecked => "parts or overlaps in another currency could not be compared: no rate",
-            WarningCode::DatedByEvent => "no announcement day recorded: counted from its event's first day",
-        }
     }
 }
 

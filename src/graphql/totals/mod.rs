@@ -15,22 +15,24 @@ use crate::{
     domain::{
         FieldError,
         codes::CurrencyCode,
+        filters::CommitmentFilter,
         fx::{self, FxPolicy},
         kinds,
-        report::{self, Pair, RankBy},
+        report::{self, Pair},
+        totals::{Dimension, Having, RankBy, Shape, TotalsQuery, order_by},
     },
     error::{ApiError, ApiResultExt},
-    storage::{
-        read::CommitmentFilter,
-        totals::{Dimension, TotalsQuery},
-    },
 };
 
 mod answer;
 mod compare;
+mod contributions;
+mod notes;
 
 pub use answer::*;
 pub use compare::*;
+pub use contributions::*;
+pub use notes::*;
 
 /// Most groups, excluded commitments or warnings one answer lists.
 const MAX_LISTED: u64 = 500;
@@ -125,6 +127,7 @@ pub enum TotalsBasis {
 
 /// Group ordering.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "crate::domain::totals::Order")]
 pub enum TotalsOrder {
     /// By key (the default).
     #[default]
@@ -166,22 +169,11 @@ fn to_minor(field: &str, value: Decimal, currency: CurrencyCode) -> Result<i128,
     scaled.to_i128().ok_or_else(|| FieldError::new(field, "is too large").into())
 }
 
-/// `having` in minor units of the reporting currency.
-#[derive(Clone, Copy)]
-struct Bounds {
-    min_low: Option<i128>,
-    min_high: Option<i128>,
-    max_high: Option<i128>,
-    min_count: Option<i128>,
-}
-
 /// A checked `totals` request, run by the query and by the `totalsChanged` subscription.
 pub(crate) struct TotalsRequest {
     query: Arc<TotalsQuery>,
     basis: TotalsBasis,
-    having: Option<Bounds>,
-    order_by: TotalsOrder,
-    first: usize,
+    shape: Shape,
 }
 
 impl TotalsRequest {
@@ -221,7 +213,7 @@ impl TotalsRequest {
         let having = match having {
             Some(h) => {
                 let minor = |field: &str, v: Option<Decimal>| v.map(|v| to_minor(field, v, currency)).transpose();
-                Some(Bounds {
+                Some(Having {
                     min_low: minor("having.minLow", h.min_low)?,
                     min_high: minor("having.minHigh", h.min_high)?,
                     max_high: minor("having.maxHigh", h.max_high)?,
@@ -230,34 +222,19 @@ impl TotalsRequest {
             }
             None => None,
         };
+        let basis = basis.unwrap_or_default();
+        let order = order_by.unwrap_or_default().into();
         Ok(Self {
             query: Arc::new(args.query()),
-            basis: basis.unwrap_or_default(),
-            having,
-            order_by: order_by.unwrap_or_default(),
-            first: first as usize,
+            basis,
+            shape: Shape { basis: basis.into(), having, order, first: first as usize },
         })
     }
 
     /// Runs the request (answered from the cache while the data version stands).
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
         let report = db.totals(&self.query).await.api()?;
-        let mut groups = report.groups.clone();
-        // Groups are kept and ranked by the figures shown: the interval on the report's basis.
-        let basis = self.basis.into();
-        if let Some(b) = self.having {
-            report::having(&mut groups, RankBy::Low, basis, b.min_low, None);
-            report::having(&mut groups, RankBy::High, basis, b.min_high, b.max_high);
-            report::having(&mut groups, RankBy::Count, basis, b.min_count, None);
-        }
-        match self.order_by {
-            TotalsOrder::Key => {}
-            TotalsOrder::HighDesc => report::order_by(&mut groups, RankBy::High, basis, true),
-            TotalsOrder::LowDesc => report::order_by(&mut groups, RankBy::Low, basis, true),
-            TotalsOrder::HighAsc => report::order_by(&mut groups, RankBy::High, basis, false),
-            TotalsOrder::CountDesc => report::order_by(&mut groups, RankBy::Count, basis, true),
-        }
-        groups.truncate(self.first);
+        let groups = self.shape.apply(&report.groups);
         Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups })
     }
 }
@@ -348,7 +325,7 @@ impl TotalsQueryRoot {
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
             let pledger_report = db.totals(&by_pledger).await.api()?;
             let mut pledgers = pledger_report.groups.clone();
-            report::order_by(&mut pledgers, RankBy::High, report::Basis::NewMoney, true);
+            order_by(&mut pledgers, RankBy::High, report::Basis::NewMoney, true);
             let counted = total.grand.counted();
             let base_pair = *first.get_or_insert(counted);
             let ratio = ratio(counted.low, base_pair.low).zip(ratio(counted.high, base_pair.high));

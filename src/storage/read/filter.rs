@@ -1,7 +1,6 @@
 //! Filters on lists and their translation into SQL conditions (one translation, shared by
 //! pages, counts, exports and totals).
 
-use chrono::NaiveDate;
 use entity::{actor, commitment, event};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{
@@ -9,73 +8,19 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 
+pub use crate::domain::filters::{ActorFilter, CommitmentFilter, CommitmentOrder, SignatureFilter};
 use crate::domain::{
-    kinds::{ActorKind, CommitmentKind, CommitmentRelation, CommitmentStatus, Stance},
+    kinds::{ActorKind, CommitmentKind, CommitmentRelation, CommitmentStatus},
     text::contains_pattern,
 };
 
-/// Filters on commitments; an empty list or `None` does not filter.
-#[derive(Debug, Clone, Default)]
-pub struct CommitmentFilter {
-    pub events: Vec<String>,
-    pub pledgers: Vec<String>,
-    pub pledger_kinds: Vec<ActorKind>,
-    pub pledger_countries: Vec<String>,
-    pub beneficiaries: Vec<String>,
-    pub recipient_countries: Vec<String>,
-    pub sectors: Vec<String>,
-    pub kinds: Vec<CommitmentKind>,
-    pub statuses: Vec<CommitmentStatus>,
-    pub currencies: Vec<String>,
-    pub announced_from: Option<NaiveDate>,
-    pub announced_to: Option<NaiveDate>,
-    /// Keeps commitments whose range reaches at least this amount (original currency).
-    pub amount_min: Option<Decimal>,
-    /// Keeps commitments whose range starts at most at this amount (original currency).
-    pub amount_max: Option<Decimal>,
-    /// Children of this commitment.
-    pub part_of: Option<String>,
-    pub relations: Vec<CommitmentRelation>,
-    /// `Some(true)`: only rows without parent; `Some(false)`: only rows with one.
-    pub top_level: Option<bool>,
-    pub text: Option<String>,
-}
-
-/// Orders of the commitments list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitmentOrder {
-    /// Newest announcement first; unknown dates last.
-    AnnouncedOnDesc,
-    /// Oldest announcement first; unknown dates last.
-    AnnouncedOnAsc,
-    /// By title.
-    TitleAsc,
-}
-
-impl CommitmentOrder {
-    pub(super) fn tag(self) -> &'static str {
-        match self {
-            Self::AnnouncedOnDesc => "commitments:announced_desc",
-            Self::AnnouncedOnAsc => "commitments:announced_asc",
-            Self::TitleAsc => "commitments:title_asc",
-        }
+/// The cursor tag of a commitments order (a cursor of one order is refused by another).
+pub(super) fn order_tag(order: CommitmentOrder) -> &'static str {
+    match order {
+        CommitmentOrder::AnnouncedOnDesc => "commitments:announced_desc",
+        CommitmentOrder::AnnouncedOnAsc => "commitments:announced_asc",
+        CommitmentOrder::TitleAsc => "commitments:title_asc",
     }
-}
-
-/// Filters on actors.
-#[derive(Debug, Clone, Default)]
-pub struct ActorFilter {
-    pub kinds: Vec<ActorKind>,
-    pub countries: Vec<String>,
-    pub text: Option<String>,
-}
-
-/// Filters on a coalition's signatures.
-#[derive(Debug, Clone, Default)]
-pub struct SignatureFilter {
-    pub stances: Vec<Stance>,
-    pub actor_kinds: Vec<ActorKind>,
-    pub countries: Vec<String>,
 }
 
 pub(crate) fn strs<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {

@@ -133,7 +133,7 @@ impl Db {
     ) -> StorageResult<Page<commitment::Model>> {
         use commitment::Column as C;
         let mut select = commitment::Entity::find().filter(commitment_condition(filter));
-        let tag = order.tag();
+        let tag = filter::order_tag(order);
         let key = after.map(|a| cursor::decode("after", tag, 2, a)).transpose()?;
         let limit = first + 1;
         let mut rows = match order {
