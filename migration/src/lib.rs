@@ -11,6 +11,7 @@ mod m20261124_000001_create_core_tables;
 mod m20261124_000002_create_counted_amounts;
 mod m20261124_000003_create_tokens_and_audit;
 mod m20261124_000004_index_pages_and_as_of;
+mod m20261128_000001_add_signature_notes;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_counted_amounts::Migration),
             Box::new(m20261124_000003_create_tokens_and_audit::Migration),
             Box::new(m20261124_000004_index_pages_and_as_of::Migration),
+            Box::new(m20261128_000001_add_signature_notes::Migration),
         ]
     }
 }

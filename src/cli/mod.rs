@@ -9,25 +9,46 @@ mod args;
 mod files;
 
 pub use self::args::*;
-use self::files::{export, import, import_path};
+use self::files::{export, import_path};
 
 use crate::{
     auth::Role,
-    domain::records::{DataSet, FORMAT},
     ecb::{EcbSelection, read_history},
     graphql::{ApiLimits, build_schema, sdl},
     http::{AppState, HttpLimits, RateLimit, router},
-    reference::reference_data,
+    reference::{ECB_HISTORY_CSV, ECB_HISTORY_SOURCE, reference_data},
     storage::{Db, import::ImportSummary},
 };
 
 /// Loads the shipped reference data when the database holds no commitments or actors yet.
 pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSummary>> {
+    load_reference_with(db, &EcbSelection::default()).await
+}
+
+/// [`load_reference_if_empty`] with only part of the ECB history (tests load the currencies
+/// and years the reference data needs; a fresh install loads it all).
+pub async fn load_reference_with(db: &Db, ecb: &EcbSelection) -> anyhow::Result<Option<ImportSummary>> {
     if db.actors_count(&Default::default()).await? > 0 {
         return Ok(None);
     }
     let data = reference_data().context("the shipped reference data does not parse")?;
-    let summary = db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?;
+    let mut summary =
+        db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?;
+    let started = std::time::Instant::now();
+    let rates = read_history(ECB_HISTORY_CSV.as_bytes(), ecb, &[ECB_HISTORY_SOURCE.to_owned()])
+        .map_err(|e| anyhow::anyhow!("the shipped ECB history does not parse: {e}"))?;
+    let history = db
+        .import_rate_history("reference", "eurofxref-hist.csv", &rates)
+        .await
+        .context("cannot load the ECB rate history")?;
+    tracing::info!(
+        rates = history.inserted,
+        already = history.unchanged,
+        ms = started.elapsed().as_millis() as u64,
+        "ECB rate history loaded"
+    );
+    summary.inserted += history.inserted;
+    summary.unchanged += history.unchanged;
     Ok(Some(summary))
 }
 
@@ -96,8 +117,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let selection = EcbSelection { currencies, from, to };
             let rates = read_history(std::io::BufReader::new(file), &selection, &sources)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let data = DataSet { format: FORMAT.to_owned(), exchange_rates: rates, ..DataSet::default() };
-            import(&db.open().await?, &path, &data, false).await
+            let label =
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let summary = db.open().await?.import_rate_history("import-rates", &label, &rates).await?;
+            println!(
+                "imported {}: {} rates inserted, {} already stored",
+                path.display(),
+                summary.inserted,
+                summary.unchanged
+            );
+            // A published rate that differs from a stored one is reported, never applied in silence.
+            for c in &summary.changed {
+                println!("  kept {} {} = {} (the file gives {})", c.date, c.quote, c.stored, c.published);
+            }
+            if !summary.changed.is_empty() {
+                println!(
+                    "{} stored rate(s) differ from the file and were kept; correct them one by one with an import if the file is right",
+                    summary.changed.len()
+                );
+            }
+            Ok(())
         }
         Command::Token { db, command } => token(&db.open().await?, command).await,
         Command::RebuildTotals(db) => {

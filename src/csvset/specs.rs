@@ -90,7 +90,7 @@ pub(super) const COALITIONS: FileSpec = FileSpec {
 };
 pub(super) const SIGNATURES: FileSpec = FileSpec {
     file: "signatures.csv",
-    columns: &["coalition", "actor", "stance", "initiator", "signed_on", "sources"],
+    columns: &["coalition", "actor", "stance", "initiator", "signed_on", "sources", "notes"],
     lists: &["sources"],
     bools: &["initiator"],
     ints: &[],

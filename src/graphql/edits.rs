@@ -235,6 +235,9 @@ pub struct SignatureInput {
     pub signed_on: Option<Date>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
+    /// A caveat on what the row rests on (e.g. a collective line rather than a country-level
+    /// source).
+    pub notes: Option<String>,
 }
 
 /// The sources a create or a patch brings along, to be created with it.
@@ -405,6 +408,7 @@ impl From<SignatureInput> for SignatureRecord {
             initiator: input.initiator.unwrap_or(false),
             signed_on: date(input.signed_on),
             sources,
+            notes: input.notes,
         }
     }
 }

@@ -219,6 +219,7 @@ pub(crate) async fn signature_record<C: ConnectionTrait>(
         initiator: m.initiator,
         signed_on: date(m.signed_on),
         sources: source_slugs(conn, Linked::Signature, m.id).await?,
+        notes: m.notes.clone(),
     })
 }
 

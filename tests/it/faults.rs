@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use pledgewatch::{
     auth::Role,
-    cli::load_reference_if_empty,
     domain::records::{DataSet, FORMAT},
     storage::{Db, PoolOptions},
 };
@@ -157,7 +156,7 @@ async fn a_kill_during_an_import_leaves_all_of_it_or_none(backend: Backend) {
     let Some((url, dir)) = database(backend).await else { return };
     let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
     db.migrate().await.expect("migrations apply");
-    load_reference_if_empty(&db).await.expect("reference data loads");
+    crate::helpers::load_fixture(&db).await;
     let file_dir = match &dir {
         Some(d) => d.path().to_path_buf(),
         None => std::env::temp_dir(),

@@ -235,7 +235,7 @@ async fn costly_queries_are_refused_before_they_run_and_a_busy_pool_is_not_an_ou
     let pool = PoolOptions { max_connections: 2, acquire_timeout: Duration::from_secs(1) };
     let no_rate = HttpLimits { rate_limit: None, ..HttpLimits::default() };
     let Some(app) = TestApp::spawn_pooled(backend, ApiLimits::default(), no_rate, pool).await else { return };
-    pledgewatch::cli::load_reference_if_empty(&app.db).await.expect("reference data");
+    crate::helpers::load_fixture(&app.db).await;
     // Sixty aliased totals: 180 fields, but sixty GROUP BYs over every counted amount.
     let sixty: String =
         (0..60).map(|i| format!("t{i}: totals(currency: \"EUR\") {{ grandTotal {{ low high }} }}\n")).collect();
@@ -366,7 +366,7 @@ async fn every_error_carries_a_code_and_no_field_name_leaks(backend: Backend) {
     let closed = ApiLimits { introspection: false, ..ApiLimits::default() };
     let no_rate = HttpLimits { rate_limit: None, ..HttpLimits::default() };
     let Some(app) = TestApp::spawn_with(backend, closed, no_rate).await else { return };
-    pledgewatch::cli::load_reference_if_empty(&app.db).await.expect("reference data");
+    crate::helpers::load_fixture(&app.db).await;
     // Seventeen levels of selections (the limit is 15), and 21 totals (100 each; 2 000 in all).
     let deep = format!("{{ commitments {{ nodes {{ {} slug {} }} }} }}", "parent { ".repeat(14), "} ".repeat(14));
     let costly: String = format!(
@@ -487,7 +487,7 @@ async fn requests_must_say_json_and_get_json_back(backend: Backend) {
     // data): 408 with a coded GraphQL body, not an empty one.
     let hurried = HttpLimits { request_timeout: Duration::from_millis(1), rate_limit: None, ..HttpLimits::default() };
     let Some(app) = TestApp::spawn_with(backend, ApiLimits::default(), hurried).await else { return };
-    pledgewatch::cli::load_reference_if_empty(&app.db).await.expect("reference data");
+    crate::helpers::load_fixture(&app.db).await;
     let slow = "{ a: totals(groupBy: [PLEDGER, SECTOR]) { grandTotal { low } } b: totals(groupBy: [EVENT], currency: \"USD\") { grandTotal { low } } c: compareEvents(slugs: [\"ai-action-summit-2025\", \"choose-france-2024\"]) { count } }";
     let (status, body) = app.query(slow).await;
     assert_eq!((status, code(&body)), (408, "REQUEST_TIMEOUT"), "{body}");

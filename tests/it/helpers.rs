@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use pledgewatch::{
     auth::Role,
-    cli::load_reference_if_empty,
+    cli::load_reference_with,
     domain::records::{CommitmentRecord, SourceRecord},
+    ecb::EcbSelection,
     graphql::{ApiLimits, build_schema},
     http::{AppState, HttpLimits, router},
     storage::{Db, PoolOptions},
@@ -34,12 +35,43 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The reference data as it was on 2026-11-24 (7 events, 32 commitments, 20 rates): the
+/// fixed ground of the behaviour tests, so that the shipped data can grow without moving
+/// their expected figures. The shipped data itself is tested by `reference_data.rs`,
+/// `import.rs` and the dashboard test.
+pub const FIXTURE: &str = include_str!("fixtures/reference-2026-11-24.json");
+
+/// Loads [`FIXTURE`] into an empty database.
+pub async fn load_fixture(db: &Db) {
+    let data: pledgewatch::domain::records::DataSet = serde_json::from_str(FIXTURE).expect("the fixture parses");
+    db.import_as("reference", "reference.json", &data).await.expect("the fixture loads");
+}
+
+/// The part of the shipped ECB history a test server loads: the currencies of the reference
+/// data, since 2017 (a few thousand rates, not the whole history of 200,000: one test,
+/// `reference_data::a_fresh_install_converts_every_commitment`, loads it all).
+pub fn reference_rates() -> EcbSelection {
+    EcbSelection {
+        currencies: vec!["USD".into(), "GBP".into(), "INR".into()],
+        from: chrono::NaiveDate::from_ymd_opt(2017, 1, 1),
+        to: None,
+    }
+}
+
 impl TestApp {
     /// Starts the server on a fresh database holding the reference data; `None` when the
     /// backend is not installed here (PostgreSQL outside CI, said loudly).
     pub async fn spawn(backend: Backend) -> Option<Self> {
         let app = Self::spawn_empty(backend).await?;
-        load_reference_if_empty(&app.db).await.expect("reference data loads");
+        load_fixture(&app.db).await;
+        Some(app)
+    }
+
+    /// Starts the server on a fresh database holding the shipped reference data with the
+    /// ECB history of its currencies (see [`reference_rates`]).
+    pub async fn spawn_current(backend: Backend) -> Option<Self> {
+        let app = Self::spawn_empty(backend).await?;
+        load_reference_with(&app.db, &reference_rates()).await.expect("reference data loads");
         Some(app)
     }
 

@@ -19,6 +19,7 @@ mod promises;
 mod properties;
 mod quotable;
 mod read_api;
+mod reference_data;
 mod schema;
 mod totals;
 
@@ -38,6 +39,7 @@ fn main() {
         properties::trials(),
         quotable::trials(),
         read_api::trials(),
+        reference_data::trials(),
         schema::trials(),
         totals::trials(),
     ]

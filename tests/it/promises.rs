@@ -132,7 +132,7 @@ async fn a_token_in_the_upgrade_header_authenticates_the_socket(backend: Backend
 
 async fn a_page_holds_fifty_rows_when_first_is_not_given(backend: Backend) {
     let Some(app) = TestApp::spawn_empty(backend).await else { return };
-    pledgewatch::cli::load_reference_if_empty(&app.db).await.expect("reference data");
+    crate::helpers::load_fixture(&app.db).await;
     let data = DataSet {
         format: FORMAT.to_owned(),
         sources: vec![test_source()],

@@ -235,6 +235,9 @@ pub struct SignatureRecord {
     #[serde(default)]
     pub signed_on: Option<String>,
     pub sources: Vec<String>,
+    /// A caveat on what the row rests on ("rests on a collective line: the 27 EU states").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 /// An exchange rate: `rate` units of `quote` per 1 `base`.

@@ -119,6 +119,7 @@ pub struct ValidSignature {
     pub initiator: bool,
     pub signed_on: Option<NaiveDate>,
     pub sources: Vec<String>,
+    pub notes: Option<String>,
 }
 
 /// A checked exchange rate.

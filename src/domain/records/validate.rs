@@ -339,6 +339,7 @@ impl SignatureRecord {
             initiator: self.initiator,
             signed_on: opt_date("signedOn", &self.signed_on)?,
             sources: sources(&self.sources, true)?,
+            notes: opt_text("notes", &self.notes)?,
         })
     }
 }

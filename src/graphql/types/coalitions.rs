@@ -190,6 +190,11 @@ impl Signature {
         self.0.signed_on.map(Date)
     }
     /// Version, for `expectedVersion` in `setSignature`.
+    /// A caveat on what the row rests on, to show wherever it is shown (e.g. "rests on one
+    /// wire line saying the 27 EU states signed; no country-level source").
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
     async fn version(&self) -> i32 {
         self.0.version
     }

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use super::context::{Ctx, Ids, minor};
 use crate::{
     domain::{
-        records::{DataSet, Problem, ValidActor, ValidTarget},
+        records::{DataSet, ValidActor, ValidTarget},
         text::fold,
     },
     storage::read::Linked,
@@ -39,12 +39,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             created_at: cx.now,
             updated_at: cx.now,
         };
-        // A bad source is reported (and rolls the import back), but the row is still
-        // written so that records referring to it do not report it missing too.
-        let sources = cx.ids.sources.sources(&a.sources).unwrap_or_else(|e| {
-            cx.problems.push(Problem::new("actors", *index, &a.slug, e));
-            Vec::new()
-        });
+        let sources = cx.sources_or_report("actors", *index, &a.slug, &a.sources);
         let (id, changed) = cx.save(existing, fresh, Linked::Actor, &sources).await?;
         if changed {
             cx.touched.actors.push(id);

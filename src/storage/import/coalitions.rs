@@ -87,6 +87,7 @@ pub(super) async fn signatures(cx: &mut Ctx<'_>, valid: &[(usize, ValidSignature
             version: 1,
             created_at: cx.now,
             updated_at: cx.now,
+            notes: s.notes.clone(),
         };
         cx.save(existing, fresh, Linked::Signature, &sources).await?;
     }

@@ -56,6 +56,21 @@ impl<'a> Ctx<'a> {
         self.problems.push(Problem { collection, index, key: key.to_owned(), error });
     }
 
+    /// The ids of a record's sources. A bad one is reported (the import rolls back), but the
+    /// row is still written, so that records referring to it do not report it missing too.
+    pub fn sources_or_report(
+        &mut self,
+        collection: &'static str,
+        index: usize,
+        key: &str,
+        slugs: &[String],
+    ) -> Vec<i64> {
+        self.ids.sources.sources(slugs).unwrap_or_else(|e| {
+            self.problems.push(Problem::new(collection, index, key, e));
+            Vec::new()
+        })
+    }
+
     /// One record of `collection` (of `total`) is being written.
     pub fn tick(&self, collection: &'static str, total: usize) {
         self.progress.tick(collection, total);

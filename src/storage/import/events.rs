@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use super::context::{Ctx, Ids};
 use crate::{
     domain::{
-        records::{DataSet, Problem, ValidEvent},
+        records::{DataSet, ValidEvent},
         text::fold,
     },
     storage::read::Linked,
@@ -38,12 +38,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             created_at: cx.now,
             updated_at: cx.now,
         };
-        // A bad source is reported (and rolls the import back), but the row is still
-        // written so that records referring to it do not report it missing too.
-        let sources = cx.ids.sources.sources(&e.sources).unwrap_or_else(|err| {
-            cx.problems.push(Problem::new("events", *index, &e.slug, err));
-            Vec::new()
-        });
+        let sources = cx.sources_or_report("events", *index, &e.slug, &e.sources);
         let (id, changed) = cx.save(existing, fresh, Linked::Event, &sources).await?;
         if changed {
             cx.touched.events.push(id);

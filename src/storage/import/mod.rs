@@ -9,14 +9,18 @@ mod context;
 mod events;
 mod new_rows;
 mod overlaps;
+mod rate_history;
 mod rates;
 mod sources;
 mod statuses;
 
 use sea_orm::{DatabaseTransaction, DbErr};
 
-pub use self::context::ImportSummary;
 use self::context::{Ctx, Touched};
+pub use self::{
+    context::ImportSummary,
+    rate_history::{ChangedRate, RateHistorySummary},
+};
 use super::{
     Db, StorageError,
     changes::{Change, announce},

@@ -1,0 +1,142 @@
+//! Issue 16: the reference data of 2026-11-28 (eight years of summits, the declarations'
+//! signatories with their caveats) and the ECB's whole rate history, as a journalist or an
+//! analyst asks for them. Every figure is the shipped data's, checked by hand in each test.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+
+crate::harness::tests! {
+    both: [
+        choose_france_editions_compare_in_one_query_oldest_first,
+        the_uk_summit_of_2023_converts_at_the_last_rate_before_its_sunday_release,
+        reliance_rupees_convert_at_the_ecb_rate_of_their_day,
+        the_paris_statement_names_44_signatories_and_says_which_rest_on_one_line,
+        the_united_states_signed_in_new_delhi_but_not_in_paris,
+        a_fresh_install_converts_every_commitment_in_dollars_and_pounds,
+    ]
+}
+
+/// Choose France 2018 to 2025 side by side in euros, oldest first, each with its count.
+async fn choose_france_editions_compare_in_one_query_oldest_first(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let editions: Vec<String> = (2018..=2025).map(|y| format!("choose-france-{y}")).collect();
+    let query = r#"query($slugs: [String!]!) { compareEvents(slugs: $slugs) {
+        event { slug startDate } count totals { newMoney { low high } asAnnounced { low high } } ratesUsed { quote } excluded { reason } } }"#;
+    let (_, body) = app.as_token(None, query, json!({ "slugs": editions })).await;
+    let rows = body["data"]["compareEvents"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let got: Vec<(String, i64, String, String)> = rows
+        .iter()
+        .map(|r| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                s(&r["event"]["slug"]),
+                r["count"].as_i64().unwrap(),
+                s(&r["totals"]["asAnnounced"]["low"]),
+                s(&r["totals"]["asAnnounced"]["high"]),
+            )
+        })
+        .collect();
+    let expected = [
+        ("choose-france-2018", 1, "2100000000", "3500000000"),
+        ("choose-france-2019", 1, "547000000", "600000000"),
+        ("choose-france-2020", 1, "4000000000", "4000000000"),
+        ("choose-france-2021", 1, "3500000000", "3500000000"),
+        ("choose-france-2022", 1, "6700000000", "6800000000"),
+        ("choose-france-2023", 1, "13000000000", "13000000000"),
+        ("choose-france-2024", 6, "15000000000", "15000000000"),
+        ("choose-france-2025", 5, "37000000000", "40800000000"),
+    ];
+    assert_eq!(got, expected.map(|(a, n, l, h)| (a.to_owned(), n, l.to_owned(), h.to_owned())), "{body}");
+    // Oldest first, all in euros: no rate needed, nothing left out.
+    let dates: Vec<&str> = rows.iter().map(|r| r["event"]["startDate"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] < w[1]), "{dates:?}");
+    assert!(rows.iter().all(|r| r["ratesUsed"] == json!([]) && r["excluded"] == json!([])), "{body}");
+}
+
+/// The Global Investment Summit of 27 Nov 2023: £29.5bn, released on Sunday 26 Nov, converts
+/// at the last ECB rate published on or before it (Friday 24 Nov: 0.86818).
+async fn the_uk_summit_of_2023_converts_at_the_last_rate_before_its_sunday_release(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{ totals(filter: { events: ["uk-global-investment-summit-2023"] }) {
+        grandTotal { count low high } ratesUsed { date quote rate } excluded { reason } } }"#;
+    let (_, body) = app.query(query).await;
+    let report = &body["data"]["totals"];
+    // The package and its three parts (IFM £10bn, Iberdrola £7bn, Microsoft £2.5bn): £29.5bn once.
+    assert_eq!(report["grandTotal"], json!({ "count": 4, "low": "33979128752.1", "high": "33979128752.1" }), "{body}");
+    assert_eq!(report["ratesUsed"], json!([{ "date": "2023-11-24", "quote": "GBP", "rate": "0.86818" }]));
+    assert_eq!(report["excluded"], json!([]));
+}
+
+/// Reliance/Jio's ₹10 lakh crore (10^13 rupees) announced on 19 Feb 2026, at that day's
+/// ECB rate (107.183 rupees per euro).
+async fn reliance_rupees_convert_at_the_ecb_rate_of_their_day(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{ totals(filter: { pledgers: ["reliance-industries"] }) {
+        grandTotal { count low high byCurrency { currency low } } ratesUsed { date quote rate } } }"#;
+    let (_, body) = app.query(query).await;
+    let report = &body["data"]["totals"];
+    assert_eq!(report["grandTotal"]["count"], 1, "{body}");
+    assert_eq!(report["grandTotal"]["low"], "93298377541.21");
+    assert_eq!(report["grandTotal"]["byCurrency"], json!([{ "currency": "INR", "low": "10000000000000" }]));
+    assert_eq!(report["ratesUsed"], json!([{ "date": "2026-02-19", "quote": "INR", "rate": "107.183" }]));
+}
+
+/// 44 signatories named of the ~60 reported; 23 EU states rest on one wire line ("the 27 EU
+/// states" signed), and each of those rows says so.
+async fn the_paris_statement_names_44_signatories_and_says_which_rest_on_one_line(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{ coalition(slug: "paris-ai-action-statement-2025") { kind
+        counts { signed declined }
+        signatures { actor { slug } stance notes } } }"#;
+    let (_, body) = app.query(query).await;
+    let c = &body["data"]["coalition"];
+    assert_eq!(c["kind"], "DECLARATION", "{body}");
+    assert_eq!(c["counts"], json!({ "signed": 44, "declined": 2 }));
+    let rows = c["signatures"].as_array().unwrap();
+    let caveated: Vec<&Value> = rows.iter().filter(|r| !r["notes"].is_null()).collect();
+    assert_eq!(caveated.len(), 23, "{body}");
+    assert!(caveated.iter().all(|r| r["stance"] == "SIGNED"));
+    assert!(caveated.iter().all(|r| r["notes"].as_str().unwrap().contains("27")), "{caveated:?}");
+    // Romania has its own source: no caveat.
+    let romania = rows.iter().find(|r| r["actor"]["slug"] == "romania").expect("Romania signed");
+    assert!(romania["notes"].is_null(), "{romania}");
+}
+
+/// Which declarations the United States signed: New Delhi yes, Paris no.
+async fn the_united_states_signed_in_new_delhi_but_not_in_paris(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{ actor(slug: "united-states") { signatures { coalition { slug } stance } } }"#;
+    let (_, body) = app.query(query).await;
+    let mut stances: Vec<(String, String)> = body["data"]["actor"]["signatures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|s| (s["coalition"]["slug"].as_str().unwrap().to_owned(), s["stance"].as_str().unwrap().to_owned()))
+        .collect();
+    stances.sort();
+    let find = |slug: &str| stances.iter().find(|(c, _)| c == slug).map(|(_, s)| s.as_str());
+    assert_eq!(find("new-delhi-declaration-2026"), Some("SIGNED"), "{stances:?}");
+    assert_eq!(find("paris-ai-action-statement-2025"), Some("DECLINED"), "{stances:?}");
+}
+
+/// A fresh install loads the ECB's whole history: every commitment of the reference data
+/// converts in dollars and in pounds, none left out for a missing rate.
+async fn a_fresh_install_converts_every_commitment_in_dollars_and_pounds(backend: Backend) {
+    let Some(app) = TestApp::spawn_empty(backend).await else { return };
+    pledgewatch::cli::load_reference_if_empty(&app.db).await.expect("reference data and the ECB history load");
+    for currency in ["USD", "GBP"] {
+        let query = r#"query($c: String!) { totals(currency: $c) { grandTotal { count } excluded { reason detail commitment { slug } } } }"#;
+        let (_, body) = app.as_token(None, query, json!({ "c": currency })).await;
+        let excluded = body["data"]["totals"]["excluded"].as_array().unwrap_or_else(|| panic!("{body}"));
+        let no_rate: Vec<&Value> = excluded.iter().filter(|e| e["reason"] == "NO_RATE").collect();
+        assert!(no_rate.is_empty(), "{currency}: {no_rate:?}");
+    }
+    // The history is there from 1999, and a yearly average is over a real year.
+    let query = r#"{ totals(filter: { events: ["choose-france-2018"] }, currency: "USD", fx: { method: YEARLY_AVERAGE }) {
+        ratesUsed { quote averageYear averageOf } } }"#;
+    let (_, body) = app.query(query).await;
+    let rates = &body["data"]["totals"]["ratesUsed"];
+    assert_eq!(rates[0]["averageYear"], 2018, "{body}");
+    assert_eq!(rates[0]["averageOf"], 255, "{body}");
+}
