@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// Do not load the reference data into an empty database.
     #[arg(long, env = "PLEDGEWATCH_NO_REFERENCE_DATA")]
     pub no_reference_data: bool,
+    /// Do not load the ECB's rate history (about 200,000 rates since 1999) when the database
+    /// has none; the reference data's own rates stay. `import-rates` loads it later.
+    #[arg(long, env = "PLEDGEWATCH_NO_RATE_HISTORY")]
+    pub no_rate_history: bool,
     /// Deepest query nesting; deeper queries are refused before they run.
     #[arg(long, env = "PLEDGEWATCH_MAX_QUERY_DEPTH", default_value_t = 15)]
     pub max_query_depth: usize,

@@ -17,10 +17,14 @@ use crate::{
     graphql::{ApiLimits, build_schema, sdl},
     http::{AppState, HttpLimits, RateLimit, router},
     reference::{ECB_HISTORY_CSV, ECB_HISTORY_SOURCE, reference_data},
-    storage::{Db, import::ImportSummary},
+    storage::{
+        Db,
+        import::{ImportSummary, RateHistorySummary},
+    },
 };
 
-/// Loads the shipped reference data when the database holds no commitments or actors yet.
+/// Loads the shipped reference data and the whole ECB history when the database holds no
+/// actors yet (what `serve` does, except that `serve` loads the history once it listens).
 pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSummary>> {
     load_reference_with(db, &EcbSelection::default()).await
 }
@@ -28,12 +32,24 @@ pub async fn load_reference_if_empty(db: &Db) -> anyhow::Result<Option<ImportSum
 /// [`load_reference_if_empty`] with only part of the ECB history (tests load the currencies
 /// and years the reference data needs; a fresh install loads it all).
 pub async fn load_reference_with(db: &Db, ecb: &EcbSelection) -> anyhow::Result<Option<ImportSummary>> {
+    let Some(mut summary) = load_reference_data(db).await? else { return Ok(None) };
+    let history = load_ecb_history(db, ecb).await?;
+    summary.inserted += history.inserted;
+    summary.unchanged += history.unchanged;
+    Ok(Some(summary))
+}
+
+/// Loads the shipped reference data (without the ECB history) into a database without actors.
+pub async fn load_reference_data(db: &Db) -> anyhow::Result<Option<ImportSummary>> {
     if db.actors_count(&Default::default()).await? > 0 {
         return Ok(None);
     }
     let data = reference_data().context("the shipped reference data does not parse")?;
-    let mut summary =
-        db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?;
+    Ok(Some(db.import_as("reference", "reference.json", &data).await.context("cannot load the reference data")?))
+}
+
+/// Loads (the selected part of) the shipped ECB history: rates already stored are left alone.
+pub async fn load_ecb_history(db: &Db, ecb: &EcbSelection) -> anyhow::Result<RateHistorySummary> {
     let started = std::time::Instant::now();
     let rates = read_history(ECB_HISTORY_CSV.as_bytes(), ecb, &[ECB_HISTORY_SOURCE.to_owned()])
         .map_err(|e| anyhow::anyhow!("the shipped ECB history does not parse: {e}"))?;
@@ -47,9 +63,7 @@ pub async fn load_reference_with(db: &Db, ecb: &EcbSelection) -> anyhow::Result<
         ms = started.elapsed().as_millis() as u64,
         "ECB rate history loaded"
     );
-    summary.inserted += history.inserted;
-    summary.unchanged += history.unchanged;
-    Ok(Some(summary))
+    Ok(history)
 }
 
 async fn shutdown_signal() {
@@ -161,10 +175,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.open().await?;
     // Live updates from every replica (PostgreSQL); SQLite needs no listener.
     db.start_listening();
-    if !args.no_reference_data
-        && let Some(s) = load_reference_if_empty(&db).await?
-    {
-        tracing::info!(inserted = s.inserted, "loaded the reference data into the empty database");
+    if !args.no_reference_data {
+        if let Some(s) = load_reference_data(&db).await? {
+            tracing::info!(inserted = s.inserted, "loaded the reference data into the empty database");
+        }
+        // The ECB's whole history (~200,000 rates, about 3 s) loads once the server listens,
+        // so a first start is as quick as before: until it commits, totals use the rates of
+        // the reference data. An interrupted load resumes at the next start.
+        if !args.no_rate_history
+            && !db.has_rates_before(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")).await?
+        {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(err) = load_ecb_history(&db, &EcbSelection::default()).await {
+                    tracing::error!(error = %format!("{err:#}"), "the ECB rate history did not load");
+                }
+            });
+        }
     }
     let limits = ApiLimits {
         default_page_size: args.default_page_size,

@@ -38,6 +38,9 @@ impl Server {
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit-per-second", "0"])
             .args(["--database-url", database_url, "--db-acquire-timeout-secs", "2"])
+            // The tests' databases hold the fixture; loading the ECB history in the background
+            // would only add load (and memory) to what they measure.
+            .args(["--no-rate-history"])
             .args(args)
             .env("RUST_LOG", level)
             .stderr(stderr);

@@ -31,6 +31,7 @@ const I18N = {
     coalitionsTitle: "Declaration and coalitions",
     stances: "Signatories and non-signatories", timeline: "Signatories over time",
     signed: "signed", declined: "did not sign", withdrawn: "withdrew",
+    caveated: (n) => `${n} of them on a collective source only (see each signature's notes)`,
     undated: (n) => `${n} signatories without a recorded date are not on the timeline.`,
     tableTitle: "Every commitment, with its sources",
     searchLabel: "Search (accents optional)",
@@ -65,6 +66,7 @@ const I18N = {
     coalitionsTitle: "Déclaration et coalitions",
     stances: "Signataires et non-signataires", timeline: "Signataires au fil du temps",
     signed: "ont signé", declined: "n'ont pas signé", withdrawn: "se sont retirés",
+    caveated: (n) => `dont ${n} sur une seule source collective (voir les notes de chaque signature)`,
     undated: (n) => `${n} signataires sans date enregistrée ne figurent pas sur la courbe.`,
     tableTitle: "Tous les engagements, avec leurs sources",
     searchLabel: "Rechercher (accents facultatifs)",
@@ -203,7 +205,8 @@ const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
     contributions { commitment { slug title pledger { name } sources { url publisher } } original { low high currency } }
   }
   coalitions(first: 50) {
-    nodes { slug name kind counts { signed declined withdrawn total } timeline { points { date cumulative } undated } }
+    nodes { slug name kind counts { signed declined withdrawn total } timeline { points { date cumulative } undated }
+      caveats: signatures(filter: { stances: [SIGNED] }) { notes } }
   }
 }`;
 const TABLE = `query Table($text: String) {
@@ -425,7 +428,11 @@ function drawCoalitions(d) {
     const y = i * rowH;
     const g = svg("g", { "data-coalition": c.slug });
     const parts = [["signed", c.counts.signed, "part"], ["declined", c.counts.declined, "rest"], ["withdrawn", c.counts.withdrawn, "range"]];
-    const counts = parts.filter(([, n]) => n).map(([k, n]) => `${n} ${t(k)}`).join(", ");
+    const caveated = (c.caveats || []).filter((s) => s.notes).length;
+    const counts = parts
+      .filter(([, n]) => n)
+      .map(([k, n]) => (k === "signed" && caveated ? `${n} ${t(k)} (${t("caveated", caveated)})` : `${n} ${t(k)}`))
+      .join(", ");
     const label = svg("text", { x: 0, y: y + 12 }, `${short(c.name, fits(width) - counts.length - 3)} — ${counts}`);
     label.append(svg("title", {}, c.name));
     g.append(label);

@@ -45,6 +45,20 @@ pub struct RateHistorySummary {
 }
 
 impl Db {
+    /// Whether any exchange rate is stored for a day before `day` (the ECB history starts
+    /// in 1999; the reference data's own rates in 2021).
+    pub async fn has_rates_before(&self, day: NaiveDate) -> Result<bool, crate::storage::StorageError> {
+        let found = exchange_rate::Entity::find()
+            .select_only()
+            .column(exchange_rate::Column::Id)
+            .filter(exchange_rate::Column::RateDate.lt(day))
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(self.conn())
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Imports `rates` (euro reference rates, each citing the same sources) in bulk, on
     /// behalf of `who`; audited as an import named `label` when it inserted anything.
     pub async fn import_rate_history(
