@@ -15,6 +15,9 @@ crate::harness::tests! {
         the_united_states_signed_in_new_delhi_but_not_in_paris,
         a_fresh_install_converts_every_commitment_in_dollars_and_pounds,
     ]
+    plain: [
+        a_first_serve_answers_at_once_and_loads_the_rate_history_behind,
+    ]
 }
 
 /// Choose France 2018 to 2025 side by side in euros, oldest first, each with its count.
@@ -139,4 +142,26 @@ async fn a_fresh_install_converts_every_commitment_in_dollars_and_pounds(backend
     let rates = &body["data"]["totals"]["ratesUsed"];
     assert_eq!(rates[0]["averageYear"], 2018, "{body}");
     assert_eq!(rates[0]["averageOf"], 255, "{body}");
+}
+
+/// `serve` on a fresh install: the reference data is there as soon as it listens, and the
+/// ECB history arrives in the background (then a yearly average is over a real year).
+async fn a_first_serve_answers_at_once_and_loads_the_rate_history_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("fresh.db").display());
+    let server =
+        crate::process::Server::start_bare(&["--database-url", &url, "--rate-limit-per-second", "0"], &[]).await;
+    let (status, body) = server.graphql(None, "{ commitments(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!((status, &body["data"]["commitments"]["totalCount"]), (200, &json!(55)), "{body}");
+    let query = r#"{ totals(filter: { events: ["choose-france-2018"] }, currency: "USD", fx: { method: YEARLY_AVERAGE }) {
+        ratesUsed { averageOf } } }"#;
+    let started = std::time::Instant::now();
+    loop {
+        let (_, body) = server.graphql(None, query, json!({})).await;
+        if body["data"]["totals"]["ratesUsed"][0]["averageOf"] == 255 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 120, "the ECB history did not arrive: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
