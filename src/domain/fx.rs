@@ -19,6 +19,20 @@ pub const EURO: &str = "EUR";
 /// How many days before the wanted date a published rate may be (weekends and holidays).
 pub const MAX_RATE_AGE_DAYS: i64 = 7;
 
+/// The published days a set of rate keys can read, first and last: a day's rate may be up to
+/// [`MAX_RATE_AGE_DAYS`] old, a yearly average reads its whole year. `None` when no key
+/// needs a rate. Loading only these days keeps a total's rate table small however long the
+/// stored history.
+pub fn rate_window(keys: impl IntoIterator<Item = RateKey>) -> Option<(NaiveDate, NaiveDate)> {
+    keys.into_iter()
+        .filter_map(|key| match key {
+            RateKey::Day(on) => Some((on - chrono::Days::new(MAX_RATE_AGE_DAYS as u64), on)),
+            RateKey::Year(year) => NaiveDate::from_ymd_opt(year, 1, 1).zip(NaiveDate::from_ymd_opt(year, 12, 31)),
+            RateKey::Identity | RateKey::Undated => None,
+        })
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
 /// Which rate converts an amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FxPolicy {
@@ -227,6 +241,17 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_rate_window_covers_the_week_before_each_day_and_whole_years() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(rate_window([RateKey::Identity, RateKey::Undated]), None);
+        assert_eq!(rate_window([RateKey::Day(day(2025, 2, 9))]), Some((day(2025, 2, 2), day(2025, 2, 9))));
+        assert_eq!(
+            rate_window([RateKey::Day(day(2025, 2, 9)), RateKey::Year(2018), RateKey::Identity]),
+            Some((day(2018, 1, 1), day(2025, 2, 9)))
+        );
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

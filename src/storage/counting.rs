@@ -14,7 +14,7 @@ use sea_orm::{
 use crate::domain::{
     codes::CurrencyCode,
     counting::{Facts, OverlapFacts, counted_rows},
-    fx::{EURO, RateTable},
+    fx::{EURO, FxPolicy, RateKey, RateTable, rate_window},
     kinds::CommitmentRelation,
 };
 
@@ -63,12 +63,15 @@ const OWNERS_SQL: &str = "SELECT c.id, c.parent_id, c.relation, c.amount_low, c.
 /// The published euro rates, for the currencies in `currencies` (all when `None`).
 pub(crate) async fn load_rates<C: ConnectionTrait>(
     conn: &C,
-    currencies: Option<&[String]>,
+    currencies: &[String],
+    keys: impl IntoIterator<Item = RateKey>,
 ) -> Result<RateTable, DbErr> {
-    let mut query = exchange_rate::Entity::find().filter(exchange_rate::Column::Base.eq(EURO));
-    if let Some(list) = currencies {
-        query = query.filter(exchange_rate::Column::Quote.is_in(list.iter().cloned()));
-    }
+    // Only the days these keys can read (the whole history is ~200,000 rates).
+    let Some((from, to)) = rate_window(keys) else { return Ok(RateTable::default()) };
+    let query = exchange_rate::Entity::find()
+        .filter(exchange_rate::Column::Base.eq(EURO))
+        .filter(exchange_rate::Column::Quote.is_in(currencies.iter().cloned()))
+        .filter(exchange_rate::Column::RateDate.between(from, to));
     let mut table = RateTable::default();
     for r in query.all(conn).await? {
         // Stored rates passed validation; a corrupt one is skipped rather than guessed.
@@ -220,7 +223,9 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
     let mut currencies: Vec<String> = owners.iter().map(|o| o.currency.clone()).collect();
     currencies.sort();
     currencies.dedup();
-    let rates = load_rates(conn, Some(&currencies)).await?;
+    // Parts and overlaps are compared at the rate of their own date.
+    let days = owners.iter().filter_map(Owner::on).map(|d| FxPolicy::AnnouncementDate.key(Some(d)));
+    let rates = load_rates(conn, &currencies, days).await?;
 
     let currency = |code: &str| CurrencyCode::parse("currency", code).map_err(|e| DbErr::Custom(e.to_string()));
     let mut facts = Vec::with_capacity(owners.len());

@@ -133,8 +133,9 @@ pub(super) async fn contributions(
     currencies.push(query.currency.as_str().to_owned());
     currencies.sort();
     currencies.dedup();
-    let rates = db.rate_table(&currencies).await.api()?;
     let to = query.currency;
+    let keys = rows.iter().filter(|r| r.currency != to.as_str()).map(|r| query.fx.key(r.rate_date));
+    let rates = db.rate_table(&currencies, keys).await.api()?;
     Ok(rows
         .into_iter()
         .map(|row| {

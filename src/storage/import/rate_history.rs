@@ -100,41 +100,37 @@ impl Db {
         if !problems.is_empty() {
             return Err(ImportError::Invalid(problems));
         }
-        // The rates stored already, by day and currency.
-        let stored: Vec<(NaiveDate, String, String)> = exchange_rate::Entity::find()
+        // The rates stored already, by day and currency pair.
+        let stored: Vec<(NaiveDate, String, String, String)> = exchange_rate::Entity::find()
             .select_only()
             .column(exchange_rate::Column::RateDate)
+            .column(exchange_rate::Column::Base)
             .column(exchange_rate::Column::Quote)
             .column(exchange_rate::Column::Rate)
-            .filter(exchange_rate::Column::Base.eq(crate::domain::fx::EURO))
             .into_tuple()
             .all(&txn)
             .await?;
-        let stored: HashMap<(NaiveDate, String), String> = stored.into_iter().map(|(d, q, r)| ((d, q), r)).collect();
+        let stored: HashMap<(NaiveDate, String, String), String> =
+            stored.into_iter().map(|(d, b, q, r)| ((d, b, q), r)).collect();
         let mut summary = RateHistorySummary::default();
         let mut fresh: Vec<(exchange_rate::Model, Vec<i64>)> = Vec::new();
         let mut seen = HashSet::new();
         for r in valid {
             let published = r.rate.normalize().to_string();
-            let key = (r.date, r.quote.as_str().to_owned());
+            let key = (r.date, r.base.as_str().to_owned(), r.quote.as_str().to_owned());
             match stored.get(&key) {
                 Some(old) if *old == published => summary.unchanged += 1,
                 Some(old) => summary.changed.push(ChangedRate {
                     date: r.date,
-                    quote: key.1.clone(),
+                    quote: key.2.clone(),
                     stored: old.clone(),
                     published,
                 }),
                 None if !seen.insert(key.clone()) => summary.unchanged += 1,
                 None => {
                     let sources = r.sources.iter().filter_map(|s| source_ids.get(s).copied()).collect();
-                    let model = exchange_rate::Model {
-                        id: 0,
-                        rate_date: r.date,
-                        base: r.base.as_str().to_owned(),
-                        quote: key.1,
-                        rate: published,
-                    };
+                    let model =
+                        exchange_rate::Model { id: 0, rate_date: r.date, base: key.1, quote: key.2, rate: published };
                     fresh.push((model, sources));
                 }
             }
@@ -146,11 +142,11 @@ impl Db {
                 active
             });
             let inserted = exchange_rate::Entity::insert_many(rows).exec_with_returning(&txn).await?;
-            let ids: HashMap<(NaiveDate, &str), i64> =
-                inserted.iter().map(|m| ((m.rate_date, m.quote.as_str()), m.id)).collect();
+            let ids: HashMap<(NaiveDate, &str, &str), i64> =
+                inserted.iter().map(|m| ((m.rate_date, m.base.as_str(), m.quote.as_str()), m.id)).collect();
             let mut links = Vec::new();
             for (m, sources) in chunk {
-                let id = ids.get(&(m.rate_date, m.quote.as_str())).copied().ok_or_else(|| {
+                let id = ids.get(&(m.rate_date, m.base.as_str(), m.quote.as_str())).copied().ok_or_else(|| {
                     DbErr::Custom(format!("rate {} {} was not returned by its insert", m.rate_date, m.quote))
                 })?;
                 links.extend(link_rows(Linked::Rate, id, sources));

@@ -172,7 +172,7 @@ impl Db {
             }
             buckets.push(bucket);
         }
-        let rates = load_rates(self.conn(), Some(&currencies)).await?;
+        let rates = load_rates(self.conn(), &currencies, buckets.iter().map(|b| b.rate_key)).await?;
         Ok(build(&buckets, query.currency, &rates))
     }
 
@@ -335,8 +335,12 @@ impl Db {
 }
 
 impl Db {
-    /// The published euro rates of these currencies.
-    pub async fn rate_table(&self, currencies: &[String]) -> StorageResult<crate::domain::fx::RateTable> {
-        Ok(load_rates(self.conn(), Some(currencies)).await?)
+    /// The published euro rates of these currencies that `keys` can read.
+    pub async fn rate_table(
+        &self,
+        currencies: &[String],
+        keys: impl IntoIterator<Item = crate::domain::fx::RateKey>,
+    ) -> StorageResult<crate::domain::fx::RateTable> {
+        Ok(load_rates(self.conn(), currencies, keys).await?)
     }
 }
