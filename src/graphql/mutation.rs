@@ -244,7 +244,7 @@ impl Mutation {
         slug: String,
         expected_version: i32,
         status: CommitmentStatus,
-        effective_on: Option<Date>,
+        #[graphql(desc = "Day it took effect (default: today, the day it is recorded).")] effective_on: Option<Date>,
         #[graphql(desc = "Slug of the source that reports the change.")] source: String,
         #[graphql(desc = "Why: required for a correction.")] note: Option<String>,
     ) -> Result<Commitment, ApiError> {
@@ -252,13 +252,17 @@ impl Mutation {
         let edit = Edit::change(who, Action::SetStatus, Subject::Commitment, slug.clone(), expected_version, vec![]);
         run(ctx, edit, |before| {
             let Some(Record::Commitment(mut r)) = before else { return Err(wrong_kind()) };
-            if effective_on.is_some_and(|d| d.0 > chrono::Utc::now().date_naive()) {
+            // Undated, a change would sort before every dated one and never become current:
+            // it takes effect the day it is recorded.
+            let today = chrono::Utc::now().date_naive();
+            let effective_on = Some(effective_on.map_or(today, |d| d.0));
+            if effective_on.is_some_and(|d| d > today) {
                 return Err(FieldError::new("effectiveOn", "is in the future: record a status once it took effect"));
             }
             let next = kinds::CommitmentStatus::from(status);
             let record = StatusRecord {
                 status: next.as_str().to_owned(),
-                effective_on: date(effective_on),
+                effective_on: effective_on.map(|d| d.format("%Y-%m-%d").to_string()),
                 note,
                 sources: vec![source],
             };

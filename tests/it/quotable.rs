@@ -208,6 +208,14 @@ async fn the_current_status_is_the_latest_by_effective_date(backend: Backend) {
     let ahead = json!({ "v": version + 1, "status": "DELIVERED", "on": "2999-01-01" });
     let (_, body) = app.as_token(Some(&editor), set, ahead).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "effectiveOn", "{body}");
+    // Without a day, a change takes effect the day it is recorded, so it becomes current.
+    let undated = r#"mutation S($v: Int!) { setCommitmentStatus(slug: "prologis-data-centres-2025-02", expectedVersion: $v,
+        status: DELIVERED, source: "elysee-business-day-2025-02-11") { status statusHistory { status effectiveOn } } }"#;
+    let (_, body) = app.as_token(Some(&editor), undated, json!({ "v": version + 1 })).await;
+    let written = &body["data"]["setCommitmentStatus"];
+    assert_eq!(written["status"], "DELIVERED", "{body}");
+    let last = written["statusHistory"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(last, json!({ "status": "DELIVERED", "effectiveOn": today }), "{body}");
 }
 
 /// Item 5: Iliad's €3bn has no announcement day, so an as-of answer counts it from the
