@@ -205,6 +205,42 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
     }
 }
 
+/// The counting facts of these commitments, with the rates that compare their amounts
+/// (each at the rate of its own date).
+async fn facts_and_rates<C: ConnectionTrait>(conn: &C, owners: &[Owner]) -> Result<(Vec<Facts>, RateTable), DbErr> {
+    let mut currencies: Vec<String> = owners.iter().map(|o| o.currency.clone()).collect();
+    currencies.sort();
+    currencies.dedup();
+    let days = owners.iter().filter_map(Owner::on).map(|d| FxPolicy::AnnouncementDate.key(Some(d)));
+    let rates = load_rates(conn, &currencies, days).await?;
+    let mut facts = Vec::with_capacity(owners.len());
+    for o in owners {
+        facts.push(Facts {
+            id: o.id,
+            parent: o.parent_id,
+            relation: o.relation.as_deref().and_then(|r| CommitmentRelation::parse("relation", r).ok()),
+            low: o.amount_low,
+            high: o.amount_high,
+            currency: CurrencyCode::parse("currency", &o.currency).map_err(|e| DbErr::Custom(e.to_string()))?,
+            date: o.on(),
+            disputed: o.amount_disputed,
+        });
+    }
+    Ok((facts, rates))
+}
+
+/// The counted rows of the commitments `ids` alone, as if no other commitment existed: a
+/// total resolves the families whose rows vary ([`crate::domain::counting::flags::VARIES`])
+/// again from the members it counts. Overlaps are not resolved (their rows never vary).
+pub(crate) async fn counted_rows_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<crate::domain::counting::CountedRow>, DbErr> {
+    let owners = load_owners(conn, ids).await?;
+    let (facts, rates) = facts_and_rates(conn, &owners).await?;
+    Ok(counted_rows(&facts, &[], &rates))
+}
+
 /// Rebuilds the counted amounts of `scope`, a set closed under parents and parts; with
 /// `replace`, their old rows are deleted first.
 async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> Result<(), DbErr> {
@@ -220,27 +256,8 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
     let in_scope: HashSet<i64> = owners.iter().map(|o| o.id).collect();
     let outside: Vec<i64> = overlaps.iter().map(|o| o.earlier_id).filter(|id| !in_scope.contains(id)).collect();
     let related_owners = if outside.is_empty() { Vec::new() } else { load_owners(conn, &outside).await? };
-    let mut currencies: Vec<String> = owners.iter().map(|o| o.currency.clone()).collect();
-    currencies.sort();
-    currencies.dedup();
-    // Parts and overlaps are compared at the rate of their own date.
-    let days = owners.iter().filter_map(Owner::on).map(|d| FxPolicy::AnnouncementDate.key(Some(d)));
-    let rates = load_rates(conn, &currencies, days).await?;
-
+    let (facts, rates) = facts_and_rates(conn, &owners).await?;
     let currency = |code: &str| CurrencyCode::parse("currency", code).map_err(|e| DbErr::Custom(e.to_string()));
-    let mut facts = Vec::with_capacity(owners.len());
-    for o in &owners {
-        facts.push(Facts {
-            id: o.id,
-            parent: o.parent_id,
-            relation: o.relation.as_deref().and_then(|r| CommitmentRelation::parse("relation", r).ok()),
-            low: o.amount_low,
-            high: o.amount_high,
-            currency: currency(&o.currency)?,
-            date: o.on(),
-            disputed: o.amount_disputed,
-        });
-    }
     let mut overlap_facts = Vec::with_capacity(overlaps.len());
     for o in &overlaps {
         let Some(high) = o.amount_high else { continue };

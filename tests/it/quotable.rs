@@ -18,6 +18,7 @@ crate::harness::tests! {
         the_current_status_is_the_latest_by_effective_date,
         as_of_says_when_it_dates_a_figure_by_its_event,
         groups_are_kept_and_ranked_by_the_figures_shown,
+        a_headline_its_parts_exceed_counts_again_without_them,
     ]
 }
 
@@ -261,4 +262,86 @@ async fn groups_are_kept_and_ranked_by_the_figures_shown(backend: Backend) {
         ("stargate-announcement-2025", "482765279521.1", "482765279521.1"),
     ];
     assert_eq!(groups, expected.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())));
+}
+
+/// A headline its parts exceed gives way to them (it counts 0, the parts count). Stored
+/// that way, it stayed at 0 when a part was no longer counted: withdrawn, or announced
+/// after an as-of date. EUR 100 with parts of 80 and 50: all three count 130; without the
+/// 50 the package counts 100 (80 and a remainder of 20), not 80.
+async fn a_headline_its_parts_exceed_counts_again_without_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let forum = "give-way-forum";
+    let mut head = test_commitment("gw-head", "100", "100", "EUR");
+    let mut early = test_commitment("gw-early", "80", "80", "EUR");
+    let mut late = test_commitment("gw-late", "50", "50", "EUR");
+    late.announced_on = Some("2025-03-01".into());
+    for part in [&mut early, &mut late] {
+        part.parent = Some("gw-head".into());
+        part.relation = Some("PART_OF".into());
+    }
+    for c in [&mut head, &mut early, &mut late] {
+        c.event = Some(forum.into());
+    }
+    let data = DataSet {
+        format: FORMAT.into(),
+        sources: vec![test_source()],
+        events: vec![EventRecord {
+            slug: forum.into(),
+            name: "Give-way forum".into(),
+            kind: "SUMMIT".into(),
+            city: None,
+            country: None,
+            start_date: Some("2025-02-10".into()),
+            end_date: None,
+            sources: vec!["test-source".into()],
+        }],
+        commitments: vec![head, early, late],
+        ..DataSet::default()
+    };
+    app.db.import(&data).await.expect("imports");
+    let query = r#"query($on: Date) { totals(filter: { events: ["give-way-forum"] }, asOf: $on, groupBy: [PLEDGER]) {
+        grandTotal { count low high }
+        groups { contributions { commitment { slug } rule related { slug } original { low high } } } } }"#;
+    let total = |body: &Value| body["data"]["totals"]["grandTotal"].clone();
+    let contributions = |body: &Value| -> Vec<(String, String, String)> {
+        body["data"]["totals"]["groups"][0]["contributions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|c| {
+                let related = c["related"]["slug"].as_str().unwrap_or("-").to_owned();
+                (
+                    c["commitment"]["slug"].as_str().unwrap().to_owned(),
+                    related,
+                    c["original"]["low"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (_, all) = app.as_token(None, query, json!({ "on": null })).await;
+    assert_eq!(total(&all), json!({ "count": 3, "low": "130", "high": "130" }), "{all}");
+    // Before the late part was announced: the package counts in full.
+    let (_, before) = app.as_token(None, query, json!({ "on": "2025-02-20" })).await;
+    assert_eq!(total(&before), json!({ "count": 2, "low": "100", "high": "100" }), "{before}");
+    let row = |c: &str, r: &str, low: &str| (c.to_owned(), r.to_owned(), low.to_owned());
+    assert_eq!(
+        contributions(&before),
+        [row("gw-head", "-", "100"), row("gw-head", "gw-early", "-80"), row("gw-early", "-", "80")],
+        "{before}"
+    );
+    // The late part withdrawn: the same, now and as of today.
+    let editor = app.token("desk", Role::Editor).await;
+    let version = app.data("CommitmentBySlug", json!({ "slug": "gw-late" })).await["commitment"]["version"].clone();
+    let set = r#"mutation S($v: Int!) { setCommitmentStatus(slug: "gw-late", expectedVersion: $v, status: WITHDRAWN,
+        effectiveOn: "2025-04-01", source: "test-source") { status } }"#;
+    let (_, body) = app.as_token(Some(&editor), set, json!({ "v": version })).await;
+    assert_eq!(body["data"]["setCommitmentStatus"]["status"], "WITHDRAWN", "{body}");
+    let (_, now) = app.as_token(None, query, json!({ "on": null })).await;
+    assert_eq!(total(&now), json!({ "count": 2, "low": "100", "high": "100" }), "{now}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (_, as_of) = app.as_token(None, query, json!({ "on": today })).await;
+    assert_eq!(total(&as_of), total(&now), "{as_of}");
+    // Before the withdrawal took effect, all three count again.
+    let (_, march) = app.as_token(None, query, json!({ "on": "2025-03-15" })).await;
+    assert_eq!(total(&march), json!({ "count": 3, "low": "130", "high": "130" }), "{march}");
 }

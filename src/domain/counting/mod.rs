@@ -17,6 +17,10 @@
 //!   the nearest quantified headline above it instead.
 //! - "Up to X" counts 0 in the low scenario and X in the high one; an unquantified amount
 //!   has no money row at all, only a marker row that totals list as excluded.
+//! - A headline that gives way to its parts is not linear: without some of its parts (a
+//!   withdrawn one, one announced after an as-of date) it counts again. Such a family's rows
+//!   carry [`flags::VARIES`], and a total resolves the family again from the members it
+//!   counts (`counted_rows` over them) instead of adding its stored rows.
 
 use std::collections::HashMap;
 
@@ -160,6 +164,12 @@ pub mod flags {
     pub const OVERLAP_EXCEEDS: i32 = 8;
     /// Parts or overlaps in another currency could not be compared (no rate).
     pub const UNCHECKED: i32 = 16;
+    /// On every money row (own, carve-out, unquantified marker) of a family where some
+    /// headline gives way to its parts: what the family counts depends on which of its
+    /// members a total counts, so totals resolve it again rather than add these rows.
+    pub const VARIES: i32 = 32;
+    /// The findings a reader is told about (every bit but [`VARIES`]).
+    pub const FINDINGS: i32 = DISPUTED | PARTS_EXCEED_LOW | PARTS_EXCEED_HIGH | OVERLAP_EXCEEDS | UNCHECKED;
 }
 
 /// One counted row: an amount (per scenario) counted under `owner`'s attributes.
@@ -239,6 +249,7 @@ pub fn counted_rows(facts: &[Facts], overlaps: &[OverlapFacts], compare: &dyn Co
 
     let mut resolver = Resolver { children: &children, compare, clamps: HashMap::new() };
     let mut rows = Vec::new();
+    let mut gives_way: Vec<i64> = Vec::new();
     let mut primary_index: HashMap<i64, usize> = HashMap::new();
     for f in facts {
         let primary = |rule: Rule, low: i64, high: i64, flags: i32| CountedRow {
@@ -267,6 +278,7 @@ pub fn counted_rows(facts: &[Facts], overlaps: &[OverlapFacts], compare: &dyn Co
                     let clamp = resolver.clamp(f, scenario);
                     own.flags |= clamp.flags;
                     if clamp.clamped {
+                        gives_way.push(f.id);
                         match scenario {
                             Scenario::Low => own.low = 0,
                             Scenario::High => own.high = 0,
@@ -334,7 +346,32 @@ pub fn counted_rows(facts: &[Facts], overlaps: &[OverlapFacts], compare: &dyn Co
             flags: 0,
         });
     }
+    mark_varying(&mut rows, &gives_way, &by_id);
     rows
+}
+
+/// Sets [`flags::VARIES`] on the money rows of every tree holding a headline that gives way.
+fn mark_varying(rows: &mut [CountedRow], gives_way: &[i64], by_id: &HashMap<i64, &Facts>) {
+    if gives_way.is_empty() {
+        return;
+    }
+    let root = |id: i64| {
+        let mut node = id;
+        let mut seen = std::collections::HashSet::from([id]);
+        while let Some(parent) = by_id[&node].parent.filter(|p| by_id.contains_key(p)) {
+            if !seen.insert(parent) {
+                break; // a cycle (refused on import)
+            }
+            node = parent;
+        }
+        node
+    };
+    let roots: std::collections::HashSet<i64> = gives_way.iter().map(|&id| root(id)).collect();
+    for row in rows {
+        if matches!(row.rule, Rule::Own | Rule::CarveOut | Rule::Unquantified) && roots.contains(&root(row.owner)) {
+            row.flags |= flags::VARIES;
+        }
+    }
 }
 
 /// Money of one part carved out of a headline, per scenario.

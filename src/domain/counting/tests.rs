@@ -57,6 +57,29 @@ fn a_headline_counts_through_its_parts_and_remainder() {
 }
 
 #[test]
+fn a_family_whose_headline_gives_way_is_marked_as_varying_and_only_it() {
+    // 10 with parts 6 and 7 (a family that varies: without the 7 the headline counts
+    // again), a detail below it, and 20 with a part of 5 (linear).
+    let facts = vec![
+        fact(1, None, Some(10), Some(10)),
+        fact(2, Some((1, PartOf)), Some(6), Some(6)),
+        fact(3, Some((1, PartOf)), Some(7), Some(7)),
+        fact(4, Some((3, DetailOf)), Some(1), Some(1)),
+        fact(5, None, Some(20), Some(20)),
+        fact(6, Some((5, PartOf)), Some(5), Some(5)),
+    ];
+    let rows = counted_rows(&facts, &[], &SameCurrencyOnly);
+    let varying: Vec<(i64, Rule)> =
+        rows.iter().filter(|r| r.flags & flags::VARIES != 0).map(|r| (r.owner, r.rule)).collect();
+    assert_eq!(varying, [(1, Rule::Own), (2, Rule::Own), (3, Rule::Own)]);
+    // Without the 7, the same rules over the members left count the headline again.
+    let rest: Vec<Facts> = facts.iter().filter(|f| f.id != 3 && f.id != 4).cloned().collect();
+    let again = counted_rows(&rest, &[], &SameCurrencyOnly);
+    assert_eq!(owned_by(&again, 1), (4, 4));
+    assert!(again.iter().all(|r| r.flags & flags::VARIES == 0));
+}
+
+#[test]
 fn parts_that_exceed_their_headline_count_instead_and_are_flagged() {
     let facts = vec![
         fact(1, None, Some(10), Some(10)),

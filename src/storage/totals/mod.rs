@@ -14,8 +14,9 @@ use sea_orm::{
 };
 
 mod sql;
+mod varying;
 
-use self::sql::*;
+use self::{sql::*, varying::stored_rows_are_linear};
 use super::{
     Db, StorageResult,
     counting::{RETRACTED, data_version, load_rates},
@@ -23,7 +24,7 @@ use super::{
 pub use crate::domain::totals::{Dimension, Excluded, ExclusionReason, Flagged, TotalsQuery};
 use crate::domain::{
     codes::CurrencyCode,
-    counting::{Measure, Rule},
+    counting::{Measure, Rule, flags},
     fx::{FxPolicy, RateKey},
     kinds::CommitmentStatus,
     report::{Bucket, GroupKey, Report, build},
@@ -154,7 +155,11 @@ impl Db {
         }
         // An unquantified commitment adds nothing and is listed as excluded instead: it is
         // not counted, so that each matched commitment is counted or excluded, once.
-        select.cond_where(counted_condition(&query.filter, as_of).add(col(Ca::Rule).ne(Rule::Unquantified.as_str())));
+        select.cond_where(
+            counted_condition(&query.filter, as_of)
+                .add(col(Ca::Rule).ne(Rule::Unquantified.as_str()))
+                .add(stored_rows_are_linear()),
+        );
         for (i, _) in query.group_by.iter().enumerate() {
             select.group_by_col(Alias::new(format!("d{i}")));
         }
@@ -171,6 +176,21 @@ impl Db {
                 currencies.push(bucket.currency.as_str().to_owned());
             }
             buckets.push(bucket);
+        }
+        for resolved in self.resolved_varying(query, as_of).await? {
+            let row = resolved.row;
+            if !currencies.iter().any(|c| c == row.currency.as_str()) {
+                currencies.push(row.currency.as_str().to_owned());
+            }
+            buckets.push(Bucket {
+                key: resolved.key,
+                measure: row.rule.measure(),
+                currency: row.currency,
+                rate_key: if row.currency == query.currency { RateKey::Identity } else { query.fx.key(row.date) },
+                low: i128::from(row.low),
+                high: i128::from(row.high),
+                count: i64::from(row.primary),
+            });
         }
         let rates = load_rates(self.conn(), &currencies, buckets.iter().map(|b| b.rate_key)).await?;
         Ok(build(&buckets, query.currency, &rates))
@@ -252,7 +272,11 @@ impl Db {
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("commitment_id"))
             .expr_as(col(Ca::Flags), Alias::new("flags"))
-            .cond_where(counted_condition(&query.filter, as_of).add(col(Ca::IsPrimary).eq(1)).add(col(Ca::Flags).ne(0)))
+            .cond_where(
+                counted_condition(&query.filter, as_of)
+                    .add(col(Ca::IsPrimary).eq(1))
+                    .add(col(Ca::Flags).bit_and(flags::FINDINGS).ne(0)),
+            )
             .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
             .limit(limit);
         #[derive(FromQueryResult)]
@@ -312,11 +336,30 @@ impl Db {
             select.expr_as(col(c), Alias::new(name));
         }
         select
-            .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())))
+            .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())).add(stored_rows_are_linear()))
             .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
             .order_by((Alias::new("ca"), Ca::Id), Order::Asc)
             .limit(limit);
-        Ok(ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?)
+        let mut rows = ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?;
+        for resolved in self.resolved_varying(query, as_of).await? {
+            if &resolved.key != key {
+                continue;
+            }
+            let row = resolved.row;
+            rows.push(ContributionRow {
+                commitment_id: row.owner,
+                related_id: row.related,
+                rule: row.rule.as_str().to_owned(),
+                amount_low: row.low,
+                amount_high: row.high,
+                currency: row.currency.as_str().to_owned(),
+                rate_date: row.date,
+            });
+        }
+        // Stable: each commitment's rows keep their order (its own row first).
+        rows.sort_by_key(|r| r.commitment_id);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(rows)
     }
 
     fn as_of(&self, query: &TotalsQuery) -> Option<AsOf> {

@@ -180,28 +180,29 @@ pub(super) fn owner_condition(filter: &CommitmentFilter) -> Condition {
 /// Rows that count: the owner passes the filter and its status (at the date) is counted,
 /// and a carve-out or overlap counts only while its related commitment does too.
 pub(super) fn counted_condition(filter: &CommitmentFilter, as_of: Option<AsOf>) -> Condition {
+    owner_condition(filter).add(exists_condition(filter, as_of))
+}
+
+/// Whether a row's commitments are counted at all (whatever the filter selects): the
+/// owner's status (at the date) is counted and it is announced by then, and so is the
+/// related commitment of a carve-out or overlap.
+pub(super) fn exists_condition(filter: &CommitmentFilter, as_of: Option<AsOf>) -> Condition {
     let statuses = counted_statuses(filter);
-    let mut cond = owner_condition(filter);
     match as_of {
-        None => {
-            cond = cond
-                .add(col(Ca::Status).is_in(statuses.clone()))
-                .add(Condition::any().add(col(Ca::RelatedId).is_null()).add(col(Ca::RelatedStatus).is_in(statuses)));
-        }
-        Some(day) => {
-            cond = cond
-                .add(col(Ca::OwnerOn).lte(day.day))
-                .add(status_at(Ca::CommitmentId, day).is_in(statuses.clone()))
-                .add(
-                    Condition::any().add(col(Ca::RelatedId).is_null()).add(
-                        Condition::all()
-                            .add(col(Ca::RelatedOn).lte(day.day))
-                            .add(status_at(Ca::RelatedId, day).is_in(statuses)),
-                    ),
-                );
-        }
+        None => Condition::all()
+            .add(col(Ca::Status).is_in(statuses.clone()))
+            .add(Condition::any().add(col(Ca::RelatedId).is_null()).add(col(Ca::RelatedStatus).is_in(statuses))),
+        Some(day) => Condition::all()
+            .add(col(Ca::OwnerOn).lte(day.day))
+            .add(status_at(Ca::CommitmentId, day).is_in(statuses.clone()))
+            .add(
+                Condition::any().add(col(Ca::RelatedId).is_null()).add(
+                    Condition::all()
+                        .add(col(Ca::RelatedOn).lte(day.day))
+                        .add(status_at(Ca::RelatedId, day).is_in(statuses)),
+                ),
+            ),
     }
-    cond
 }
 
 pub(super) fn rate_key_expr(query: &TotalsQuery) -> Option<Expr> {

@@ -1,0 +1,94 @@
+//! Families whose money is not linear: a headline that gives way to parts exceeding it
+//! counts again, in full or in part, once some of those parts are not counted (withdrawn,
+//! retracted, announced after an as-of date, left out by a status filter). Their stored rows
+//! carry [`flags::VARIES`]; a total leaves those rows out and resolves each such family
+//! again from the members it counts, with the same rules as a write.
+
+use std::collections::HashMap;
+
+use entity::counted_amount::Column as Ca;
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait},
+};
+
+use super::sql::{AsOf, col, dimension_expr, exists_condition, from_counted, owner_condition, statement};
+use crate::{
+    domain::{
+        counting::{CountedRow, Rule, flags},
+        report::GroupKey,
+        totals::TotalsQuery,
+    },
+    storage::{Db, StorageResult, counting::counted_rows_of},
+};
+
+/// Rows of varying families are not added up as stored.
+pub(super) fn stored_rows_are_linear() -> Condition {
+    Condition::all().add(col(Ca::Flags).bit_and(flags::VARIES).eq(0))
+}
+
+/// A counted row of a varying family, resolved for one total, with its owner's group key.
+pub(super) struct Resolved {
+    pub row: CountedRow,
+    pub key: GroupKey,
+}
+
+impl Db {
+    /// The own and carve-out rows of the varying families, resolved over the members the
+    /// total counts, for the owners its filter selects.
+    pub(super) async fn resolved_varying(
+        &self,
+        query: &TotalsQuery,
+        as_of: Option<AsOf>,
+    ) -> StorageResult<Vec<Resolved>> {
+        // Every counted member of a varying family (whatever the filter selects: a part left
+        // out of a group still makes its headline give way), with its group key and whether
+        // the filter selects it.
+        let mut select = from_counted(as_of);
+        select.expr_as(col(Ca::CommitmentId), Alias::new("id"));
+        for (i, d) in query.group_by.iter().enumerate() {
+            select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
+        }
+        select
+            .expr_as(
+                Expr::case(owner_condition(&query.filter), Expr::val(1)).finally(Expr::val(0)),
+                Alias::new("selected"),
+            )
+            .cond_where(
+                exists_condition(&query.filter, as_of)
+                    .add(col(Ca::IsPrimary).eq(1))
+                    .add(col(Ca::Flags).bit_and(flags::VARIES).ne(0)),
+            );
+        let rows = self.conn().query_all_raw(statement(self.conn(), &select)).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut members: HashMap<i64, Option<GroupKey>> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("", "id")?;
+            let selected: i32 = row.try_get("", "selected")?;
+            let key = if selected == 1 {
+                let mut key = Vec::with_capacity(query.group_by.len());
+                for i in 0..query.group_by.len() {
+                    key.push(row.try_get::<Option<String>>("", &format!("d{i}"))?);
+                }
+                Some(key)
+            } else {
+                None
+            };
+            members.insert(id, key);
+        }
+        let mut ids: Vec<i64> = members.keys().copied().collect();
+        ids.sort_unstable();
+        let mut out = Vec::new();
+        for row in counted_rows_of(self.conn(), &ids).await? {
+            if !matches!(row.rule, Rule::Own | Rule::CarveOut) {
+                continue;
+            }
+            if let Some(Some(key)) = members.get(&row.owner) {
+                out.push(Resolved { key: key.clone(), row });
+            }
+        }
+        Ok(out)
+    }
+}
