@@ -13,6 +13,7 @@ mod m20261124_000003_create_tokens_and_audit;
 mod m20261124_000004_index_pages_and_as_of;
 mod m20261128_000001_add_signature_notes;
 mod m20261128_000002_index_varying_counted;
+mod m20261128_000003_index_search_text;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_index_pages_and_as_of::Migration),
             Box::new(m20261128_000001_add_signature_notes::Migration),
             Box::new(m20261128_000002_index_varying_counted::Migration),
+            Box::new(m20261128_000003_index_search_text::Migration),
         ]
     }
 }

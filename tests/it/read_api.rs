@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use pledgewatch::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, sorted, sorted_slugs};
+use pledgewatch::domain::records::{DataSet, FORMAT};
+
+use crate::helpers::{Backend, TestApp, sorted, sorted_slugs, test_commitment, test_source};
 
 const SUMMIT_COMMITMENTS: [&str; 19] = [
     "amazon-cloud-france-2031",
@@ -347,6 +349,64 @@ async fn search_ignores_accents_and_case(backend: Backend) {
     assert_eq!(data["search"].as_array().unwrap().len(), 2);
 }
 
+/// Search and the `text` filter go through a trigram index (FTS5 on SQLite, `pg_trgm` on
+/// PostgreSQL): it must follow every write of a title, and any text (quotes, `%`, `_`,
+/// one or two letters, which make no trigram) must find what a substring match finds.
+async fn search_follows_every_title_edit_and_takes_any_text(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let hits = |data: &Value| -> Vec<String> {
+        data["search"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{data}"))
+            .iter()
+            .filter(|h| h["__typename"] == "Commitment")
+            .map(|h| h["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let filtered = |data: &Value| -> Vec<String> {
+        data["commitments"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = r#"query($t: String) { commitments(filter: { text: $t }, first: 50) { nodes { slug } } }"#;
+    let mut odd = test_commitment("odd-title", "1", "1", "EUR");
+    odd.title = r#"Campus « Nord-Élysée » at 100% of "phase_1""#.into();
+    let data = DataSet {
+        format: FORMAT.into(),
+        sources: vec![test_source()],
+        commitments: vec![odd.clone()],
+        ..DataSet::default()
+    };
+    app.db.import(&data).await.expect("imports");
+    for text in ["nord-elysee", "NORD-ÉLYSÉE", "100%", "\"phase_1\"", "e_1", "« n", "100"] {
+        let found = hits(&app.data("Search", json!({ "query": text, "first": 50 })).await);
+        assert!(found.contains(&"odd-title".to_owned()), "search {text:?}: {found:?}");
+        let (_, body) = app.as_token(None, page, json!({ "t": text })).await;
+        assert!(filtered(&body["data"]).contains(&"odd-title".to_owned()), "text {text:?}: {body}");
+    }
+    // `%` and `_` are themselves, not wildcards; "1 0" is not in the title.
+    for text in ["100_", "phase%1", "1 0"] {
+        let (_, body) = app.as_token(None, page, json!({ "t": text })).await;
+        assert!(!filtered(&body["data"]).contains(&"odd-title".to_owned()), "text {text:?}: {body}");
+    }
+    // A retitled commitment is found by its new title only.
+    odd.title = "Renamed campus".into();
+    let data =
+        DataSet { format: FORMAT.into(), sources: vec![test_source()], commitments: vec![odd], ..DataSet::default() };
+    app.db.import(&data).await.expect("imports");
+    assert_eq!(hits(&app.data("Search", json!({ "query": "nord-elysee" })).await), Vec::<String>::new());
+    assert_eq!(hits(&app.data("Search", json!({ "query": "renamed camp" })).await), ["odd-title"]);
+    // Deleted: found no more.
+    let admin = app.token("site-admin", Role::Admin).await;
+    let delete = r#"mutation { deleteCommitment(slug: "odd-title", reason: "test") }"#;
+    let (_, body) = app.as_token(Some(&admin), delete, json!({})).await;
+    assert_eq!(body["data"]["deleteCommitment"], true, "{body}");
+    assert_eq!(hits(&app.data("Search", json!({ "query": "renamed camp" })).await), Vec::<String>::new());
+}
+
 async fn nested_fields_cost_the_same_number_of_queries_for_any_page_size(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let mut counts = Vec::new();
@@ -526,6 +586,7 @@ crate::harness::tests! {
     a_cursor_from_another_ordering_is_refused_on_the_after_field,
     lookups_by_slug_return_the_whole_record,
     search_ignores_accents_and_case,
+    search_follows_every_title_edit_and_takes_any_text,
     nested_fields_cost_the_same_number_of_queries_for_any_page_size,
     a_page_above_the_cap_is_refused_on_the_first_field,
     signatures_of_actors_and_coalitions_of_events_are_batched,

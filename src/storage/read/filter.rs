@@ -4,15 +4,48 @@
 use entity::{actor, commitment, event};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait,
-    sea_query::{Expr, ExprTrait, LikeExpr, Query},
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait,
+    sea_query::{Alias, Expr, ExprTrait, LikeExpr, Query, UnionType},
 };
 
 pub use crate::domain::filters::{ActorFilter, CommitmentFilter, CommitmentOrder, SignatureFilter};
 use crate::domain::{
     kinds::{ActorKind, CommitmentKind, CommitmentRelation, CommitmentStatus},
-    text::contains_pattern,
+    text::{contains_pattern, fold},
 };
+
+/// How a substring of a folded title is found: through the FTS5 table of trigrams on
+/// SQLite (`commitments_fts`); on PostgreSQL by the `LIKE` itself, which `pg_trgm`'s GIN
+/// index serves. Fewer than 3 characters make no trigram: those scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextIndex {
+    Fts5,
+    Like,
+}
+
+impl TextIndex {
+    pub(crate) fn of(backend: DatabaseBackend) -> Self {
+        if backend == DatabaseBackend::Sqlite { Self::Fts5 } else { Self::Like }
+    }
+}
+
+/// Commitments whose folded title contains `text` (folded too).
+pub(crate) fn title_contains(text: &str, index: TextIndex) -> Condition {
+    let like = commitment::Column::TitleFolded.like(LikeExpr::new(contains_pattern(text)).escape('\\'));
+    let folded = fold(text);
+    if index == TextIndex::Fts5 && folded.chars().count() >= 3 {
+        // A quoted phrase of trigrams: the rows holding that exact substring.
+        let phrase = format!("\"{}\"", folded.replace('"', "\"\""));
+        let ids = Query::select()
+            .expr(Expr::col(Alias::new("rowid")))
+            .from(Alias::new("commitments_fts"))
+            .and_where(Expr::cust_with_values("commitments_fts MATCH ?", [phrase]))
+            .take();
+        Condition::all().add(commitment::Column::Id.in_subquery(ids)).add(like)
+    } else {
+        Condition::all().add(like)
+    }
+}
 
 /// The cursor tag of a commitments order (a cursor of one order is refused by another).
 pub(super) fn order_tag(order: CommitmentOrder) -> &'static str {
@@ -74,7 +107,7 @@ fn amount_condition(min: Option<Decimal>, max: Option<Decimal>) -> Condition {
     if any.is_empty() { Condition::all().add(Expr::val(1).eq(0)) } else { any }
 }
 
-pub(crate) fn commitment_condition(filter: &CommitmentFilter) -> Condition {
+pub(crate) fn commitment_condition(filter: &CommitmentFilter, index: TextIndex) -> Condition {
     use commitment::Column as C;
     let mut cond = Condition::all();
     if !filter.events.is_empty() {
@@ -151,7 +184,13 @@ pub(crate) fn commitment_condition(filter: &CommitmentFilter) -> Condition {
         let pledgers = actor_ids_where(
             Condition::any().add(actor::Column::NameFolded.like(like())).add(actor::Column::AliasesFolded.like(like())),
         );
-        cond = cond.add(Condition::any().add(C::TitleFolded.like(like())).add(C::PledgerId.in_subquery(pledgers)));
+        // Two index lookups joined by UNION: written as one OR, PostgreSQL walked a
+        // whole ordering index, filtering each row (62 ms at 100 000 commitments).
+        let mut by_title =
+            Query::select().column(C::Id).from(commitment::Entity).cond_where(title_contains(text, index)).take();
+        let by_pledger =
+            Query::select().column(C::Id).from(commitment::Entity).and_where(C::PledgerId.in_subquery(pledgers)).take();
+        cond = cond.add(C::Id.in_subquery(by_title.union(UnionType::Distinct, by_pledger).take()));
     }
     cond
 }

@@ -16,8 +16,8 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, NullOrdering},
 };
 
+pub(crate) use self::filter::{TextIndex, commitment_condition, ids_of_slugs, strs, title_contains};
 use self::filter::{actor_condition, actor_ids_where};
-pub(crate) use self::filter::{commitment_condition, ids_of_slugs, strs};
 pub use self::{
     filter::{ActorFilter, CommitmentFilter, CommitmentOrder, SignatureFilter},
     search::SearchHit,
@@ -123,6 +123,11 @@ pub(crate) async fn linked_sources_of<C: sea_orm::ConnectionTrait>(
 }
 
 impl Db {
+    /// How this database finds substrings of titles.
+    pub(crate) fn text_index(&self) -> TextIndex {
+        TextIndex::of(self.conn().get_database_backend())
+    }
+
     /// A page of commitments after `after`, at most `first` rows.
     pub async fn commitments_page(
         &self,
@@ -132,7 +137,7 @@ impl Db {
         after: Option<&str>,
     ) -> StorageResult<Page<commitment::Model>> {
         use commitment::Column as C;
-        let mut select = commitment::Entity::find().filter(commitment_condition(filter));
+        let mut select = commitment::Entity::find().filter(commitment_condition(filter, self.text_index()));
         let tag = filter::order_tag(order);
         let key = after.map(|a| cursor::decode("after", tag, 2, a)).transpose()?;
         let limit = first + 1;
@@ -229,7 +234,7 @@ impl Db {
         for chunk in ids.chunks(1_000) {
             found.extend(
                 commitment::Entity::find()
-                    .filter(commitment_condition(filter))
+                    .filter(commitment_condition(filter, self.text_index()))
                     .filter(commitment::Column::Id.is_in(chunk.iter().copied()))
                     .order_by_asc(commitment::Column::Id)
                     .all(self.conn())
@@ -240,7 +245,10 @@ impl Db {
     }
 
     pub async fn commitments_count(&self, filter: &CommitmentFilter) -> StorageResult<u64> {
-        Ok(commitment::Entity::find().filter(commitment_condition(filter)).count(self.conn()).await?)
+        Ok(commitment::Entity::find()
+            .filter(commitment_condition(filter, self.text_index()))
+            .count(self.conn())
+            .await?)
     }
 
     /// A page of actors ordered by slug.

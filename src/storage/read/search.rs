@@ -59,7 +59,7 @@ impl Db {
         }
         if (hits.len() as u64) < limit {
             let commitments = commitment::Entity::find()
-                .filter(commitment::Column::TitleFolded.like(like()))
+                .filter(super::title_contains(query, self.text_index()))
                 .order_by_asc(commitment::Column::TitleFolded)
                 .limit(limit - hits.len() as u64)
                 .all(self.conn())

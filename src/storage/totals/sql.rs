@@ -13,7 +13,7 @@ use crate::domain::{
     fx::FxPolicy,
     kinds::{ActorKind, CommitmentKind, CommitmentStatus},
 };
-use crate::storage::read::{CommitmentFilter, commitment_condition, ids_of_slugs, strs};
+use crate::storage::read::{CommitmentFilter, TextIndex, commitment_condition, ids_of_slugs, strs};
 
 pub(super) fn col(c: Ca) -> Expr {
     Expr::col((Alias::new("ca"), c))
@@ -113,7 +113,7 @@ pub(super) fn counted_statuses(filter: &CommitmentFilter) -> Vec<&'static str> {
 }
 
 /// The filter on the owner's attributes (everything but status and dates of the as-of rule).
-pub(super) fn owner_condition(filter: &CommitmentFilter) -> Condition {
+pub(super) fn owner_condition(filter: &CommitmentFilter, index: TextIndex) -> Condition {
     let mut cond = Condition::all();
     let ids_in = |c: Ca, sub: SelectStatement| col(c).in_subquery(sub);
     if !filter.events.is_empty() {
@@ -168,7 +168,7 @@ pub(super) fn owner_condition(filter: &CommitmentFilter) -> Condition {
         text: filter.text.clone(),
         ..CommitmentFilter::default()
     };
-    let residual_cond = commitment_condition(&residual);
+    let residual_cond = commitment_condition(&residual, index);
     if !residual_cond.is_empty() {
         let ids =
             Query::select().column(commitment::Column::Id).from(commitment::Entity).cond_where(residual_cond).take();
@@ -179,8 +179,8 @@ pub(super) fn owner_condition(filter: &CommitmentFilter) -> Condition {
 
 /// Rows that count: the owner passes the filter and its status (at the date) is counted,
 /// and a carve-out or overlap counts only while its related commitment does too.
-pub(super) fn counted_condition(filter: &CommitmentFilter, as_of: Option<AsOf>) -> Condition {
-    owner_condition(filter).add(exists_condition(filter, as_of))
+pub(super) fn counted_condition(filter: &CommitmentFilter, as_of: Option<AsOf>, index: TextIndex) -> Condition {
+    owner_condition(filter, index).add(exists_condition(filter, as_of))
 }
 
 /// Whether a row's commitments are counted at all (whatever the filter selects): the
