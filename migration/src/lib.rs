@@ -14,6 +14,7 @@ mod m20261124_000004_index_pages_and_as_of;
 mod m20261128_000001_add_signature_notes;
 mod m20261128_000002_index_varying_counted;
 mod m20261128_000003_index_search_text;
+mod m20261128_000004_create_counted_changes;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_add_signature_notes::Migration),
             Box::new(m20261128_000002_index_varying_counted::Migration),
             Box::new(m20261128_000003_index_search_text::Migration),
+            Box::new(m20261128_000004_create_counted_changes::Migration),
         ]
     }
 }

@@ -167,6 +167,7 @@ const ROOTS_PER_PASS: u64 = 2_000;
 /// Rebuilds every counted amount, family by family. Runs inside the caller's transaction,
 /// so a total read after the commit sees exactly the written data.
 pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    log_gap(conn).await?;
     counted_amount::Entity::delete_many().exec(conn).await?;
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A bulk import may have grown the tables from nothing in this transaction, where
@@ -311,6 +312,7 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
     }
     if replace {
         for chunk in scope.chunks(ID_CHUNK) {
+            log_counted_rows(conn, chunk, -1).await?;
             counted_amount::Entity::delete_many()
                 .filter(counted_amount::Column::CommitmentId.is_in(chunk.iter().copied()))
                 .exec(conn)
@@ -323,16 +325,70 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
         counted_amount::Entity::insert_many(rest).exec_without_returning(conn).await?;
         rest = tail;
     }
+    if replace {
+        for chunk in scope.chunks(ID_CHUNK) {
+            log_counted_rows(conn, chunk, 1).await?;
+        }
+    }
     Ok(())
 }
 
-/// Marks a write: every cached total made before it is stale.
-pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-    let stmt = Statement::from_string(
-        conn.get_database_backend(),
-        "UPDATE data_versions SET version = version + 1 WHERE id = 1",
+/// The columns of a counted row, as `counted_changes` copies them.
+const COUNTED_COLUMNS: &str = "commitment_id, related_id, rule, measure, is_primary, flags, amount_low, amount_high, \
+     currency, currency_exponent, rate_date, rate_year, owner_on, related_on, announced_on, status, related_status, \
+     event_id, pledger_id, pledger_kind, pledger_country, beneficiary_id, recipient_country, sector, kind, \
+     owner_currency, year, month";
+
+/// Copies the counted rows of `ids` into the change log with `sign` (−1 before they are
+/// replaced or deleted, +1 once written), under the version this write will commit
+/// (`-1` until [`bump_data_version`] sets it).
+pub(crate) async fn log_counted_rows<C: ConnectionTrait>(conn: &C, ids: &[i64], sign: i32) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO counted_changes (version, sign, {COUNTED_COLUMNS}) SELECT -1, {sign}, {COUNTED_COLUMNS} \
+         FROM counted_amounts WHERE commitment_id IN ({})",
+        id_list(ids)
     );
-    conn.execute_raw(stmt).await?;
+    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+    Ok(())
+}
+
+/// Versions of the change log kept: a total older than that is recomputed.
+const LOGGED_VERSIONS: i64 = 1_000;
+
+/// Marks a write: every cached total made before it is stale. The write's logged counted
+/// rows take its version, and the log keeps the last [`LOGGED_VERSIONS`] versions (pruned
+/// every 64th version).
+pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let bumped = VersionRow::find_by_statement(Statement::from_string(
+        backend,
+        format!(
+            "UPDATE data_versions SET version = version + 1, delta_from = CASE \
+             WHEN delta_from < version + 1 - {LOGGED_VERSIONS} THEN version + 1 - {LOGGED_VERSIONS} \
+             ELSE delta_from END WHERE id = 1 RETURNING version"
+        ),
+    ))
+    .one(conn)
+    .await?;
+    let Some(VersionRow { version }) = bumped else { return Ok(()) };
+    let stamp = format!("UPDATE counted_changes SET version = {version} WHERE version = -1");
+    conn.execute_raw(Statement::from_string(backend, stamp)).await?;
+    if version % 64 == 0 {
+        let prune =
+            format!("DELETE FROM counted_changes WHERE version >= 0 AND version <= {}", version - LOGGED_VERSIONS);
+        conn.execute_raw(Statement::from_string(backend, prune)).await?;
+    }
+    Ok(())
+}
+
+/// Marks a write that rebuilt the counted amounts without logging them: no total computed
+/// before it can be brought up to date. Call before [`bump_data_version`].
+pub(crate) async fn log_gap<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    let sql = "UPDATE data_versions SET delta_from = version + 1 WHERE id = 1";
+    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
     Ok(())
 }
 

@@ -385,6 +385,7 @@ impl Db {
             .filter(status_history::Column::CommitmentId.eq(before.id))
             .exec(&txn)
             .await?;
+        crate::storage::counting::log_counted_rows(&txn, &[before.id], -1).await?;
         entity::counted_amount::Entity::delete_many()
             .filter(entity::counted_amount::Column::CommitmentId.eq(before.id))
             .exec(&txn)

@@ -11,6 +11,8 @@
 //! - the database's total equals the domain's own computation over the same rows;
 //! - an incremental rebuild after random edits equals a full rebuild;
 //! - no group below zero and `low ≤ high` in every grouping and basis;
+//! - a cached total brought up to date from the change log after each write equals the
+//!   same total computed afresh;
 //! - parts dropped by `asOf` leave each package counted once, in full where its parts had
 //!   exceeded it.
 //!
@@ -47,6 +49,7 @@ crate::harness::tests! {
         no_group_is_negative_and_low_never_exceeds_high,
         every_matched_commitment_is_counted_or_excluded_exactly_once,
         dropping_parts_by_as_of_still_counts_each_package_once,
+        a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one,
     ]
 }
 
@@ -625,4 +628,97 @@ async fn an_incremental_rebuild_after_random_edits_equals_a_full_rebuild(backend
     let differing: Vec<(&String, &String)> = incremental.iter().zip(&full).filter(|(a, b)| a != b).collect();
     assert_eq!(incremental.len(), full.len(), "the rebuilds have different row counts");
     assert!(differing.is_empty(), "incremental ≠ full: {differing:#?}");
+}
+
+/// The questions a dashboard keeps asking (the change log can serve them: no `asOf`, no
+/// filter on other tables).
+fn followed_queries() -> Vec<pledgewatch::storage::totals::TotalsQuery> {
+    use pledgewatch::{
+        domain::fx::FxPolicy,
+        storage::totals::{Dimension, TotalsQuery},
+    };
+    let eur = CurrencyCode::parse("currency", "EUR").unwrap();
+    let usd = CurrencyCode::parse("currency", "USD").unwrap();
+    let query = |group_by: Vec<Dimension>, currency: CurrencyCode| TotalsQuery {
+        filter: Default::default(),
+        group_by,
+        currency,
+        fx: FxPolicy::AnnouncementDate,
+        as_of: None,
+    };
+    let mut by_sector = query(vec![Dimension::Event], eur);
+    by_sector.filter.sectors = vec!["1".into()];
+    vec![
+        query(vec![], eur),
+        query(vec![Dimension::Event], eur),
+        query(vec![Dimension::PledgerCountry, Dimension::Currency], eur),
+        query(vec![Dimension::Pledger, Dimension::Status], usd),
+        by_sector,
+    ]
+}
+
+async fn a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one(backend: Backend) {
+    let Some(app) = app_for(backend).await else { return };
+    let queries = followed_queries();
+    let check = |label: String| {
+        let (db, url, queries) = (app.db.clone(), app.url.clone(), queries.clone());
+        async move {
+            // A server that never cached anything.
+            let fresh = pledgewatch::storage::Db::connect(&url, &Default::default()).await.expect("opens");
+            for q in &queries {
+                let kept = db.totals(q).await.expect("total");
+                let afresh = fresh.totals(q).await.expect("total");
+                assert_eq!(*kept, *afresh, "{label}: {q:?}");
+            }
+        }
+    };
+    check("before any write".into()).await;
+    let mut runner = TestRunner::deterministic();
+    let edits = proptest::collection::vec((any::<usize>(), 0_u8..4, 1_i64..3_000), 1..5);
+    for (n, case) in generated(6).iter().enumerate() {
+        let prefix = format!("follow-{n}");
+        let mut data = records(case, &prefix, true);
+        app.db.import(&data).await.expect("case imports");
+        check(format!("case {n} imported")).await;
+        for (which, kind, units) in edits.new_tree(&mut runner).expect("edits").current() {
+            let i = which % data.commitments.len();
+            let c = &mut data.commitments[i];
+            match kind {
+                0 => {
+                    c.amount_low = Some(units.to_string());
+                    c.amount_high = Some((units + 10).to_string());
+                }
+                1 => {
+                    c.status = "WITHDRAWN".into();
+                    c.status_history.push(StatusRecord {
+                        status: "WITHDRAWN".into(),
+                        effective_on: Some("2025-02-11".into()),
+                        note: None,
+                        sources: vec!["test-source".into()],
+                    });
+                }
+                2 => {
+                    c.sector = Some("1".into());
+                    c.parent = None;
+                    c.relation = None;
+                }
+                _ => {
+                    c.retraction = Some(RetractionRecord {
+                        reason: "Misread".into(),
+                        retracted_on: Some("2025-03-02".into()),
+                        sources: vec!["test-source".into()],
+                    })
+                }
+            }
+            let one = DataSet { commitments: vec![data.commitments[i].clone()], ..data.clone() };
+            app.db.import(&one).await.unwrap_or_else(|e| panic!("case {n}: edit {kind} of {i}: {e}"));
+            check(format!("case {n}, edit {kind} of {i}")).await;
+        }
+    }
+    let updates = app.db.totals_cache_updates();
+    assert!(updates > 0, "no cached total was brought up to date");
+    // A full rebuild is not logged: what was cached before it is recomputed.
+    app.db.rebuild_totals().await.expect("full rebuild");
+    check("after a full rebuild".into()).await;
+    assert_eq!(app.db.totals_cache_updates(), updates);
 }

@@ -1,25 +1,26 @@
 //! Totals: one GROUP BY over the counted amounts (integers, no join), converted and added up
 //! by `domain::report`, cached until the next write.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
-
 use chrono::NaiveDate;
 use entity::counted_amount::Column as Ca;
 use sea_orm::{
     ConnectionTrait, FromQueryResult, Order, QueryResult,
-    sea_query::{Alias, Condition, ExprTrait, SelectStatement},
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
+mod cache;
 mod sql;
 mod varying;
 
-use self::{sql::*, varying::stored_rows_are_linear};
+pub use self::cache::{SharedCache, TotalsCache};
+use self::{
+    cache::{BucketKey, Linear, Sums},
+    sql::*,
+    varying::stored_rows_are_linear,
+};
 use super::{
     Db, StorageResult,
-    counting::{RETRACTED, data_version, load_rates},
+    counting::{RETRACTED, load_rates},
 };
 pub use crate::domain::totals::{Dimension, Excluded, ExclusionReason, Flagged, TotalsQuery};
 use crate::domain::{
@@ -49,23 +50,16 @@ impl ContributionRow {
     }
 }
 
-/// Most answers a server keeps; the whole cache is dropped at every write anyway.
-const CACHE_CAPACITY: usize = 512;
-
-/// Totals already answered at one data version.
-#[derive(Debug, Default)]
-pub struct TotalsCache {
-    version: i64,
-    entries: HashMap<String, Arc<Report>>,
-    hits: u64,
-    misses: u64,
+/// Where linear sums are read: the counted rows, or the change log's rows of the
+/// versions after `after` up to `upto` (signed: −1 for rows a write removed).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Source {
+    Table,
+    Log { after: i64, upto: i64 },
 }
 
-/// A shared cache handle.
-pub type SharedCache = Arc<Mutex<TotalsCache>>;
-
 /// One GROUP BY row as a bucket.
-fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<Bucket> {
+fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<(BucketKey, Sums)> {
     let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
     let mut key: GroupKey = Vec::with_capacity(dims);
     for i in 0..dims {
@@ -89,64 +83,56 @@ fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<
             },
         }
     };
-    Ok(Bucket {
-        key,
-        measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?,
-        currency,
-        rate_key,
+    let bucket =
+        BucketKey { key, measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?, currency, rate_key };
+    let sums = Sums {
         low: joined_sum(row, "low")?,
         high: joined_sum(row, "high")?,
         count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
-    })
+        rows: row.try_get::<Option<i64>>("", "rows")?.unwrap_or(0),
+    };
+    Ok((bucket, sums))
 }
 
 impl Db {
-    /// A totals report, from the cache when no write happened since it was made.
-    pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Arc<Report>> {
-        let version = data_version(self.conn()).await?;
-        let key = format!("{query:?}");
-        {
-            let mut cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
-            if cache.version != version {
-                cache.version = version;
-                cache.entries.clear();
+    /// The linear sums of a total (every counted row but those of varying families), from
+    /// the counted rows or, signed, from the change log.
+    async fn linear<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+        as_of: Option<AsOf>,
+        source: Source,
+    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
+            Source::Table => (from_counted(as_of), col),
+            Source::Log { .. } => {
+                (Query::select().from_as(Alias::new("counted_changes"), Alias::new("ca")).take(), |c| {
+                    Expr::col((Alias::new("ca"), Alias::new("sign"))).mul(col(c))
+                })
             }
-            if let Some(report) = cache.entries.get(&key).cloned() {
-                cache.hits += 1;
-                return Ok(report);
-            }
-            cache.misses += 1;
-        }
-        let report = Arc::new(self.compute_totals(query).await?);
-        let mut cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
-        if cache.version == version {
-            if cache.entries.len() >= CACHE_CAPACITY {
-                cache.entries.clear();
-            }
-            cache.entries.insert(key, Arc::clone(&report));
-        }
-        Ok(report)
-    }
-
-    /// Cache hits and misses so far.
-    pub fn totals_cache_stats(&self) -> (u64, u64) {
-        let cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
-        (cache.hits, cache.misses)
-    }
-
-    async fn compute_totals(&self, query: &TotalsQuery) -> StorageResult<Report> {
-        let as_of = self.as_of(query);
-        let mut select = from_counted(as_of);
+        };
         let dims = query.group_by.len();
         for (i, d) in query.group_by.iter().enumerate() {
             select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
         }
+        let rows = match source {
+            Source::Table => Expr::cust("COUNT(*)"),
+            Source::Log { .. } => Expr::col((Alias::new("ca"), Alias::new("sign"))),
+        };
         select
             .expr_as(col(Ca::Measure), Alias::new("measure"))
             .expr_as(col(Ca::Currency), Alias::new("currency"))
-            .expr_as(sum(Ca::IsPrimary), Alias::new("n"));
+            .expr_as(sum(signed(Ca::IsPrimary)), Alias::new("n"))
+            .expr_as(
+                match source {
+                    Source::Table => rows,
+                    Source::Log { .. } => sum(rows),
+                },
+                Alias::new("rows"),
+            );
         for (name, column) in [("low", Ca::AmountLow), ("high", Ca::AmountHigh)] {
-            let (high, low) = split_sum(column);
+            let (high, low) = split_sum(signed(column));
             select.expr_as(high, Alias::new(format!("{name}_h"))).expr_as(low, Alias::new(format!("{name}_l")));
         }
         let rate = rate_key_expr(query);
@@ -155,11 +141,14 @@ impl Db {
         }
         // An unquantified commitment adds nothing and is listed as excluded instead: it is
         // not counted, so that each matched commitment is counted or excluded, once.
-        select.cond_where(
-            counted_condition(&query.filter, as_of, self.text_index())
-                .add(col(Ca::Rule).ne(Rule::Unquantified.as_str()))
-                .add(stored_rows_are_linear()),
-        );
+        let mut cond = counted_condition(&query.filter, as_of, self.text_index())
+            .add(col(Ca::Rule).ne(Rule::Unquantified.as_str()))
+            .add(stored_rows_are_linear());
+        if let Source::Log { after, upto } = source {
+            let version = Expr::col((Alias::new("ca"), Alias::new("version")));
+            cond = cond.add(version.clone().gt(after)).add(version.lte(upto));
+        }
+        select.cond_where(cond);
         for (i, _) in query.group_by.iter().enumerate() {
             select.group_by_col(Alias::new(format!("d{i}")));
         }
@@ -167,21 +156,32 @@ impl Db {
         if rate.is_some() {
             select.group_by_col(Alias::new("rk"));
         }
-        let rows = self.conn().query_all_raw(statement(self.conn(), &select)).await?;
-        let mut buckets = Vec::with_capacity(rows.len());
-        let mut currencies: Vec<String> = vec![query.currency.as_str().to_owned()];
-        for row in &rows {
-            let bucket = bucket(row, dims, query)?;
-            if !currencies.iter().any(|c| c == bucket.currency.as_str()) {
-                currencies.push(bucket.currency.as_str().to_owned());
-            }
-            buckets.push(bucket);
-        }
-        for resolved in self.resolved_varying(query, as_of).await? {
+        let rows = conn.query_all_raw(statement(conn, &select)).await?;
+        rows.iter().map(|row| bucket(row, dims, query)).collect()
+    }
+
+    /// The report of linear sums, with the varying families resolved for it.
+    async fn report_of<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+        as_of: Option<AsOf>,
+        linear: &Linear,
+    ) -> StorageResult<Report> {
+        let mut buckets: Vec<Bucket> = linear
+            .iter()
+            .map(|(b, s)| Bucket {
+                key: b.key.clone(),
+                measure: b.measure,
+                currency: b.currency,
+                rate_key: b.rate_key,
+                low: s.low,
+                high: s.high,
+                count: s.count,
+            })
+            .collect();
+        for resolved in self.resolved_varying(conn, query, as_of).await? {
             let row = resolved.row;
-            if !currencies.iter().any(|c| c == row.currency.as_str()) {
-                currencies.push(row.currency.as_str().to_owned());
-            }
             buckets.push(Bucket {
                 key: resolved.key,
                 measure: row.rule.measure(),
@@ -192,7 +192,22 @@ impl Db {
                 count: i64::from(row.primary),
             });
         }
-        let rates = load_rates(self.conn(), &currencies, buckets.iter().map(|b| b.rate_key)).await?;
+        // One order, whatever order the database or the map gave.
+        buckets.sort_by(|a, b| {
+            (&a.key, a.measure, a.currency.as_str(), a.rate_key).cmp(&(
+                &b.key,
+                b.measure,
+                b.currency.as_str(),
+                b.rate_key,
+            ))
+        });
+        let mut currencies: Vec<String> = vec![query.currency.as_str().to_owned()];
+        for b in &buckets {
+            if !currencies.iter().any(|c| c == b.currency.as_str()) {
+                currencies.push(b.currency.as_str().to_owned());
+            }
+        }
+        let rates = load_rates(conn, &currencies, buckets.iter().map(|b| b.rate_key)).await?;
         Ok(build(&buckets, query.currency, &rates))
     }
 
@@ -341,7 +356,7 @@ impl Db {
             .order_by((Alias::new("ca"), Ca::Id), Order::Asc)
             .limit(limit);
         let mut rows = ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?;
-        for resolved in self.resolved_varying(query, as_of).await? {
+        for resolved in self.resolved_varying(self.conn(), query, as_of).await? {
             if &resolved.key != key {
                 continue;
             }

@@ -235,8 +235,8 @@ pub(super) fn from_counted(as_of: Option<AsOf>) -> SelectStatement {
     select
 }
 
-pub(super) fn sum(c: Ca) -> Expr {
-    Func::cast_as(Func::sum(col(c)), Alias::new("BIGINT")).into()
+pub(super) fn sum(e: Expr) -> Expr {
+    Func::cast_as(Func::sum(e), Alias::new("BIGINT")).into()
 }
 
 /// 2^32: amounts are summed in two halves so that no number of rows overflows a BIGINT.
@@ -245,9 +245,9 @@ pub(super) const HALF: i64 = 1 << 32;
 /// `SUM(c / 2^32)` and `SUM(c % 2^32)` (both truncate towards zero on SQLite and
 /// PostgreSQL, so `c = (c / 2^32) * 2^32 + c % 2^32` for every row): each half stays far
 /// within a BIGINT for billions of rows, and the exact total is rebuilt in `i128`.
-pub(super) fn split_sum(c: Ca) -> (Expr, Expr) {
-    let high = Func::cast_as(Func::sum(col(c).div(HALF)), Alias::new("BIGINT")).into();
-    let low = Func::cast_as(Func::sum(col(c).modulo(HALF)), Alias::new("BIGINT")).into();
+pub(super) fn split_sum(e: Expr) -> (Expr, Expr) {
+    let high = Func::cast_as(Func::sum(e.clone().div(HALF)), Alias::new("BIGINT")).into();
+    let low = Func::cast_as(Func::sum(e.modulo(HALF)), Alias::new("BIGINT")).into();
     (high, low)
 }
 

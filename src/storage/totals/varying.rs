@@ -36,8 +36,9 @@ pub(super) struct Resolved {
 impl Db {
     /// The own and carve-out rows of the varying families, resolved over the members the
     /// total counts, for the owners its filter selects.
-    pub(super) async fn resolved_varying(
+    pub(super) async fn resolved_varying<C: ConnectionTrait>(
         &self,
+        conn: &C,
         query: &TotalsQuery,
         as_of: Option<AsOf>,
     ) -> StorageResult<Vec<Resolved>> {
@@ -59,7 +60,7 @@ impl Db {
                     .add(col(Ca::IsPrimary).eq(1))
                     .add(col(Ca::Flags).bit_and(flags::VARIES).ne(0)),
             );
-        let rows = self.conn().query_all_raw(statement(self.conn(), &select)).await?;
+        let rows = conn.query_all_raw(statement(conn, &select)).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -81,7 +82,7 @@ impl Db {
         let mut ids: Vec<i64> = members.keys().copied().collect();
         ids.sort_unstable();
         let mut out = Vec::new();
-        for row in counted_rows_of(self.conn(), &ids).await? {
+        for row in counted_rows_of(conn, &ids).await? {
             if !matches!(row.rule, Rule::Own | Rule::CarveOut) {
                 continue;
             }

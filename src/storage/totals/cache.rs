@@ -1,0 +1,194 @@
+//! Totals kept between requests, and brought up to date after a write by adding what the
+//! write changed instead of summing every counted row again.
+//!
+//! An answer is cached with its data version and its exact *linear sums* (per group,
+//! measure, currency and rate; the rows of families that [vary](super::varying) are
+//! resolved again for each answer). After writes, a cached answer whose question the
+//! change log can serve (no `asOf`, a filter on the counted rows' own columns only) is
+//! updated with the logged rows between its version and the current one, read in the same
+//! database snapshot as that version; any other answer is recomputed.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, IsolationLevel, Statement,
+    TransactionTrait,
+};
+
+use super::{Source, TotalsQuery};
+use crate::{
+    domain::{
+        codes::CurrencyCode,
+        counting::Measure,
+        fx::RateKey,
+        report::{GroupKey, Report},
+    },
+    storage::{Db, StorageResult, counting::data_version},
+};
+
+/// Most answers a server keeps (all are dropped when it is full).
+const CACHE_CAPACITY: usize = 512;
+
+/// What identifies a bucket of linear sums.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct BucketKey {
+    pub key: GroupKey,
+    pub measure: Measure,
+    pub currency: CurrencyCode,
+    pub rate_key: RateKey,
+}
+
+/// Exact sums of a bucket, and how many stored rows make it (a bucket whose rows are all
+/// gone is dropped, as a recomputation would not have it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Sums {
+    pub low: i128,
+    pub high: i128,
+    pub count: i64,
+    pub rows: i64,
+}
+
+impl Sums {
+    pub(super) fn add(&mut self, other: Sums) {
+        self.low += other.low;
+        self.high += other.high;
+        self.count += other.count;
+        self.rows += other.rows;
+    }
+}
+
+/// The linear sums of one answer.
+pub(super) type Linear = HashMap<BucketKey, Sums>;
+
+#[derive(Debug)]
+struct Entry {
+    version: i64,
+    /// Kept only for answers the change log can bring up to date.
+    linear: Option<Arc<Linear>>,
+    report: Arc<Report>,
+}
+
+/// Totals already answered.
+#[derive(Debug, Default)]
+pub struct TotalsCache {
+    entries: HashMap<String, Entry>,
+    hits: u64,
+    misses: u64,
+    updates: u64,
+}
+
+/// A shared cache handle.
+pub type SharedCache = Arc<Mutex<TotalsCache>>;
+
+#[derive(Debug, FromQueryResult)]
+struct Versions {
+    version: i64,
+    delta_from: i64,
+}
+
+/// Whether the change log can bring an answer to this question up to date: the logged rows
+/// carry every column the question reads (no `asOf`, whose statuses come from the history;
+/// no filter that reads other tables, which a write may change without a counted row).
+fn follows_the_log(query: &TotalsQuery) -> bool {
+    let f = &query.filter;
+    query.as_of.is_none()
+        && f.events.is_empty()
+        && f.pledgers.is_empty()
+        && f.beneficiaries.is_empty()
+        && f.amount_min.is_none()
+        && f.amount_max.is_none()
+        && f.part_of.is_none()
+        && f.relations.is_empty()
+        && f.top_level.is_none()
+        && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
+}
+
+impl Db {
+    /// A totals report: from the cache when nothing was written since it was made, brought
+    /// up to date from the change log when it can be, else computed.
+    pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Arc<Report>> {
+        let version = data_version(self.conn()).await?;
+        let key = format!("{query:?}");
+        let cached = {
+            let mut cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
+            match cache.entries.get(&key) {
+                Some(e) if e.version == version => {
+                    let report = Arc::clone(&e.report);
+                    cache.hits += 1;
+                    return Ok(report);
+                }
+                Some(e) => e.linear.clone().map(|l| (e.version, l)),
+                None => None,
+            }
+        };
+        let follows = follows_the_log(query);
+        let as_of = self.as_of(query);
+        // The version, the log and the counted rows are read in one snapshot, so that an
+        // answer is exactly the data of the version it is stored under.
+        let txn = self.read_snapshot().await?;
+        let versions = Versions::find_by_statement(Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT version, delta_from FROM data_versions WHERE id = 1",
+        ))
+        .one(&txn)
+        .await?
+        .unwrap_or(Versions { version: 0, delta_from: 0 });
+        let linear = match cached {
+            Some((from, linear)) if follows && from >= versions.delta_from && from < versions.version => {
+                let mut linear = Linear::clone(&linear);
+                let source = Source::Log { after: from, upto: versions.version };
+                for (bucket, sums) in self.linear(&txn, query, as_of, source).await? {
+                    linear.entry(bucket).or_default().add(sums);
+                }
+                linear.retain(|_, s| *s != Sums::default());
+                self.totals_cache.lock().expect("the cache lock is never poisoned").updates += 1;
+                linear
+            }
+            _ => {
+                self.totals_cache.lock().expect("the cache lock is never poisoned").misses += 1;
+                let mut linear = Linear::new();
+                for (bucket, sums) in self.linear(&txn, query, as_of, Source::Table).await? {
+                    linear.entry(bucket).or_default().add(sums);
+                }
+                linear
+            }
+        };
+        let report = Arc::new(self.report_of(&txn, query, as_of, &linear).await?);
+        txn.commit().await?;
+        let mut cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
+        let newer = cache.entries.get(&key).is_some_and(|e| e.version >= versions.version);
+        if !newer {
+            if cache.entries.len() >= CACHE_CAPACITY {
+                cache.entries.clear();
+            }
+            let linear = follows.then(|| Arc::new(linear));
+            cache.entries.insert(key, Entry { version: versions.version, linear, report: Arc::clone(&report) });
+        }
+        Ok(report)
+    }
+
+    /// Cache hits and misses (answers computed from the counted rows) so far.
+    pub fn totals_cache_stats(&self) -> (u64, u64) {
+        let cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
+        (cache.hits, cache.misses)
+    }
+
+    /// Cached answers brought up to date from the change log so far.
+    pub fn totals_cache_updates(&self) -> u64 {
+        self.totals_cache.lock().expect("the cache lock is never poisoned").updates
+    }
+
+    /// A read-only transaction that sees one snapshot (SQLite's WAL gives one to every
+    /// read transaction; PostgreSQL needs REPEATABLE READ).
+    async fn read_snapshot(&self) -> StorageResult<DatabaseTransaction> {
+        Ok(match self.conn().get_database_backend() {
+            DatabaseBackend::Postgres => {
+                self.conn().begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+            }
+            _ => self.conn().begin().await?,
+        })
+    }
+}
