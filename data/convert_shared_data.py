@@ -18,6 +18,23 @@ import sys
 from pathlib import Path
 
 
+
+# The series an analyst compares edition by edition (an editorial grouping, not a figure):
+# the foreign-investment Choose France editions at Versailles (the domestic "Edition France"
+# of November 2025 is another format: domestic companies, mostly earlier announcements, so
+# it is left out of the series), the UK's investment summits, and the international AI
+# summits from Bletchley Park to New Delhi.
+SERIES = {
+    **{f"choose-france-{year}": "choose-france" for year in range(2018, 2026)},
+    "uk-global-investment-summit-2021": "uk-investment-summit",
+    "uk-global-investment-summit-2023": "uk-investment-summit",
+    "uk-international-investment-summit-2024": "uk-investment-summit",
+    "ai-safety-summit-2023": "ai-summits",
+    "ai-seoul-summit-2024": "ai-summits",
+    "ai-action-summit-2025": "ai-summits",
+    "ai-impact-summit-2026": "ai-summits",
+}
+
 def rows(folder, name):
     with open(Path(folder) / name, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -91,6 +108,7 @@ def main(folder):
             "country": opt(r["country"]),
             "start_date": opt(r["start_date"]),
             "end_date": opt(r["end_date"]),
+            **({"series": SERIES[r["slug"]]} if r["slug"] in SERIES else {}),
             "sources": ids(r["source_ids"]),
         }
         for r in rows(folder, "events.csv")

@@ -15,6 +15,8 @@ pub struct Model {
     pub country: Option<String>,
     pub start_date: Option<Date>,
     pub end_date: Option<Date>,
+    /// The series the event is an edition of (`choose-france`, …).
+    pub series: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -56,6 +56,7 @@ pub enum Events {
     Version,
     CreatedAt,
     UpdatedAt,
+    Series,
 }
 
 #[derive(DeriveIden)]

@@ -15,6 +15,7 @@ mod m20261128_000001_add_signature_notes;
 mod m20261128_000002_index_varying_counted;
 mod m20261128_000003_index_search_text;
 mod m20261128_000004_create_counted_changes;
+mod m20261128_000005_add_event_series;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_index_varying_counted::Migration),
             Box::new(m20261128_000003_index_search_text::Migration),
             Box::new(m20261128_000004_create_counted_changes::Migration),
+            Box::new(m20261128_000005_add_event_series::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ pub(super) const ACTORS: FileSpec = FileSpec {
 };
 pub(super) const EVENTS: FileSpec = FileSpec {
     file: "events.csv",
-    columns: &["slug", "name", "kind", "city", "country", "start_date", "end_date", "sources"],
+    columns: &["slug", "name", "kind", "city", "country", "start_date", "end_date", "series", "sources"],
     lists: &["sources"],
     bools: &[],
     ints: &[],

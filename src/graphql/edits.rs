@@ -132,6 +132,8 @@ pub struct EventInput {
     pub country: Option<String>,
     pub start_date: Option<Date>,
     pub end_date: Option<Date>,
+    /// The series the event is an edition of (a slug, e.g. `choose-france`).
+    pub series: Option<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -145,6 +147,7 @@ pub struct EventPatch {
     pub country: MaybeUndefined<String>,
     pub start_date: MaybeUndefined<Date>,
     pub end_date: MaybeUndefined<Date>,
+    pub series: MaybeUndefined<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -295,6 +298,7 @@ impl From<EventInput> for EventRecord {
             country: input.country,
             start_date: date(input.start_date),
             end_date: date(input.end_date),
+            series: input.series,
             sources,
         }
     }
@@ -311,6 +315,7 @@ impl EventPatch {
         patch(&mut r.country, self.country, |v| v);
         patch(&mut r.start_date, self.start_date, |d| d.0.format("%Y-%m-%d").to_string());
         patch(&mut r.end_date, self.end_date, |d| d.0.format("%Y-%m-%d").to_string());
+        patch(&mut r.series, self.series, |v| v);
         recite(&mut r.sources, self.sources, self.new_sources.as_deref());
     }
 }

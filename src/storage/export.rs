@@ -113,6 +113,7 @@ pub(crate) async fn event_record<C: ConnectionTrait>(conn: &C, m: &event::Model)
         country: m.country.clone(),
         start_date: date(m.start_date),
         end_date: date(m.end_date),
+        series: m.series.clone(),
         sources: source_slugs(conn, Linked::Event, m.id).await?,
     })
 }

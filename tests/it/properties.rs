@@ -274,6 +274,7 @@ fn records(case: &Case, prefix: &str, with_overlaps: bool) -> DataSet {
             country: None,
             start_date: Some("2025-02-03".into()),
             end_date: Some("2025-02-10".into()),
+            series: None,
             sources: vec!["test-source".into()],
         }],
         commitments,

@@ -20,13 +20,13 @@ crate::harness::tests! {
     ]
 }
 
-/// Choose France 2018 to 2025 side by side in euros, oldest first, each with its count.
+/// Choose France 2018 to 2025 side by side in euros, oldest first, each with its count:
+/// asked for as a series, in one query.
 async fn choose_france_editions_compare_in_one_query_oldest_first(backend: Backend) {
     let Some(app) = TestApp::spawn_current(backend).await else { return };
-    let editions: Vec<String> = (2018..=2025).map(|y| format!("choose-france-{y}")).collect();
-    let query = r#"query($slugs: [String!]!) { compareEvents(slugs: $slugs) {
-        event { slug startDate } count totals { newMoney { low high } asAnnounced { low high } } ratesUsed { quote } excluded { reason } } }"#;
-    let (_, body) = app.as_token(None, query, json!({ "slugs": editions })).await;
+    let query = r#"{ compareEvents(series: "choose-france") {
+        event { slug startDate series } count totals { newMoney { low high } asAnnounced { low high } } ratesUsed { quote } excluded { reason } } }"#;
+    let (_, body) = app.as_token(None, query, json!({})).await;
     let rows = body["data"]["compareEvents"].as_array().unwrap_or_else(|| panic!("{body}"));
     let got: Vec<(String, i64, String, String)> = rows
         .iter()
@@ -55,6 +55,43 @@ async fn choose_france_editions_compare_in_one_query_oldest_first(backend: Backe
     let dates: Vec<&str> = rows.iter().map(|r| r["event"]["startDate"].as_str().unwrap()).collect();
     assert!(dates.windows(2).all(|w| w[0] < w[1]), "{dates:?}");
     assert!(rows.iter().all(|r| r["ratesUsed"] == json!([]) && r["excluded"] == json!([])), "{body}");
+    assert!(rows.iter().all(|r| r["event"]["series"] == "choose-france"), "{body}");
+    // The other series, oldest first; the November 2025 domestic edition is not in it.
+    let series = r#"query($s: String) { compareEvents(series: $s) { event { slug } } }"#;
+    for (name, slugs) in [
+        (
+            "uk-investment-summit",
+            &[
+                "uk-global-investment-summit-2021",
+                "uk-global-investment-summit-2023",
+                "uk-international-investment-summit-2024",
+            ][..],
+        ),
+        (
+            "ai-summits",
+            &["ai-safety-summit-2023", "ai-seoul-summit-2024", "ai-action-summit-2025", "ai-impact-summit-2026"],
+        ),
+    ] {
+        let (_, body) = app.as_token(None, series, json!({ "s": name })).await;
+        let got: Vec<&str> = body["data"]["compareEvents"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|r| r["event"]["slug"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, slugs, "{name}");
+    }
+    // Events or a series, not both, not neither; an unknown series is named.
+    let ask = r#"query($s: String, $e: [String!]) { compareEvents(series: $s, slugs: $e) { count } }"#;
+    for (vars, field) in [
+        (json!({ "s": "choose-france", "e": ["choose-france-2018"] }), "series"),
+        (json!({}), "slugs"),
+        (json!({ "s": "no-such-series" }), "series"),
+    ] {
+        let (_, body) = app.as_token(None, ask, vars.clone()).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{vars}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{vars}: {body}");
+    }
 }
 
 /// The Global Investment Summit of 27 Nov 2023: £29.5bn, released on Sunday 26 Nov, converts

@@ -105,6 +105,9 @@ pub struct EventRecord {
     pub start_date: Option<String>,
     #[serde(default)]
     pub end_date: Option<String>,
+    /// The series the event is an edition of (a slug: `choose-france`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
     pub sources: Vec<String>,
 }
 

@@ -35,6 +35,7 @@ pub struct ValidEvent {
     pub country: Option<CountryCode>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
+    pub series: Option<String>,
     pub sources: Vec<String>,
 }
 

@@ -160,6 +160,13 @@ impl EventRecord {
             country: opt_country("country", &self.country)?,
             start_date,
             end_date,
+            series: match &self.series {
+                Some(series) => {
+                    check_slug("series", series)?;
+                    Some(series.clone())
+                }
+                None => None,
+            },
             sources: sources(&self.sources, false)?,
         })
     }

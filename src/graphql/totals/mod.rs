@@ -294,30 +294,54 @@ impl TotalsQueryRoot {
     }
 
     /// Events side by side: new money and money presented again, counts, distinct pledgers,
-    /// top pledgers, and each event's ratio to the first.
+    /// top pledgers, and each event's ratio to the first. Name the events (`slugs`, in
+    /// your order) or a series (`series`: its editions, oldest first).
     #[graphql(complexity = "crate::graphql::cost::TOTALS + child_complexity")]
     async fn compare_events(
         &self,
         ctx: &Context<'_>,
-        slugs: Vec<String>,
+        #[graphql(desc = "The events, in the order to show them (1 to 20).")] slugs: Option<Vec<String>>,
+        #[graphql(desc = "A series (see `Event.series`): its editions, oldest first.")] series: Option<String>,
         #[graphql(desc = "Reporting currency (ISO 4217).", default = "EUR")] currency: String,
         fx: Option<FxPolicyInput>,
         as_of: Option<Date>,
     ) -> Result<Vec<EventComparison>, ApiError> {
         let currency = self::currency("currency", &currency)?;
         let fx = fx.unwrap_or_default().into_policy("fx")?;
-        if slugs.is_empty() || slugs.len() > 20 {
-            return Err(FieldError::new("slugs", "must name 1 to 20 events").into());
-        }
         let db = ctx.db()?;
-        let mut out: Vec<EventComparison> = Vec::with_capacity(slugs.len());
+        let events = match (slugs, series) {
+            (Some(_), Some(_)) => return Err(FieldError::new("series", "name events or a series, not both").into()),
+            (None, None) => return Err(FieldError::new("slugs", "name 1 to 20 events, or a series").into()),
+            (None, Some(series)) => {
+                let editions = db.events_in_series(&series).await.api()?;
+                if editions.is_empty() {
+                    return Err(FieldError::new("series", format!("no event of series {series:?}")).into());
+                }
+                if editions.len() > 20 {
+                    return Err(FieldError::new("series", "has more than 20 editions: name them").into());
+                }
+                editions
+            }
+            (Some(slugs), None) => {
+                if slugs.is_empty() || slugs.len() > 20 {
+                    return Err(FieldError::new("slugs", "must name 1 to 20 events").into());
+                }
+                let mut events = Vec::with_capacity(slugs.len());
+                for (i, slug) in slugs.iter().enumerate() {
+                    events.push(
+                        db.event_by_slug(slug)
+                            .await
+                            .api()?
+                            .ok_or_else(|| FieldError::new(format!("slugs[{i}]"), format!("no event {slug:?}")))?,
+                    );
+                }
+                events
+            }
+        };
+        let mut out: Vec<EventComparison> = Vec::with_capacity(events.len());
         let mut first: Option<Pair> = None;
-        for (i, slug) in slugs.iter().enumerate() {
-            let event = db
-                .event_by_slug(slug)
-                .await
-                .api()?
-                .ok_or_else(|| FieldError::new(format!("slugs[{i}]"), format!("no event {slug:?}")))?;
+        for event in events {
+            let slug = &event.slug;
             let filter = CommitmentFilter { events: vec![slug.clone()], ..CommitmentFilter::default() };
             let base =
                 TotalsQuery { filter: filter.clone(), group_by: vec![], currency, fx, as_of: as_of.map(|d| d.0) };

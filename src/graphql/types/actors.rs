@@ -112,6 +112,12 @@ impl Event {
     async fn end_date(&self) -> Option<Date> {
         self.0.end_date.map(Date)
     }
+
+    /// The series this event is an edition of (`choose-france`, `uk-investment-summit`,
+    /// `ai-summits`): `compareEvents(series:)` compares its editions, oldest first.
+    async fn series(&self) -> Option<&str> {
+        self.0.series.as_deref()
+    }
     /// Version, for `expectedVersion` in `updateEvent`.
     async fn version(&self) -> i32 {
         self.0.version

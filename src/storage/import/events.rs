@@ -34,6 +34,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             country: e.country.as_ref().map(|c| c.as_str().to_owned()),
             start_date: e.start_date,
             end_date: e.end_date,
+            series: e.series.clone(),
             version: 1,
             created_at: cx.now,
             updated_at: cx.now,

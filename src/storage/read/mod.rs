@@ -315,6 +315,15 @@ impl Db {
         Ok(event::Entity::find().filter(event::Column::Slug.eq(slug)).one(self.conn()).await?)
     }
 
+    /// The editions of a series, oldest first (undated last, then by slug).
+    pub async fn events_in_series(&self, series: &str) -> StorageResult<Vec<event::Model>> {
+        let mut events = event::Entity::find().filter(event::Column::Series.eq(series)).all(self.conn()).await?;
+        events.sort_by(|a, b| {
+            (a.start_date.is_none(), a.start_date, &a.slug).cmp(&(b.start_date.is_none(), b.start_date, &b.slug))
+        });
+        Ok(events)
+    }
+
     /// The coalition with `slug`.
     pub async fn coalition_by_slug(&self, slug: &str) -> StorageResult<Option<coalition::Model>> {
         Ok(coalition::Entity::find().filter(coalition::Column::Slug.eq(slug)).one(self.conn()).await?)
