@@ -7,6 +7,7 @@ pub mod guards;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod node;
 pub mod query;
 pub mod scalars;
 pub mod subscription;
@@ -26,6 +27,7 @@ pub struct Query(
     query::SearchQuery,
     totals::TotalsQueryRoot,
     audit::AuditQuery,
+    node::NodeQuery,
 );
 
 /// The pledgewatch schema.
@@ -98,7 +100,9 @@ pub fn build_schema(db: Option<Db>, limits: ApiLimits) -> AppSchema {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, ApiLimits::default()).sdl()
+    // With `@specifiedBy`, as the live schema reports it (code generators read it).
+    build_schema(None, ApiLimits::default())
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// Typed access to what resolvers need from the context.

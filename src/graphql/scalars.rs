@@ -11,6 +11,10 @@ use crate::domain::records::parse_decimal;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal(pub rust_decimal::Decimal);
 
+/// An exact decimal number, always a JSON string: `"109000000000"`, `"0.86818"`, `"-1.5"`.
+/// Money and exchange rates are never floats: read it into a decimal type (Python's
+/// `decimal.Decimal`, JavaScript's decimal.js or big.js, Rust's `rust_decimal`), not a
+/// number. Input accepts strings only; a JSON number is refused.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -31,7 +35,8 @@ impl ScalarType for Decimal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+/// A calendar date without a time zone, a JSON string `YYYY-MM-DD` (RFC 3339 `full-date`).
+#[Scalar(name = "Date", specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match value {

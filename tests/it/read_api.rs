@@ -407,6 +407,55 @@ async fn search_follows_every_title_edit_and_takes_any_text(backend: Backend) {
     assert_eq!(hits(&app.data("Search", json!({ "query": "renamed camp" })).await), Vec::<String>::new());
 }
 
+/// Relay's `Node`: client caches key records by a global `id`; `node(id:)` and `nodes(ids:)`
+/// find each kind of record again, `null` once it is gone, and a string that is no id of
+/// this API is refused on the `id` argument.
+async fn every_record_has_a_global_id_that_node_finds_again(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let query = r#"{ commitment(slug: "stargate-500bn") { id slug pledger { id slug } event { id slug }
+        sources { id slug } }
+        coalition(slug: "paris-ai-action-statement-2025") { id slug signatures { id actor { slug } } } }"#;
+    let (_, body) = app.query(query).await;
+    let d = &body["data"];
+    let c = &d["commitment"];
+    let signature = &d["coalition"]["signatures"][0];
+    let cases = [
+        (&c["id"], "Commitment", "stargate-500bn".to_owned()),
+        (&c["pledger"]["id"], "Actor", c["pledger"]["slug"].as_str().unwrap().to_owned()),
+        (&c["event"]["id"], "Event", c["event"]["slug"].as_str().unwrap().to_owned()),
+        (&c["sources"][0]["id"], "Source", c["sources"][0]["slug"].as_str().unwrap().to_owned()),
+        (&d["coalition"]["id"], "Coalition", "paris-ai-action-statement-2025".to_owned()),
+    ];
+    let find = r#"query($id: ID!) { node(id: $id) { id __typename
+        ... on Commitment { slug } ... on Actor { slug } ... on Event { slug } ... on Source { slug }
+        ... on Coalition { slug } ... on Signature { actor { slug } } } }"#;
+    let mut ids = HashSet::new();
+    for (id, kind, slug) in cases {
+        assert!(ids.insert(id.as_str().unwrap().to_owned()), "{id} twice");
+        let (_, found) = app.as_token(None, find, json!({ "id": id })).await;
+        let node = &found["data"]["node"];
+        assert_eq!(
+            (node["__typename"].as_str(), node["slug"].as_str(), &node["id"]),
+            (Some(kind), Some(slug.as_str()), id),
+            "{found}"
+        );
+    }
+    let (_, found) = app.as_token(None, find, json!({ "id": signature["id"] })).await;
+    assert_eq!(found["data"]["node"]["__typename"], "Signature", "{found}");
+    assert_eq!(found["data"]["node"]["actor"]["slug"], signature["actor"]["slug"], "{found}");
+    // Several at once, in order; a record that does not exist is null.
+    let gone = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("Commitment:no-such-commitment")
+    };
+    let many = r#"query($ids: [ID!]!) { nodes(ids: $ids) { id } }"#;
+    let (_, found) = app.as_token(None, many, json!({ "ids": [c["id"], gone, d["coalition"]["id"]] })).await;
+    assert_eq!(found["data"]["nodes"], json!([{ "id": c["id"] }, null, { "id": d["coalition"]["id"] }]), "{found}");
+    let (_, bad) = app.as_token(None, find, json!({ "id": "stargate-500bn" })).await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bad}");
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "id", "{bad}");
+}
+
 async fn nested_fields_cost_the_same_number_of_queries_for_any_page_size(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let mut counts = Vec::new();
@@ -587,6 +636,7 @@ crate::harness::tests! {
     lookups_by_slug_return_the_whole_record,
     search_ignores_accents_and_case,
     search_follows_every_title_edit_and_takes_any_text,
+    every_record_has_a_global_id_that_node_finds_again,
     nested_fields_cost_the_same_number_of_queries_for_any_page_size,
     a_page_above_the_cap_is_refused_on_the_first_field,
     signatures_of_actors_and_coalitions_of_events_are_batched,

@@ -11,6 +11,11 @@ pub struct Actor(pub actor::Model);
 
 #[Object]
 impl Actor {
+    /// Global id (Relay `Node`): `node(id:)` finds the record again.
+    pub(crate) async fn id(&self) -> async_graphql::ID {
+        crate::graphql::node::global_id("Actor", &self.0.slug)
+    }
+
     /// Stable identifier.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -84,6 +89,11 @@ pub struct Event(pub event::Model);
 
 #[Object]
 impl Event {
+    /// Global id (Relay `Node`): `node(id:)` finds the record again.
+    pub(crate) async fn id(&self) -> async_graphql::ID {
+        crate::graphql::node::global_id("Event", &self.0.slug)
+    }
+
     /// Stable identifier.
     async fn slug(&self) -> &str {
         &self.0.slug

@@ -84,6 +84,11 @@ pub struct Coalition(pub coalition::Model);
 
 #[Object]
 impl Coalition {
+    /// Global id (Relay `Node`): `node(id:)` finds the record again.
+    pub(crate) async fn id(&self) -> async_graphql::ID {
+        crate::graphql::node::global_id("Coalition", &self.0.slug)
+    }
+
     /// Stable identifier.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -169,6 +174,16 @@ pub struct Signature(pub signature::Model);
 
 #[Object]
 impl Signature {
+    /// Global id (Relay `Node`), from the coalition's and the actor's slugs: `node(id:)`
+    /// finds the row again.
+    pub(crate) async fn id(&self, ctx: &Context<'_>) -> Result<async_graphql::ID, ApiError> {
+        let actor = load_actor(ctx, self.0.actor_id).await?;
+        let coalition = loaded(ctx.loaders()?.coalitions.load_one(self.0.coalition_id).await)?.ok_or_else(|| {
+            ApiError::Internal(format!("coalition {} is referenced but missing", self.0.coalition_id))
+        })?;
+        Ok(crate::graphql::node::global_id("Signature", &format!("{}/{}", coalition.slug, actor.0.slug)))
+    }
+
     /// The actor.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Actor, ApiError> {
         load_actor(ctx, self.0.actor_id).await
@@ -189,12 +204,12 @@ impl Signature {
     async fn signed_on(&self) -> Option<Date> {
         self.0.signed_on.map(Date)
     }
-    /// Version, for `expectedVersion` in `setSignature`.
     /// A caveat on what the row rests on, to show wherever it is shown (e.g. "rests on one
     /// wire line saying the 27 EU states signed; no country-level source").
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// Version, for `expectedVersion` in `setSignature`.
     async fn version(&self) -> i32 {
         self.0.version
     }

@@ -12,6 +12,11 @@ pub struct Commitment(pub commitment::Model);
 
 #[Object]
 impl Commitment {
+    /// Global id (Relay `Node`): `node(id:)` finds the record again.
+    pub(crate) async fn id(&self) -> async_graphql::ID {
+        crate::graphql::node::global_id("Commitment", &self.0.slug)
+    }
+
     /// Stable identifier.
     async fn slug(&self) -> &str {
         &self.0.slug

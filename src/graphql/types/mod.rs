@@ -183,6 +183,11 @@ pub struct Source(pub source::Model);
 
 #[Object]
 impl Source {
+    /// Global id (Relay `Node`): `node(id:)` finds the record again.
+    pub(crate) async fn id(&self) -> async_graphql::ID {
+        crate::graphql::node::global_id("Source", &self.0.slug)
+    }
+
     /// Stable identifier of the source.
     async fn slug(&self) -> &str {
         &self.0.slug

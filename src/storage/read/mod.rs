@@ -300,6 +300,18 @@ impl Db {
         Ok(signature::Entity::find_by_id(id).one(self.conn()).await?)
     }
 
+    /// The signature of the actor `actor` on the coalition `coalition` (slugs).
+    pub async fn signature_by_slugs(&self, coalition: &str, actor: &str) -> StorageResult<Option<signature::Model>> {
+        let (Some(c), Some(a)) = (self.coalition_by_slug(coalition).await?, self.actor_by_slug(actor).await?) else {
+            return Ok(None);
+        };
+        Ok(signature::Entity::find()
+            .filter(signature::Column::CoalitionId.eq(c.id))
+            .filter(signature::Column::ActorId.eq(a.id))
+            .one(self.conn())
+            .await?)
+    }
+
     /// The commitment with `slug`.
     pub async fn commitment_by_slug(&self, slug: &str) -> StorageResult<Option<commitment::Model>> {
         Ok(commitment::Entity::find().filter(commitment::Column::Slug.eq(slug)).one(self.conn()).await?)
