@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::storage::{Db, PoolOptions};
 
@@ -100,15 +100,22 @@ pub enum Command {
 /// Database settings.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// Database URL: a SQLite file (`sqlite://pledgewatch.db?mode=rwc`, created if missing)
-    /// or PostgreSQL (`postgres://user:password@host/db`).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://pledgewatch.db?mode=rwc", hide_env_values = true)]
+    /// Database URL: a SQLite file (`sqlite://pledgewatch.db?mode=rwc`; only `serve`,
+    /// `migrate` and `import` create it when missing) or PostgreSQL
+    /// (`postgres://user:password@host/db`). Accepted anywhere after the command.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://pledgewatch.db?mode=rwc",
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Most database connections open at once.
-    #[arg(long, env = "PLEDGEWATCH_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    #[arg(long, global = true, env = "PLEDGEWATCH_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
     /// Seconds to wait for a database connection before failing the request.
-    #[arg(long, env = "PLEDGEWATCH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    #[arg(long, global = true, env = "PLEDGEWATCH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub db_acquire_timeout_secs: u64,
 }
 
@@ -175,9 +182,9 @@ pub enum TokenCommand {
         /// The name the audit log records (lowercase, digits, hyphens).
         #[arg(long)]
         name: String,
-        /// reader, editor or admin.
-        #[arg(long)]
-        role: String,
+        /// What the token may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
     },
     /// List tokens (never their secrets).
     List,
@@ -186,6 +193,27 @@ pub enum TokenCommand {
         /// The token's name.
         name: String,
     },
+}
+
+/// A token's role on the command line (checked before anything runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Reads only (with private reads on).
+    Reader,
+    /// Creates and edits records.
+    Editor,
+    /// Also deletes records and manages tokens.
+    Admin,
+}
+
+impl From<RoleArg> for crate::auth::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Reader => Self::Reader,
+            RoleArg::Editor => Self::Editor,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
 }
 
 impl DbArgs {
@@ -204,6 +232,24 @@ impl DbArgs {
         db.migrate().await.context("cannot migrate the database")?;
         Ok(db)
     }
+
+    /// Opens and migrates a database that already exists: a mistyped SQLite path fails here
+    /// instead of creating an empty database (only `serve`, `migrate` and `import` create).
+    pub async fn open_existing(&self) -> anyhow::Result<Db> {
+        if let Some(path) = sqlite_file(&self.database_url)
+            && !path.exists()
+        {
+            bail!("no database at {} (`pledgewatch migrate`, `import` or `serve` create one)", path.display());
+        }
+        self.open().await
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), if it names one.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 /// The settings file: `--config FILE` or `PLEDGEWATCH_CONFIG` (looked up before the rest of

@@ -97,7 +97,7 @@ async fn shutdown_signal() {
 async fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role } => {
-            let role = Role::parse("role", &role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = Role::from(role);
             let secret = db.create_token("cli", &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("token {name} ({role}) created; it is shown once, keep it safe:\n{secret}");
         }
@@ -124,8 +124,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database migrated: {}", redact(&db.database_url));
             Ok(())
         }
-        Command::Import { db, path, dry_run } => import_path(&db.open().await?, &path, dry_run).await,
-        Command::Export { db, format, out } => export(&db.open().await?, &format, out.as_deref()).await,
+        Command::Import { db, path, dry_run } => {
+            // A dry run writes nothing, not even a new database.
+            let db = if dry_run { db.open_existing().await? } else { db.open().await? };
+            import_path(&db, &path, dry_run).await
+        }
+        Command::Export { db, format, out } => export(&db.open_existing().await?, &format, out.as_deref()).await,
         Command::ImportRates { db, path, sources, currencies, from, to } => {
             let file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let selection = EcbSelection { currencies, from, to };
@@ -133,7 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let label =
                 path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            let summary = db.open().await?.import_rate_history("import-rates", &label, &rates).await?;
+            let summary = db.open_existing().await?.import_rate_history("import-rates", &label, &rates).await?;
             println!(
                 "imported {}: {} rates inserted, {} already stored",
                 path.display(),
@@ -152,9 +156,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { db, command } => token(&db.open().await?, command).await,
+        Command::Token { db, command } => token(&db.open_existing().await?, command).await,
         Command::RebuildTotals(db) => {
-            db.open().await?.rebuild_totals().await.context("cannot rebuild the counted amounts")?;
+            db.open_existing().await?.rebuild_totals().await.context("cannot rebuild the counted amounts")?;
             println!("counted amounts rebuilt: {}", redact(&db.database_url));
             Ok(())
         }

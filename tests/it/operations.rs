@@ -16,6 +16,69 @@ crate::harness::tests! {
     a_token_never_appears_in_the_logs,
     settings_come_from_flags_then_environment_then_the_file,
     ]
+    plain: [
+    only_serve_migrate_and_import_create_a_database,
+    shared_flags_go_anywhere_and_roles_are_checked_first,
+    ]
+}
+
+/// Runs the binary; returns (exit success, stdout, stderr).
+async fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .await
+        .expect("the binary runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// `export` against a mistyped SQLite path created an empty database and exported nothing,
+/// exit 0. Now only `serve`, `migrate` and `import` (not a dry run) create one.
+async fn only_serve_migrate_and_import_create_a_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("typo.db");
+    let url = format!("sqlite://{}?mode=rwc", missing.display());
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/data/reference.json");
+    for args in [
+        vec!["export", "--database-url", &url],
+        vec!["token", "list", "--database-url", &url],
+        vec!["rebuild-totals", "--database-url", &url],
+        vec!["import", "--dry-run", reference, "--database-url", &url],
+    ] {
+        let (ok, _, err) = cli(&args).await;
+        assert!(!ok, "{args:?} succeeded");
+        assert!(err.contains("no database at"), "{args:?}: {err}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+    let (ok, _, err) = cli(&["migrate", "--database-url", &url]).await;
+    assert!(ok && missing.exists(), "{err}");
+    let (ok, out, err) = cli(&["export", "--database-url", &url]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("\"format\""), "{out}");
+}
+
+/// `--database-url` after a subcommand's subcommand was refused; `--role` was a free string
+/// checked once the database was open.
+async fn shared_flags_go_anywhere_and_roles_are_checked_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("t.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    assert!(cli(&["migrate", "--database-url", &url]).await.0);
+    let (ok, out, err) = cli(&["token", "create", "--name", "desk", "--role", "editor", "--database-url", &url]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("token desk (EDITOR) created"), "{out}");
+    let (ok, out, _) = cli(&["token", "list", "--database-url", &url]).await;
+    assert!(ok && out.starts_with("desk\tEDITOR"), "{out}");
+    // An unknown role is refused by the parser, naming the choices, before the database opens.
+    let elsewhere = format!("sqlite://{}?mode=rwc", dir.path().join("never.db").display());
+    let (ok, _, err) = cli(&["token", "create", "--name", "x", "--role", "boss", "--database-url", &elsewhere]).await;
+    assert!(!ok);
+    assert!(err.contains("invalid value 'boss' for '--role <ROLE>'") && err.contains("reader, editor, admin"), "{err}");
+    assert!(!dir.path().join("never.db").exists());
 }
 
 /// The value of the sample `name{labels}` in a text exposition.
