@@ -189,7 +189,7 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
             .into_tuple()
             .all(conn)
             .await?;
-        let Some(&last) = roots.last() else { return Ok(()) };
+        let Some(&last) = roots.last() else { break };
         after = last;
         // Every commitment has exactly one root (parents form no cycle), so each is
         // rebuilt exactly once.
@@ -204,6 +204,13 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
         }
         rebuild(conn, &family, false).await?;
     }
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The same for the rows just written: without statistics the planner scanned the
+        // whole table for the few rows of varying families (39 ms at 100 000 commitments)
+        // instead of using their partial index (0.3 ms), until autovacuum came by.
+        conn.execute_unprepared("ANALYZE counted_amounts").await?;
+    }
+    Ok(())
 }
 
 /// The counting facts of these commitments, with the rates that compare their amounts

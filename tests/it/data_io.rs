@@ -6,7 +6,7 @@ use std::path::Path;
 use pledgewatch::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, run_cli as pledgewatch};
 
 crate::harness::tests! {
     both: [
@@ -18,21 +18,6 @@ crate::harness::tests! {
     a_large_export_streams_in_flat_memory,
     a_streamed_csv_import_equals_the_same_set_read_whole,
     ]
-}
-
-/// Runs the binary; returns success, stdout and stderr.
-async fn pledgewatch(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("pledgewatch runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 async fn counts(app: &TestApp) -> Vec<i64> {

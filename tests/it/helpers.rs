@@ -264,3 +264,18 @@ pub async fn row_counts(db: &Db) -> Vec<(&'static str, i64)> {
     }
     counts
 }
+
+/// Runs the binary with `args` (no `DATABASE_URL` from the environment, warnings only);
+/// returns whether it succeeded, its stdout and its stderr.
+pub async fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("the binary runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}

@@ -5,7 +5,7 @@ use pledgewatch::auth::Role;
 use serde_json::json;
 
 use crate::{
-    helpers::{Backend, TestApp},
+    helpers::{Backend, TestApp, run_cli as cli},
     live::WsClient,
     process::Server,
 };
@@ -20,20 +20,6 @@ crate::harness::tests! {
     only_serve_migrate_and_import_create_a_database,
     shared_flags_go_anywhere_and_roles_are_checked_first,
     ]
-}
-
-/// Runs the binary; returns (exit success, stdout, stderr).
-async fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .await
-        .expect("the binary runs");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (output.status.success(), text(&output.stdout), text(&output.stderr))
 }
 
 /// `export` against a mistyped SQLite path created an empty database and exported nothing,

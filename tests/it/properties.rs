@@ -561,6 +561,47 @@ async fn dropping_parts_by_as_of_still_counts_each_package_once(backend: Backend
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
+/// One random edit of a commitment: 0 a new amount (`units` to `units + 10`), 1 a
+/// withdrawal, 2 a return to ANNOUNCED, 3 a retraction, 4 a move to the top level, 5 a new
+/// sector (and the top level).
+fn apply_edit(c: &mut CommitmentRecord, kind: u8, units: i64) {
+    match kind {
+        0 => {
+            c.amount_low = Some(units.to_string());
+            c.amount_high = Some((units + 10).to_string());
+        }
+        1 => {
+            c.status = "WITHDRAWN".into();
+            c.status_history.push(StatusRecord {
+                status: "WITHDRAWN".into(),
+                effective_on: Some("2025-02-11".into()),
+                note: None,
+                sources: vec!["test-source".into()],
+            });
+        }
+        2 => {
+            c.status = "ANNOUNCED".into();
+            c.status_history.clear();
+        }
+        3 => {
+            c.retraction = Some(RetractionRecord {
+                reason: "Misread".into(),
+                retracted_on: Some("2025-03-02".into()),
+                sources: vec!["test-source".into()],
+            })
+        }
+        4 => {
+            c.parent = None;
+            c.relation = None;
+        }
+        _ => {
+            c.sector = Some("1".into());
+            c.parent = None;
+            c.relation = None;
+        }
+    }
+}
+
 /// The counted rows of a database, without ids, in a stable order.
 async fn counted_snapshot(app: &TestApp) -> Vec<String> {
     use sea_orm::{EntityTrait, QueryOrder};
@@ -584,41 +625,10 @@ async fn an_incremental_rebuild_after_random_edits_equals_a_full_rebuild(backend
         let prefix = format!("edit-{n}");
         let mut data = records(case, &prefix, true);
         app.db.import(&data).await.expect("case imports");
-        // A random sequence of edits, each imported on its own: a new amount, a withdrawal,
-        // a return to ANNOUNCED, a retraction, a move to the top level.
+        // A random sequence of edits, each imported on its own (see `apply_edit`).
         for (which, kind, units) in edits.new_tree(&mut runner).expect("edits").current() {
             let i = which % data.commitments.len();
-            let c = &mut data.commitments[i];
-            match kind {
-                0 => {
-                    c.amount_low = Some(units.to_string());
-                    c.amount_high = Some((units + 10).to_string());
-                }
-                1 => {
-                    c.status = "WITHDRAWN".into();
-                    c.status_history.push(StatusRecord {
-                        status: "WITHDRAWN".into(),
-                        effective_on: Some("2025-02-11".into()),
-                        note: None,
-                        sources: vec!["test-source".into()],
-                    });
-                }
-                2 => {
-                    c.status = "ANNOUNCED".into();
-                    c.status_history.clear();
-                }
-                3 => {
-                    c.retraction = Some(RetractionRecord {
-                        reason: "Misread".into(),
-                        retracted_on: Some("2025-03-02".into()),
-                        sources: vec!["test-source".into()],
-                    })
-                }
-                _ => {
-                    c.parent = None;
-                    c.relation = None;
-                }
-            }
+            apply_edit(&mut data.commitments[i], kind, units);
             let one = DataSet { commitments: vec![data.commitments[i].clone()], ..data.clone() };
             app.db.import(&one).await.unwrap_or_else(|e| panic!("case {n}: edit {kind} of {i}: {e}"));
         }
@@ -675,7 +685,7 @@ async fn a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one(b
     };
     check("before any write".into()).await;
     let mut runner = TestRunner::deterministic();
-    let edits = proptest::collection::vec((any::<usize>(), 0_u8..4, 1_i64..3_000), 1..5);
+    let edits = proptest::collection::vec((any::<usize>(), 0_u8..6, 1_i64..3_000), 1..5);
     for (n, case) in generated(6).iter().enumerate() {
         let prefix = format!("follow-{n}");
         let mut data = records(case, &prefix, true);
@@ -683,34 +693,7 @@ async fn a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one(b
         check(format!("case {n} imported")).await;
         for (which, kind, units) in edits.new_tree(&mut runner).expect("edits").current() {
             let i = which % data.commitments.len();
-            let c = &mut data.commitments[i];
-            match kind {
-                0 => {
-                    c.amount_low = Some(units.to_string());
-                    c.amount_high = Some((units + 10).to_string());
-                }
-                1 => {
-                    c.status = "WITHDRAWN".into();
-                    c.status_history.push(StatusRecord {
-                        status: "WITHDRAWN".into(),
-                        effective_on: Some("2025-02-11".into()),
-                        note: None,
-                        sources: vec!["test-source".into()],
-                    });
-                }
-                2 => {
-                    c.sector = Some("1".into());
-                    c.parent = None;
-                    c.relation = None;
-                }
-                _ => {
-                    c.retraction = Some(RetractionRecord {
-                        reason: "Misread".into(),
-                        retracted_on: Some("2025-03-02".into()),
-                        sources: vec!["test-source".into()],
-                    })
-                }
-            }
+            apply_edit(&mut data.commitments[i], kind, units);
             let one = DataSet { commitments: vec![data.commitments[i].clone()], ..data.clone() };
             app.db.import(&one).await.unwrap_or_else(|e| panic!("case {n}: edit {kind} of {i}: {e}"));
             check(format!("case {n}, edit {kind} of {i}")).await;

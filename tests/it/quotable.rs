@@ -24,6 +24,21 @@ crate::harness::tests! {
 
 const SUMMIT: &str = "ai-action-summit-2025";
 
+/// A test summit starting on 10 Feb 2025.
+fn summit_of_2025_02_10(slug: &str, name: &str) -> EventRecord {
+    EventRecord {
+        slug: slug.into(),
+        name: name.into(),
+        kind: "SUMMIT".into(),
+        city: None,
+        country: None,
+        start_date: Some("2025-02-10".into()),
+        end_date: None,
+        series: None,
+        sources: vec!["test-source".into()],
+    }
+}
+
 /// A decimal string of the API in cents (two-decimal currencies).
 fn cents(value: &Value) -> i128 {
     let text = value.as_str().unwrap_or_else(|| panic!("{value} is not a decimal string"));
@@ -124,17 +139,7 @@ async fn compare_events_lists_what_it_cannot_convert(backend: Backend) {
     let data = DataSet {
         format: FORMAT.into(),
         sources: vec![test_source()],
-        events: vec![EventRecord {
-            slug: "gulf-test-forum".into(),
-            name: "Gulf test forum".into(),
-            kind: "SUMMIT".into(),
-            city: None,
-            country: None,
-            start_date: Some("2025-02-10".into()),
-            end_date: None,
-            series: None,
-            sources: vec!["test-source".into()],
-        }],
+        events: vec![summit_of_2025_02_10("gulf-test-forum", "Gulf test forum")],
         commitments: vec![gulf],
         ..DataSet::default()
     };
@@ -286,17 +291,7 @@ async fn a_headline_its_parts_exceed_counts_again_without_them(backend: Backend)
     let data = DataSet {
         format: FORMAT.into(),
         sources: vec![test_source()],
-        events: vec![EventRecord {
-            slug: forum.into(),
-            name: "Give-way forum".into(),
-            kind: "SUMMIT".into(),
-            city: None,
-            country: None,
-            start_date: Some("2025-02-10".into()),
-            end_date: None,
-            series: None,
-            sources: vec!["test-source".into()],
-        }],
+        events: vec![summit_of_2025_02_10(forum, "Give-way forum")],
         commitments: vec![head, early, late],
         ..DataSet::default()
     };
