@@ -27,12 +27,7 @@ pub enum Node {
     Signature(Signature),
 }
 
-/// The global id of a record of `kind` with `key`.
-pub(crate) fn global_id(kind: &str, key: &str) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{key}")))
-}
-
-/// The kind and key of a global id, if it is one.
+/// The kind and key of a global id (made by `types::global_id`), if it is one.
 fn parse(id: &str) -> Option<(String, String)> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
     let (kind, key) = raw.split_once(':')?;

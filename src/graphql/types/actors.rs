@@ -13,7 +13,7 @@ pub struct Actor(pub actor::Model);
 impl Actor {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
     pub(crate) async fn id(&self) -> async_graphql::ID {
-        crate::graphql::node::global_id("Actor", &self.0.slug)
+        super::global_id("Actor", &self.0.slug)
     }
 
     /// Stable identifier.
@@ -91,7 +91,7 @@ pub struct Event(pub event::Model);
 impl Event {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
     pub(crate) async fn id(&self) -> async_graphql::ID {
-        crate::graphql::node::global_id("Event", &self.0.slug)
+        super::global_id("Event", &self.0.slug)
     }
 
     /// Stable identifier.

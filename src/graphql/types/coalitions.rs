@@ -86,7 +86,7 @@ pub struct Coalition(pub coalition::Model);
 impl Coalition {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
     pub(crate) async fn id(&self) -> async_graphql::ID {
-        crate::graphql::node::global_id("Coalition", &self.0.slug)
+        super::global_id("Coalition", &self.0.slug)
     }
 
     /// Stable identifier.
@@ -181,7 +181,7 @@ impl Signature {
         let coalition = loaded(ctx.loaders()?.coalitions.load_one(self.0.coalition_id).await)?.ok_or_else(|| {
             ApiError::Internal(format!("coalition {} is referenced but missing", self.0.coalition_id))
         })?;
-        Ok(crate::graphql::node::global_id("Signature", &format!("{}/{}", coalition.slug, actor.0.slug)))
+        Ok(super::global_id("Signature", &format!("{}/{}", coalition.slug, actor.0.slug)))
     }
 
     /// The actor.

@@ -14,7 +14,7 @@ pub struct Commitment(pub commitment::Model);
 impl Commitment {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
     pub(crate) async fn id(&self) -> async_graphql::ID {
-        crate::graphql::node::global_id("Commitment", &self.0.slug)
+        super::global_id("Commitment", &self.0.slug)
     }
 
     /// Stable identifier.

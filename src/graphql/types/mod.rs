@@ -185,7 +185,7 @@ pub struct Source(pub source::Model);
 impl Source {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
     pub(crate) async fn id(&self) -> async_graphql::ID {
-        crate::graphql::node::global_id("Source", &self.0.slug)
+        global_id("Source", &self.0.slug)
     }
 
     /// Stable identifier of the source.
@@ -225,6 +225,13 @@ impl Source {
 async fn sources(ctx: &Context<'_>, kind: Linked, id: i64) -> Result<Vec<Source>, ApiError> {
     let found = loaded(ctx.loaders()?.sources.load_one((kind, id)).await)?;
     Ok(found.unwrap_or_default().into_iter().map(Source).collect())
+}
+
+/// The global id (Relay `Node`) of a record of `kind` with `key`: the two, base64url-encoded
+/// (`Commitment:stargate-500bn`). `graphql/node.rs` reads it back.
+pub(crate) fn global_id(kind: &str, key: &str) -> async_graphql::ID {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{key}")))
 }
 
 pub(crate) async fn load_actor(ctx: &Context<'_>, id: i64) -> Result<Actor, ApiError> {
