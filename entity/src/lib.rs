@@ -14,6 +14,7 @@ pub mod event;
 pub mod exchange_rate;
 pub mod fundraising_target;
 pub mod overlap;
+pub mod reported_count;
 pub mod signature;
 pub mod source;
 pub mod source_link;

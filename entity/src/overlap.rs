@@ -7,7 +7,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub later_id: i64,
-    pub earlier_id: i64,
+    /// `None` when the earlier announcements are not recorded one by one ("of which €21.2bn
+    /// announced over the previous twelve months").
+    pub earlier_id: Option<i64>,
     pub amount_low: Option<i64>,
     pub amount_high: Option<i64>,
     pub currency: String,

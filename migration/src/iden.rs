@@ -115,6 +115,19 @@ pub enum FundraisingTargets {
 }
 
 #[derive(DeriveIden)]
+pub enum ReportedCounts {
+    Table,
+    Id,
+    CoalitionId,
+    ReportedOn,
+    CountLow,
+    CountHigh,
+    Kind,
+    Wording,
+    Note,
+}
+
+#[derive(DeriveIden)]
 pub enum StatusHistory {
     Table,
     Id,

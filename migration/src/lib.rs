@@ -16,6 +16,8 @@ mod m20261128_000002_index_varying_counted;
 mod m20261128_000003_index_search_text;
 mod m20261128_000004_create_counted_changes;
 mod m20261128_000005_add_event_series;
+mod m20261128_000006_create_reported_counts;
+mod m20261128_000007_allow_unrecorded_earlier_overlaps;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_index_search_text::Migration),
             Box::new(m20261128_000004_create_counted_changes::Migration),
             Box::new(m20261128_000005_add_event_series::Migration),
+            Box::new(m20261128_000006_create_reported_counts::Migration),
+            Box::new(m20261128_000007_allow_unrecorded_earlier_overlaps::Migration),
         ]
     }
 }

@@ -79,7 +79,7 @@ impl Origins {
 }
 
 fn spec_of(collection: &str) -> Option<&'static FileSpec> {
-    [&SOURCES, &ACTORS, &EVENTS, &COMMITMENTS, &TARGETS, &OVERLAPS, &COALITIONS, &SIGNATURES, &RATES]
+    [&SOURCES, &ACTORS, &EVENTS, &COMMITMENTS, &TARGETS, &OVERLAPS, &COALITIONS, &SIGNATURES, &REPORTED_COUNTS, &RATES]
         .into_iter()
         .find(|s| s.file.trim_end_matches(".csv") == collection)
 }
@@ -279,9 +279,11 @@ impl SetReader {
         let mut data = DataSet { format: FORMAT.to_owned(), ..DataSet::default() };
         let mut origins = Origins::default();
         self.read(&TARGETS, &mut data.fundraising_targets, &mut origins, &["actor", "currency"]);
-        self.read(&OVERLAPS, &mut data.overlaps, &mut origins, &["later", "earlier", "currency"]);
+        self.read(&OVERLAPS, &mut data.overlaps, &mut origins, &["later", "currency"]);
         self.read(&COALITIONS, &mut data.coalitions, &mut origins, &["slug", "name", "kind"]);
         self.read(&SIGNATURES, &mut data.signatures, &mut origins, &["coalition", "actor", "stance"]);
+        let required = ["coalition", "kind", "wording"];
+        self.read(&REPORTED_COUNTS, &mut data.reported_counts, &mut origins, &required);
         self.read(&RATES, &mut data.exchange_rates, &mut origins, &["date", "base", "quote", "rate"]);
         (data, origins)
     }
@@ -418,6 +420,7 @@ pub fn read_dir(dir: &Path) -> Result<(DataSet, Origins), Vec<CsvProblem>> {
     data.overlaps = tail.overlaps;
     data.coalitions = tail.coalitions;
     data.signatures = tail.signatures;
+    data.reported_counts = tail.reported_counts;
     data.exchange_rates = tail.exchange_rates;
     origins.lines.extend(tail_origins.lines);
     let mut problems = reader.take_problems();

@@ -95,6 +95,13 @@ pub(super) const SIGNATURES: FileSpec = FileSpec {
     bools: &["initiator"],
     ints: &[],
 };
+pub(super) const REPORTED_COUNTS: FileSpec = FileSpec {
+    file: "reported_counts.csv",
+    columns: &["coalition", "reported_on", "count_low", "count_high", "kind", "wording", "note", "sources"],
+    lists: &["sources"],
+    bools: &[],
+    ints: &["count_low", "count_high"],
+};
 pub(super) const RATES: FileSpec = FileSpec {
     file: "exchange_rates.csv",
     columns: &["date", "base", "quote", "rate", "sources"],
@@ -104,7 +111,7 @@ pub(super) const RATES: FileSpec = FileSpec {
 };
 
 /// The files of a set, in import order.
-pub const FILES: [&str; 10] = [
+pub const FILES: [&str; 11] = [
     SOURCES.file,
     ACTORS.file,
     EVENTS.file,
@@ -114,6 +121,7 @@ pub const FILES: [&str; 10] = [
     OVERLAPS.file,
     COALITIONS.file,
     SIGNATURES.file,
+    REPORTED_COUNTS.file,
     RATES.file,
 ];
 

@@ -39,6 +39,8 @@ fn the_reference_data_survives_a_round_trip_through_csv() {
     assert_eq!(back.overlaps, data.overlaps);
     assert_eq!(back.coalitions, data.coalitions);
     assert_eq!(back.signatures, data.signatures);
+    assert_eq!(back.reported_counts, data.reported_counts);
+    assert!(!data.reported_counts.is_empty());
     assert_eq!(back.exchange_rates, data.exchange_rates);
     assert_eq!(back.events, data.events);
 }

@@ -139,6 +139,18 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a reported count of signatories or members counts.
+    ReportedCountKind {
+        /// All who had signed or joined by then, as the source counts them.
+        Count => "COUNT",
+        /// An early count, before everyone had signed ("53 so far").
+        Early => "EARLY",
+        /// A count of something wider than the signatories (e.g. also research institutes).
+        Wider => "WIDER",
+    }
+);
+
 impl CommitmentRelation {
     /// Whether the relation points at a parent commitment (all but `TOWARDS_TARGET`, which
     /// points at the beneficiary's target).

@@ -10,6 +10,7 @@ pub mod kinds;
 pub mod money;
 pub mod records;
 pub mod report;
+pub mod reported;
 pub mod status;
 pub mod text;
 pub mod totals;

@@ -4,7 +4,9 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{actor, coalition, commitment, event, fundraising_target, overlap, signature, source, status_history};
+use entity::{
+    actor, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source, status_history,
+};
 
 use crate::storage::{
     Db, StorageError,
@@ -87,6 +89,10 @@ grouped_loader!(
     ActorSignaturesLoader, signature::Model, signatures_of_actors, |s| s.actor_id
 );
 grouped_loader!(
+    /// Reported counts by coalition id.
+    ReportedCountsLoader, reported_count::Model, reported_counts_of, |r| r.coalition_id
+);
+grouped_loader!(
     /// Coalitions by the event they were launched at.
     EventCoalitionsLoader, coalition::Model, coalitions_of_events, |c| c.event_id.unwrap_or_default()
 );
@@ -102,7 +108,7 @@ impl Loader<i64> for OverlapLoader {
         let rows = self.0.overlaps_of(keys).await.map_err(Arc::new)?;
         let mut map: HashMap<i64, Self::Value> = HashMap::new();
         for row in rows {
-            for id in [row.later_id, row.earlier_id] {
+            for id in [Some(row.later_id), row.earlier_id].into_iter().flatten() {
                 if keys.contains(&id) {
                     map.entry(id).or_default().push(row.clone());
                 }
@@ -159,6 +165,7 @@ pub struct Loaders {
     pub stance_counts: DataLoader<StanceCountsLoader>,
     pub actor_signatures: DataLoader<ActorSignaturesLoader>,
     pub event_coalitions: DataLoader<EventCoalitionsLoader>,
+    pub reported_counts: DataLoader<ReportedCountsLoader>,
 }
 
 impl Loaders {
@@ -180,6 +187,7 @@ impl Loaders {
             stance_counts: new(StanceCountsLoader(db.clone())),
             actor_signatures: new(ActorSignaturesLoader(db.clone())),
             event_coalitions: new(EventCoalitionsLoader(db.clone())),
+            reported_counts: new(ReportedCountsLoader(db.clone())),
         }
     }
 }

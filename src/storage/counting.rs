@@ -262,7 +262,7 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
     // Earlier commitments of overlaps outside the scope: their status and date still gate
     // the overlap rows.
     let in_scope: HashSet<i64> = owners.iter().map(|o| o.id).collect();
-    let outside: Vec<i64> = overlaps.iter().map(|o| o.earlier_id).filter(|id| !in_scope.contains(id)).collect();
+    let outside: Vec<i64> = overlaps.iter().filter_map(|o| o.earlier_id).filter(|id| !in_scope.contains(id)).collect();
     let related_owners = if outside.is_empty() { Vec::new() } else { load_owners(conn, &outside).await? };
     let (facts, rates) = facts_and_rates(conn, &owners).await?;
     let currency = |code: &str| CurrencyCode::parse("currency", code).map_err(|e| DbErr::Custom(e.to_string()));

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{
-    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, signature, source, source_link,
-    status_history,
+    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature, source,
+    source_link, status_history,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -15,7 +15,7 @@ use crate::domain::{
     money::from_minor_units,
     records::{
         ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, OverlapRecord, RateRecord,
-        RetractionRecord, SignatureRecord, SourceRecord, StatusRecord, TargetRecord,
+        ReportedCountRecord, RetractionRecord, SignatureRecord, SourceRecord, StatusRecord, TargetRecord,
     },
 };
 
@@ -311,7 +311,7 @@ impl Db {
         for m in overlap::Entity::find().order_by_asc(overlap::Column::Id).all(conn).await? {
             data.overlaps.push(OverlapRecord {
                 later: slug_of::<commitment::Entity, _>(conn, Some(m.later_id)).await?.unwrap_or_default(),
-                earlier: slug_of::<commitment::Entity, _>(conn, Some(m.earlier_id)).await?.unwrap_or_default(),
+                earlier: slug_of::<commitment::Entity, _>(conn, m.earlier_id).await?,
                 amount_low: amount(m.amount_low, m.currency_exponent),
                 amount_high: amount(m.amount_high, m.currency_exponent),
                 currency: m.currency.clone(),
@@ -324,6 +324,18 @@ impl Db {
         }
         for m in signature::Entity::find().order_by_asc(signature::Column::Id).all(conn).await? {
             data.signatures.push(signature_record(conn, &m).await?);
+        }
+        for m in reported_count::Entity::find().order_by_asc(reported_count::Column::Id).all(conn).await? {
+            data.reported_counts.push(ReportedCountRecord {
+                coalition: slug_of::<coalition::Entity, _>(conn, Some(m.coalition_id)).await?.unwrap_or_default(),
+                reported_on: date(m.reported_on),
+                count_low: m.count_low,
+                count_high: m.count_high,
+                kind: m.kind.clone(),
+                wording: m.wording.clone(),
+                note: m.note.clone(),
+                sources: source_slugs(conn, Linked::ReportedCount, m.id).await?,
+            });
         }
         for m in exchange_rate::Entity::find().order_by_asc(exchange_rate::Column::Id).all(conn).await? {
             data.exchange_rates.push(RateRecord {

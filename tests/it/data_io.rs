@@ -22,8 +22,16 @@ crate::harness::tests! {
 
 async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
-    for table in ["sources", "actors", "commitments", "status_history", "source_links", "counted_amounts", "audit_log"]
-    {
+    for table in [
+        "sources",
+        "actors",
+        "commitments",
+        "status_history",
+        "source_links",
+        "counted_amounts",
+        "reported_counts",
+        "audit_log",
+    ] {
         out.push(crate::helpers::row_count(&app.db, table).await);
     }
     out
@@ -68,6 +76,15 @@ async fn a_csv_set_with_bad_rows_reports_every_one_and_writes_nothing(backend: B
          bad-country,Bad country,france,2025-02-10,1,2,EUR,XX,INVESTMENT,ANNOUNCED,good-source\n\
          bad-date,Bad date,france,1989-01-01,1,2,EUR,FR,INVESTMENT,ANNOUNCED,good-source\n",
     );
+    // A reported count needs low ≤ high and a source, like any figure.
+    write(
+        dir.path(),
+        "reported_counts.csv",
+        "coalition,reported_on,count_low,count_high,kind,wording,sources\n\
+         paris-ai-action-statement-2025,2025-02-12,64,58,COUNT,Backwards,good-source\n\
+         paris-ai-action-statement-2025,,60,60,COUNT,Unsourced,\n\
+         paris-ai-action-statement-2025,,60,,COUNT,Open and fine,good-source\n",
+    );
     let before = counts(&app).await;
     let (ok, _, stderr) = pledgewatch(&["import", dir.path().to_str().unwrap(), "--database-url", &app.url]).await;
     assert!(!ok, "the import must fail: {stderr}");
@@ -77,10 +94,13 @@ async fn a_csv_set_with_bad_rows_reports_every_one_and_writes_nothing(backend: B
         "commitments.csv:4: amount_low:",
         "commitments.csv:5: recipient_country:",
         "commitments.csv:6: announced_on:",
+        "reported_counts.csv:2: count_high:",
+        "reported_counts.csv:3: sources:",
     ] {
         assert!(stderr.contains(expected), "{expected:?} is not reported:\n{stderr}");
     }
-    assert!(stderr.contains("5 problem(s), nothing written"), "{stderr}");
+    assert!(stderr.contains("7 problem(s), nothing written"), "{stderr}");
+    assert!(!stderr.contains("reported_counts.csv:4:"), "the good count was reported:\n{stderr}");
     assert!(!stderr.contains("commitments.csv:2:"), "the good row was reported:\n{stderr}");
     assert_eq!(counts(&app).await, before, "a failed import wrote something");
 
@@ -298,8 +318,10 @@ async fn a_large_export_streams_in_flat_memory(backend: Backend) {
     );
     assert!(whole > 16 * 1024 * 1024 && half > 8 * 1024 * 1024, "the exports are too small to prove anything");
     // Streaming: twice the rows need no more memory (a buffered export would need 10 MiB more).
+    // Under the whole parallel suite the allocator once grew 2.5 MiB (PostgreSQL, 11-28):
+    // half the extra export's size still tells streaming from buffering.
     assert!(
-        after_whole - after_half < (whole - half) / 1024 / 4,
+        after_whole - after_half < (whole - half) / 1024 / 2,
         "peak RSS grew by {} KiB for {} KiB more export",
         after_whole - after_half,
         (whole - half) / 1024

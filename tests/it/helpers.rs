@@ -238,7 +238,7 @@ pub async fn row_count(db: &Db, table: &str) -> i64 {
 }
 
 /// The tables of the data model (everything but migrations' bookkeeping).
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "sources",
     "source_links",
     "actors",
@@ -249,6 +249,7 @@ pub const TABLES: [&str; 15] = [
     "status_history",
     "coalitions",
     "signatures",
+    "reported_counts",
     "exchange_rates",
     "counted_amounts",
     "data_versions",

@@ -95,8 +95,9 @@ struct Node {
 #[derive(Debug, Clone)]
 struct Case {
     nodes: Vec<Node>,
-    /// (later, earlier, units): the later presents again some of the earlier's money.
-    overlaps: Vec<(usize, usize, i64)>,
+    /// (later, earlier, units): the later presents again some of the earlier's money (an
+    /// earlier announcement not recorded here when `None`).
+    overlaps: Vec<(usize, Option<usize>, i64)>,
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -131,10 +132,12 @@ fn cases() -> impl Strategy<Value = Case> {
                 n.parent = n.parent.filter(|_| i > 0).map(|(p, r)| (p % i, r));
             }
             let len = nodes.len();
-            let mut overlaps: Vec<(usize, usize, i64)> = overlaps
+            let mut overlaps: Vec<(usize, Option<usize>, i64)> = overlaps
                 .into_iter()
-                .map(|(a, b, units)| (a % len, b % len, units))
-                .filter(|(a, b, _)| a != b)
+                .filter(|(a, b, _)| a % len != b % len)
+                // One overlap in five has no recorded earlier side ("of which X announced
+                // before"), drawn from the units so that the cases stay those of before.
+                .map(|(a, b, units)| (a % len, (units % 5 != 0).then_some(b % len), units))
                 .collect();
             // One overlap per pair of commitments (a second would replace the first).
             let mut seen = std::collections::HashSet::new();
@@ -252,7 +255,7 @@ fn records(case: &Case, prefix: &str, with_overlaps: bool) -> DataSet {
             .iter()
             .map(|(later, earlier, units)| OverlapRecord {
                 later: slug(*later),
-                earlier: slug(*earlier),
+                earlier: earlier.map(slug),
                 amount_low: Some(decimal(*units)),
                 amount_high: Some(decimal(*units)),
                 currency: CURRENCIES[case.nodes[*later].currency].to_owned(),
@@ -363,10 +366,10 @@ fn domain_total(case: &Case, rates: &RateTable, keep: impl Fn(usize, &Node) -> b
     let overlaps: Vec<OverlapFacts> = case
         .overlaps
         .iter()
-        .filter(|(later, earlier, _)| kept(*later) && kept(*earlier))
+        .filter(|(later, earlier, _)| kept(*later) && earlier.is_none_or(kept))
         .map(|(later, earlier, units)| OverlapFacts {
             later: *later as i64,
-            earlier: *earlier as i64,
+            earlier: earlier.map(|e| e as i64),
             low: Some(minor(*units)),
             high: minor(*units),
             currency: CurrencyCode::parse("currency", CURRENCIES[case.nodes[*later].currency]).unwrap(),

@@ -13,6 +13,9 @@ crate::harness::tests! {
         reliance_rupees_convert_at_the_ecb_rate_of_their_day,
         the_paris_statement_names_44_signatories_and_says_which_rest_on_one_line,
         the_united_states_signed_in_new_delhi_but_not_in_paris,
+        declarations_carry_their_reported_counts_with_sources,
+        edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new,
+        an_upgraded_database_keeps_every_overlap,
         a_fresh_install_converts_every_commitment_in_dollars_and_pounds,
     ]
     plain: [
@@ -141,6 +144,176 @@ async fn the_paris_statement_names_44_signatories_and_says_which_rest_on_one_lin
     // Romania has its own source: no caveat.
     let romania = rows.iter().find(|r| r["actor"]["slug"] == "romania").expect("Romania signed");
     assert!(romania["notes"].is_null(), "{romania}");
+}
+
+/// "44 named of 58–64 reported": each declaration carries the counts the press reported,
+/// dated and sourced; early and wider counts are listed but stay out of the range; New Delhi
+/// grows from 88 to 92 over ten days; the coalition's "over 100" is an open count.
+async fn declarations_carry_their_reported_counts_with_sources(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"query($slug: String!) { coalition(slug: $slug) { counts { signed }
+        reported { low high latest { reportedOn countLow wording } }
+        reportedCounts { reportedOn countLow countHigh kind wording sources { slug } } } }"#;
+    let ask = |slug: &'static str| {
+        let app = &app;
+        async move {
+            let (_, body) = app.as_token(None, query, json!({ "slug": slug })).await;
+            body["data"]["coalition"].clone()
+        }
+    };
+    let paris = ask("paris-ai-action-statement-2025").await;
+    assert_eq!(paris["counts"]["signed"], 44, "{paris}");
+    assert_eq!(
+        paris["reported"],
+        json!({ "low": 58, "high": 64, "latest": { "reportedOn": "2025-02-13", "countLow": 61,
+            "wording": "61 countries, per a statement of the Élysée" } })
+    );
+    let reports = paris["reportedCounts"].as_array().unwrap();
+    let summary: Vec<(i64, Option<i64>, &str)> = reports
+        .iter()
+        .map(|r| (r["countLow"].as_i64().unwrap(), r["countHigh"].as_i64(), r["kind"].as_str().unwrap()))
+        .collect();
+    // By day, undated last.
+    assert_eq!(
+        summary,
+        [
+            (60, Some(60), "COUNT"),
+            (53, Some(53), "EARLY"),
+            (61, Some(61), "COUNT"),
+            (58, Some(58), "COUNT"),
+            (64, Some(64), "COUNT"),
+            (70, None, "WIDER")
+        ]
+    );
+    assert!(reports.iter().all(|r| !r["sources"].as_array().unwrap().is_empty()), "{paris}");
+    assert_eq!(reports[2]["sources"][0]["slug"], "aa-statement-61-2025-02");
+
+    let delhi = ask("new-delhi-declaration-2026").await;
+    assert_eq!(delhi["counts"]["signed"], 51, "{delhi}");
+    assert_eq!(delhi["reported"]["low"], 86);
+    assert_eq!(delhi["reported"]["high"], 92);
+    assert_eq!(delhi["reported"]["latest"]["reportedOn"], "2026-03-02");
+    let days: Vec<(&str, i64)> = delhi["reportedCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["reportedOn"].as_str().unwrap(), r["countLow"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(days, [("2026-02-21", 86), ("2026-02-21", 88), ("2026-02-24", 91), ("2026-03-02", 92)]);
+
+    let coalition = ask("coalition-sustainable-ai").await;
+    assert_eq!((coalition["reported"]["low"].clone(), coalition["reported"]["high"].clone()), (json!(91), json!(200)));
+    let open = &coalition["reportedCounts"][1];
+    assert_eq!((open["countLow"].clone(), open["countHigh"].clone()), (json!(101), Value::Null), "{coalition}");
+    assert_eq!(open["wording"], "over 100 partners");
+
+    // A coalition with no reported count says so with null, not zero.
+    let stargate = ask("stargate-equity-funders").await;
+    assert_eq!(stargate["reported"], Value::Null, "{stargate}");
+    assert_eq!(stargate["reportedCounts"], json!([]));
+}
+
+/// Choose France – Édition France: €30.4bn announced, of which only €9.2bn new. The €21.2bn
+/// announced over the previous twelve months is an overlap whose earlier side is not
+/// recorded one by one: it leaves new money, never what was announced.
+async fn edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{
+        compareEvents(slugs: ["choose-france-edition-france-2025"]) {
+            count totals { newMoney { low high } asAnnounced { low high } } excluded { reason } }
+        commitment(slug: "choose-france-edition-france-2025-total") {
+            overlaps { later { slug } earlier { slug } amount { low high currency } note sources { slug } } }
+        totals(filter: { events: ["choose-france-edition-france-2025"] }, groupBy: [PLEDGER]) {
+            groups { key { value } groups: totals { newMoney { low } }
+                contributions { commitment { slug } rule related { slug } reason original { low } } } } }"#;
+    let (_, body) = app.as_token(None, query, json!({})).await;
+    let row = &body["data"]["compareEvents"][0];
+    assert_eq!(row["totals"]["asAnnounced"], json!({ "low": "30400000000", "high": "30400000000" }), "{body}");
+    assert_eq!(row["totals"]["newMoney"], json!({ "low": "9200000000", "high": "9200000000" }), "{body}");
+    assert_eq!(row["excluded"], json!([]));
+    let overlaps = &body["data"]["commitment"]["overlaps"];
+    assert_eq!(overlaps.as_array().map(Vec::len), Some(1), "{body}");
+    let overlap = &overlaps[0];
+    assert_eq!(overlap["later"]["slug"], "choose-france-edition-france-2025-total");
+    assert_eq!(overlap["earlier"], Value::Null);
+    assert_eq!(overlap["amount"], json!({ "low": "21200000000", "high": "21200000000", "currency": "EUR" }));
+    assert!(overlap["note"].as_str().unwrap().contains("€21.2bn had already been announced"), "{overlap}");
+    assert_eq!(overlap["sources"].as_array().map(Vec::len), Some(3));
+    // The aggregate's new money is its remainder less the €21.2bn: €30.4bn − €4bn (Iliad,
+    // EDF, InfraVia) − €1.5bn (Sesterce) − €21.2bn = €3.7bn; no group below zero.
+    let groups = body["data"]["totals"]["groups"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let mut new_money: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["key"][0]["value"].as_str().unwrap().to_owned(),
+                g["groups"]["newMoney"]["low"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    new_money.sort();
+    assert_eq!(
+        new_money,
+        [("iliad", "4000000000"), ("sesterce", "1500000000"), ("various-private-investors", "3700000000")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let aggregate = groups.iter().find(|g| g["key"][0]["value"] == "various-private-investors").unwrap();
+    let overlap_row = aggregate["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "OVERLAP")
+        .unwrap_or_else(|| panic!("{aggregate}"));
+    assert_eq!(overlap_row["related"], Value::Null);
+    assert_eq!(overlap_row["original"]["low"], "-21200000000");
+    assert_eq!(overlap_row["reason"], "minus money announced before, not recorded here one by one");
+}
+
+/// A database made before an overlap's earlier side could be left unrecorded keeps every
+/// overlap through the upgrade (SQLite rebuilds the table), then takes the new kind.
+async fn an_upgraded_database_keeps_every_overlap(backend: Backend) {
+    use migration::MigratorTrait;
+    use pledgewatch::storage::{Db, PoolOptions};
+    use sea_orm::{ConnectionTrait, EntityTrait};
+
+    let (url, _dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()), Some(dir))
+        }
+        Backend::Postgres => match crate::postgres::cluster() {
+            Some(cluster) => (cluster.fresh_database().await, None),
+            None => return,
+        },
+    };
+    let db = Db::connect(&url, &PoolOptions::default()).await.expect("database opens");
+    let steps = migration::Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261128_000007_allow_unrecorded_earlier_overlaps")
+        .expect("the migration exists");
+    migration::Migrator::up(db.conn(), Some(steps as u32)).await.expect("the older schema");
+    let mut data = pledgewatch::reference::reference_data().expect("the reference data parses");
+    let all_overlaps = data.overlaps.clone();
+    data.overlaps.retain(|o| o.earlier.is_some());
+    db.import(&data).await.expect("the reference data loads into the older schema");
+    let before = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
+    assert_eq!(before.len(), 3);
+
+    db.migrate().await.expect("the upgrade applies");
+    let after = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
+    assert_eq!(after, before, "every overlap kept, ids and all");
+    data.overlaps = all_overlaps;
+    db.import(&data).await.expect("the overlap without an earlier side loads after the upgrade");
+    let unrecorded = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
+    assert_eq!(unrecorded.iter().filter(|o| o.earlier_id.is_none()).count(), 1);
+    // The foreign keys still hold: an overlap of no commitment is refused.
+    let orphan = db
+        .conn()
+        .execute_unprepared(
+            "INSERT INTO overlaps (later_id, earlier_id, currency, currency_exponent) VALUES (999999, NULL, 'EUR', 2)",
+        )
+        .await;
+    assert!(orphan.is_err(), "the rebuilt table lost its foreign key");
 }
 
 /// Which declarations the United States signed: New Delhi yes, Paris no.

@@ -68,7 +68,9 @@ impl Facts {
 #[derive(Debug, Clone)]
 pub struct OverlapFacts {
     pub later: i64,
-    pub earlier: i64,
+    /// `None`: announced earlier, but not recorded as a commitment here; the overlap then
+    /// always applies while the later commitment counts.
+    pub earlier: Option<i64>,
     pub low: Option<i64>,
     pub high: i64,
     pub currency: CurrencyCode,
@@ -339,7 +341,7 @@ pub fn counted_rows(facts: &[Facts], overlaps: &[OverlapFacts], compare: &dyn Co
         }
         rows.push(CountedRow {
             owner: o.later,
-            related: Some(o.earlier),
+            related: o.earlier,
             rule: Rule::Overlap,
             low: -amounts[0],
             high: -amounts[1],

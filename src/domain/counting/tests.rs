@@ -109,13 +109,13 @@ fn the_parts_of_an_unquantified_part_are_carved_from_the_headline_above() {
 #[test]
 fn an_overlap_is_counted_once_at_its_first_announcement() {
     let facts = vec![fact(1, None, Some(12), Some(12)), fact(2, None, Some(60), Some(60))];
-    let overlap = OverlapFacts { later: 2, earlier: 1, low: Some(12), high: 12, currency: eur() };
+    let overlap = OverlapFacts { later: 2, earlier: Some(1), low: Some(12), high: 12, currency: eur() };
     let rows = counted_rows(&facts, &[overlap], &SameCurrencyOnly);
     let (new, represented) = (sum(&rows, Measure::New), sum(&rows, Measure::Represented));
     assert_eq!((new.0 + represented.0, new.1 + represented.1), (60, 60));
     assert_eq!(new, (72, 72)); // as announced
     // An overlap above the later amount is capped and flagged.
-    let too_big = OverlapFacts { later: 1, earlier: 2, low: Some(20), high: 20, currency: eur() };
+    let too_big = OverlapFacts { later: 1, earlier: Some(2), low: Some(20), high: 20, currency: eur() };
     let rows = counted_rows(&facts, &[too_big], &SameCurrencyOnly);
     assert_eq!(sum(&rows, Measure::Represented), (-12, -12));
     assert_ne!(rows.iter().find(|r| r.owner == 1 && r.primary).unwrap().flags & flags::OVERLAP_EXCEEDS, 0);

@@ -56,6 +56,8 @@ pub struct DataSet {
     #[serde(default)]
     pub signatures: Vec<SignatureRecord>,
     #[serde(default)]
+    pub reported_counts: Vec<ReportedCountRecord>,
+    #[serde(default)]
     pub exchange_rates: Vec<RateRecord>,
 }
 
@@ -200,7 +202,10 @@ pub struct TargetRecord {
 #[serde(deny_unknown_fields)]
 pub struct OverlapRecord {
     pub later: String,
-    pub earlier: String,
+    /// The earlier commitment; absent when the earlier announcements are not recorded here
+    /// ("of which €21.2bn announced over the previous twelve months").
+    #[serde(default)]
+    pub earlier: Option<String>,
     #[serde(default)]
     pub amount_low: Option<String>,
     #[serde(default)]
@@ -241,6 +246,29 @@ pub struct SignatureRecord {
     /// A caveat on what the row rests on ("rests on a collective line: the 27 EU states").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+}
+
+/// A count of a coalition's signatories or members as a source reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedCountRecord {
+    pub coalition: String,
+    /// The day of the report, when known.
+    #[serde(default)]
+    pub reported_on: Option<String>,
+    pub count_low: i32,
+    /// The high end of a range; the same as `count_low` for one figure; absent for an open
+    /// count ("over 100").
+    #[serde(default)]
+    pub count_high: Option<i32>,
+    /// `COUNT`, `EARLY` or `WIDER`.
+    pub kind: String,
+    /// The count in the source's words ("58 countries plus the EU and the African Union
+    /// Commission"); one per coalition.
+    pub wording: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub sources: Vec<String>,
 }
 
 /// An exchange rate: `rate` units of `quote` per 1 `base`.

@@ -6,7 +6,10 @@ use rust_decimal::Decimal;
 use super::SourceRecord;
 use crate::domain::{
     codes::{CountryCode, CurrencyCode},
-    kinds::{ActorKind, CoalitionKind, CommitmentKind, CommitmentRelation, CommitmentStatus, EventKind, Stance},
+    kinds::{
+        ActorKind, CoalitionKind, CommitmentKind, CommitmentRelation, CommitmentStatus, EventKind, ReportedCountKind,
+        Stance,
+    },
     money::Money,
 };
 
@@ -94,7 +97,7 @@ pub struct ValidTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidOverlap {
     pub later: String,
-    pub earlier: String,
+    pub earlier: Option<String>,
     pub money: Money,
     pub note: Option<String>,
     pub sources: Vec<String>,
@@ -121,6 +124,18 @@ pub struct ValidSignature {
     pub signed_on: Option<NaiveDate>,
     pub sources: Vec<String>,
     pub notes: Option<String>,
+}
+
+/// A checked reported count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidReportedCount {
+    pub coalition: String,
+    pub reported_on: Option<NaiveDate>,
+    pub count: crate::domain::reported::CountRange,
+    pub kind: ReportedCountKind,
+    pub wording: String,
+    pub note: Option<String>,
+    pub sources: Vec<String>,
 }
 
 /// A checked exchange rate.

@@ -10,8 +10,12 @@ use super::*;
 use crate::domain::{
     FieldError,
     codes::{CountryCode, CurrencyCode, check_language},
-    kinds::{ActorKind, CoalitionKind, CommitmentKind, CommitmentRelation, CommitmentStatus, EventKind, Stance},
+    kinds::{
+        ActorKind, CoalitionKind, CommitmentKind, CommitmentRelation, CommitmentStatus, EventKind, ReportedCountKind,
+        Stance,
+    },
     money::{AmountRange, Money},
+    reported::CountRange,
     status::{Change, current},
     text::{check_free_text, check_line, check_slug, check_url},
 };
@@ -300,13 +304,13 @@ impl OverlapRecord {
     /// Checks an overlap.
     pub fn validate(&self) -> Result<ValidOverlap, FieldError> {
         check_slug("later", &self.later)?;
-        check_slug("earlier", &self.earlier)?;
-        if self.later == self.earlier {
+        let earlier = opt_slug("earlier", &self.earlier)?;
+        if earlier.as_deref() == Some(self.later.as_str()) {
             return Err(FieldError::new("earlier", "a commitment cannot overlap itself"));
         }
         Ok(ValidOverlap {
             later: self.later.clone(),
-            earlier: self.earlier.clone(),
+            earlier,
             money: money(&self.amount_low, &self.amount_high, &self.currency)?,
             note: opt_text("note", &self.note)?,
             sources: sources(&self.sources, true)?,
@@ -347,6 +351,23 @@ impl SignatureRecord {
             signed_on: opt_date("signedOn", &self.signed_on)?,
             sources: sources(&self.sources, true)?,
             notes: opt_text("notes", &self.notes)?,
+        })
+    }
+}
+
+impl ReportedCountRecord {
+    /// Checks a reported count: a count needs its words and a source.
+    pub fn validate(&self) -> Result<ValidReportedCount, FieldError> {
+        check_slug("coalition", &self.coalition)?;
+        check_line("wording", &self.wording, MAX_NAME_LEN)?;
+        Ok(ValidReportedCount {
+            coalition: self.coalition.clone(),
+            reported_on: opt_date("reportedOn", &self.reported_on)?,
+            count: CountRange::new(self.count_low, self.count_high)?,
+            kind: ReportedCountKind::parse("kind", &self.kind)?,
+            wording: self.wording.clone(),
+            note: opt_text("note", &self.note)?,
+            sources: sources(&self.sources, true)?,
         })
     }
 }

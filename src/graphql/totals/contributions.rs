@@ -87,6 +87,9 @@ impl Contribution {
         Ok(match self.row.rule() {
             Some(Rule::Own) => "its own amount".to_owned(),
             Some(Rule::CarveOut) => format!("minus its part {related}, which counts on its own"),
+            Some(Rule::Overlap) if self.row.related_id.is_none() => {
+                "minus money announced before, not recorded here one by one".to_owned()
+            }
             Some(Rule::Overlap) => format!("minus money {related} announced first and counts"),
             Some(Rule::Confirmed) => format!("confirms {related}: shown as confirmed, not added again"),
             Some(Rule::Detail) => format!("inside {related}: counted there, so 0 here"),

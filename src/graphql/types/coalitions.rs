@@ -1,7 +1,7 @@
 //! Coalitions and declarations, their signatures and counts.
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use entity::{coalition, signature};
+use entity::{coalition, reported_count, signature};
 
 use super::*;
 
@@ -136,8 +136,34 @@ impl Coalition {
         let rows = ctx.db()?.signatures_of(self.0.id, &filter).await.api()?;
         Ok(rows.into_iter().map(|(s, _)| Signature(s)).collect())
     }
-    /// Counts of recorded stances. Only named signatories are recorded: see the sources for
-    /// the reported totals. With `asOf`, only stances dated on or before that day (undated
+    /// Counts of reported signatories or members as sources gave them ("58 countries plus
+    /// the EU and the AUC", "91" on 24 Feb 2026), by day (undated last), each with its sources.
+    async fn reported_counts(&self, ctx: &Context<'_>) -> Result<Vec<ReportedCount>, ApiError> {
+        let rows = loaded(ctx.loaders()?.reported_counts.load_one(self.0.id).await)?.unwrap_or_default();
+        Ok(rows.into_iter().map(ReportedCount).collect())
+    }
+    /// What the reported counts add up to: "44 named (`counts.signed`) of 58–64 reported".
+    /// Null when no count is recorded.
+    async fn reported(&self, ctx: &Context<'_>) -> Result<Option<ReportedRange>, ApiError> {
+        let rows = loaded(ctx.loaders()?.reported_counts.load_one(self.0.id).await)?.unwrap_or_default();
+        let reports = rows
+            .iter()
+            .map(|r| {
+                Ok(reported::Report {
+                    count: stored(reported::CountRange::new(r.count_low, r.count_high))?,
+                    kind: stored(kinds::ReportedCountKind::parse("kind", &r.kind))?,
+                    on: r.reported_on,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(reported::summarize(&reports).map(|s| ReportedRange {
+            low: s.range.low(),
+            high: s.range.high(),
+            latest: s.latest.map(|i| ReportedCount(rows[i].clone())),
+        }))
+    }
+    /// Counts of recorded stances. Only named signatories are recorded: `reported` gives
+    /// the counts the sources report. With `asOf`, only stances dated on or before that day (undated
     /// stances are counted only without `asOf`).
     async fn counts(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<SignatureCounts, ApiError> {
         if let Some(day) = as_of {
@@ -166,6 +192,53 @@ impl Coalition {
                 .collect(),
             undated,
         })
+    }
+}
+
+/// The range of a coalition's reported counts (kind `COUNT` only).
+#[derive(SimpleObject)]
+pub struct ReportedRange {
+    /// The lowest count reported.
+    pub low: i32,
+    /// The highest count reported; null when the highest is open ("over 100").
+    pub high: Option<i32>,
+    /// The latest dated count (null when none is dated).
+    pub latest: Option<ReportedCount>,
+}
+
+/// A count of a coalition's signatories or members as a source reported it.
+pub struct ReportedCount(pub reported_count::Model);
+
+#[Object]
+impl ReportedCount {
+    /// Day of the report, when known.
+    async fn reported_on(&self) -> Option<Date> {
+        self.0.reported_on.map(Date)
+    }
+    /// The count (the low end of a range).
+    async fn count_low(&self) -> i32 {
+        self.0.count_low
+    }
+    /// The high end: the same as `countLow` for one figure, null for an open count
+    /// ("over 100").
+    async fn count_high(&self) -> Option<i32> {
+        self.0.count_high
+    }
+    /// What the count counts.
+    async fn kind(&self) -> Result<ReportedCountKind, ApiError> {
+        Ok(stored(kinds::ReportedCountKind::parse("kind", &self.0.kind))?.into())
+    }
+    /// The count in the source's words.
+    async fn wording(&self) -> &str {
+        &self.0.wording
+    }
+    /// How the count relates to the others.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Sources reporting the count (at least one).
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::ReportedCount, self.0.id).await
     }
 }
 

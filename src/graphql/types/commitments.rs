@@ -204,9 +204,11 @@ impl Overlap {
     async fn later(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
         Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.later_id).await)?.map(Commitment))
     }
-    /// The earlier commitment where the money was first announced.
+    /// The earlier commitment where the money was first announced; null when the earlier
+    /// announcements are not recorded one by one (the note and sources say what they were).
     async fn earlier(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.earlier_id).await)?.map(Commitment))
+        let Some(id) = self.0.earlier_id else { return Ok(None) };
+        Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment))
     }
     /// The overlapping amount.
     async fn amount(&self) -> Result<MoneyRange, ApiError> {

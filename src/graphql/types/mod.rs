@@ -20,6 +20,7 @@ use crate::{
         codes::CurrencyCode,
         kinds,
         money::{self, MinorRange},
+        reported,
     },
     error::{ApiError, ApiResultExt},
     storage::{
@@ -136,6 +137,19 @@ pub enum Stance {
     Signed,
     Declined,
     Withdrawn,
+}
+
+/// What a reported count of signatories or members counts.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "kinds::ReportedCountKind")]
+pub enum ReportedCountKind {
+    /// All who had signed or joined by then, as the source counts them.
+    Count,
+    /// An early count, before everyone had signed ("53 so far"): not in the reported range.
+    Early,
+    /// A count of something wider than the signatories (e.g. also research institutes):
+    /// not in the reported range.
+    Wider,
 }
 
 /// How much of an amount is known.

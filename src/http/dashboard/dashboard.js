@@ -23,7 +23,7 @@ const I18N = {
     breakdownNote: "Parts of a headline package are counted under their own pledger; the package keeps only the remainder nobody was named for.",
     byPledger: "By pledger", bySector: "By sector",
     own: "Own pledge", part: "Part of a package", rest: "Unattributed remainder of a package", range: "Upper end of a range",
-    others: (n) => `${n} others`, noSector: "No sector recorded",
+    others: (n) => `${n} others`, noSector: "No sector recorded", noEvent: "Outside any event",
     foundationTitle: "The public-interest AI foundation",
     pledgedOf: (p, t) => `${p} pledged of a ${t} target`,
     reached: (lo, hi) => lo === hi ? `${lo} of the target reached` : `${lo} to ${hi} of the target reached`,
@@ -31,6 +31,7 @@ const I18N = {
     coalitionsTitle: "Declaration and coalitions",
     stances: "Signatories and non-signatories", timeline: "Signatories over time",
     signed: "signed", declined: "did not sign", withdrawn: "withdrew",
+    namedOf: (n, range) => `${n} named of ${range} reported`, over: (n) => `over ${n}`,
     caveated: (n) => `${n} of them on a collective source only (see each signature's notes)`,
     undated: (n) => `${n} signatories without a recorded date are not on the timeline.`,
     tableTitle: "Every commitment, with its sources",
@@ -58,7 +59,7 @@ const I18N = {
     breakdownNote: "Les parties d'une enveloppe globale sont comptées sous leur propre contributeur ; l'enveloppe ne garde que le reliquat non attribué.",
     byPledger: "Par contributeur", bySector: "Par secteur",
     own: "Engagement propre", part: "Partie d'une enveloppe", rest: "Reliquat non attribué d'une enveloppe", range: "Haut d'une fourchette",
-    others: (n) => `${n} autres`, noSector: "Secteur non renseigné",
+    others: (n) => `${n} autres`, noSector: "Secteur non renseigné", noEvent: "Hors événement",
     foundationTitle: "La fondation pour une IA d'intérêt général",
     pledgedOf: (p, t) => `${p} promis sur un objectif de ${t}`,
     reached: (lo, hi) => lo === hi ? `${lo} de l'objectif atteint` : `de ${lo} à ${hi} de l'objectif atteint`,
@@ -66,6 +67,7 @@ const I18N = {
     coalitionsTitle: "Déclaration et coalitions",
     stances: "Signataires et non-signataires", timeline: "Signataires au fil du temps",
     signed: "ont signé", declined: "n'ont pas signé", withdrawn: "se sont retirés",
+    namedOf: (n, range) => `${n} signataires nommés sur ${range} annoncés`, over: (n) => `plus de ${n}`,
     caveated: (n) => `dont ${n} sur une seule source collective (voir les notes de chaque signature)`,
     undated: (n) => `${n} signataires sans date enregistrée ne figurent pas sur la courbe.`,
     tableTitle: "Tous les engagements, avec leurs sources",
@@ -205,7 +207,7 @@ const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
     contributions { commitment { slug title pledger { name } sources { url publisher } } original { low high currency } }
   }
   coalitions(first: 50) {
-    nodes { slug name kind counts { signed declined withdrawn total } timeline { points { date cumulative } undated }
+    nodes { slug name kind counts { signed declined withdrawn total } reported { low high } timeline { points { date cumulative } undated }
       caveats: signatures(filter: { stances: [SIGNED] }) { notes } }
   }
 }`;
@@ -370,7 +372,8 @@ function drawHeadline(d) {
     ? t("ratesUsed", d.summit.ratesUsed.map((r) => `${day(r.date)} (1 EUR = ${r.rate} ${r.quote})`).join(", "))
     : t("ratesNone");
   document.getElementById("headline-note").textContent = t("headlineNote", total.count, rates);
-  const events = d.events.groups.map((g) => ({ key: g.key[0].value, label: g.key[0].label, low: g.low, high: g.high }));
+  // Money announced outside any event (Google's first Visakhapatnam announcement) is a group too.
+  const events = d.events.groups.map((g) => ({ key: g.key[0].value, label: g.key[0].label ?? t("noEvent"), low: g.low, high: g.high }));
   barChart(document.getElementById("events-chart"), events, t("eventsChart"), state.currency, ["own", "range"]);
 }
 
@@ -431,7 +434,11 @@ function drawCoalitions(d) {
     const caveated = (c.caveats || []).filter((s) => s.notes).length;
     const counts = parts
       .filter(([, n]) => n)
-      .map(([k, n]) => (k === "signed" && caveated ? `${n} ${t(k)} (${t("caveated", caveated)})` : `${n} ${t(k)}`))
+      .map(([k, n]) => {
+        // "44 named of 58–64 reported": the named signatories are not all who signed.
+        const said = k === "signed" && c.reported ? t("namedOf", n, reportedRange(c.reported)) : `${n} ${t(k)}`;
+        return k === "signed" && caveated ? `${said} (${t("caveated", caveated)})` : said;
+      })
       .join(", ");
     const label = svg("text", { x: 0, y: y + 12 }, `${short(c.name, fits(width) - counts.length - 3)} — ${counts}`);
     label.append(svg("title", {}, c.name));
@@ -449,6 +456,12 @@ function drawCoalitions(d) {
   });
   box.append(root, legend([["signed", "part"], ["declined", "rest"], ["withdrawn", "range"]]));
   drawTimeline(d.coalitions.nodes.find((c) => c.slug === DECLARATION) || coalitions[0]);
+}
+
+/** A reported range as read aloud: "60", "58–64", "over 100". */
+function reportedRange(r) {
+  if (r.high === null) return t("over", r.low);
+  return r.low === r.high ? String(r.low) : `${r.low}–${r.high}`;
 }
 
 function drawTimeline(c) {

@@ -1,13 +1,13 @@
 //! Coalitions (and declarations) and their signatures.
 
-use entity::{coalition, signature};
+use entity::{coalition, reported_count, signature};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::context::{Ctx, Ids};
 use crate::{
     domain::{
         FieldError,
-        records::{DataSet, ValidCoalition, ValidSignature},
+        records::{DataSet, ValidCoalition, ValidReportedCount, ValidSignature},
         text::fold,
     },
     storage::read::Linked,
@@ -16,7 +16,11 @@ use crate::{
 /// Loads the ids of every coalition the data set's signatures name, then writes its own
 /// coalitions.
 pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, ValidCoalition)]) -> Result<(), DbErr> {
-    let referenced = data.signatures.iter().map(|s| s.coalition.clone());
+    let referenced = data
+        .signatures
+        .iter()
+        .map(|s| s.coalition.clone())
+        .chain(data.reported_counts.iter().map(|r| r.coalition.clone()));
     cx.ids.coalitions =
         Ids::load::<coalition::Entity>(cx.txn, coalition::Column::Id, coalition::Column::Slug, referenced.collect())
             .await?;
@@ -90,6 +94,45 @@ pub(super) async fn signatures(cx: &mut Ctx<'_>, valid: &[(usize, ValidSignature
             notes: s.notes.clone(),
         };
         cx.save(existing, fresh, Linked::Signature, &sources).await?;
+    }
+    Ok(())
+}
+
+/// Writes reported counts, one per coalition and wording.
+pub(super) async fn reported_counts(cx: &mut Ctx<'_>, valid: &[(usize, ValidReportedCount)]) -> Result<(), DbErr> {
+    for (index, r) in valid {
+        cx.tick("reported_counts", valid.len());
+        let key = format!("{} / {}", r.coalition, r.wording);
+        let ids = &cx.ids;
+        let resolved = (|| {
+            Ok::<_, FieldError>((
+                ids.coalitions.get("coalition", "coalition", &r.coalition)?,
+                ids.sources.sources(&r.sources)?,
+            ))
+        })();
+        let (coalition_id, sources) = match resolved {
+            Ok(found) => found,
+            Err(e) => {
+                cx.fail("reported_counts", *index, &key, e);
+                continue;
+            }
+        };
+        let existing = reported_count::Entity::find()
+            .filter(reported_count::Column::CoalitionId.eq(coalition_id))
+            .filter(reported_count::Column::Wording.eq(&r.wording))
+            .one(cx.txn)
+            .await?;
+        let fresh = reported_count::Model {
+            id: 0,
+            coalition_id,
+            reported_on: r.reported_on,
+            count_low: r.count.low(),
+            count_high: r.count.high(),
+            kind: r.kind.as_str().to_owned(),
+            wording: r.wording.clone(),
+            note: r.note.clone(),
+        };
+        cx.save(existing, fresh, Linked::ReportedCount, &sources).await?;
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, signature, source, source_link,
+    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature, source,
+    source_link,
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
@@ -183,6 +184,7 @@ stored!(coalition, versioned);
 stored!(signature, versioned);
 stored!(overlap);
 stored!(fundraising_target);
+stored!(reported_count);
 stored!(exchange_rate);
 
 impl Stored for source::Model {

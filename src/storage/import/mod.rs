@@ -169,9 +169,10 @@ impl Db {
         let events = check!(events, r => r.slug);
         let commitments = check!(commitments, r => r.slug);
         let targets = check!(fundraising_targets, r => r.actor);
-        let overlaps = check!(overlaps, r => format!("{} > {}", r.later, r.earlier));
+        let overlaps = check!(overlaps, r => overlap_key(&r.later, r.earlier.as_deref()));
         let coalitions = check!(coalitions, r => r.slug);
         let signatures = check!(signatures, r => format!("{} / {}", r.coalition, r.actor));
+        let reported = check!(reported_counts, r => format!("{} / {}", r.coalition, r.wording));
         let rates = check!(exchange_rates, r => format!("{} {}/{}", r.date, r.base, r.quote));
         if !problems.is_empty() {
             return Ok(problems);
@@ -187,9 +188,15 @@ impl Db {
         overlaps::import(&mut cx, &overlaps).await?;
         coalitions::import(&mut cx, data, &coalitions).await?;
         coalitions::signatures(&mut cx, &signatures).await?;
+        coalitions::reported_counts(&mut cx, &reported).await?;
         rates::import(&mut cx, &rates).await?;
         Ok(cx.problems)
     }
+}
+
+/// How an overlap is named in a problem: `later > earlier`, or `later > (unrecorded)`.
+pub(crate) fn overlap_key(later: &str, earlier: Option<&str>) -> String {
+    format!("{later} > {}", earlier.unwrap_or("(unrecorded)"))
 }
 
 /// The audit row of a bulk import: who, what it was called, and what it changed.

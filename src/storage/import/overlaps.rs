@@ -13,12 +13,12 @@ use crate::{
 pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidOverlap)]) -> Result<(), DbErr> {
     for (index, o) in valid {
         cx.tick("overlaps", valid.len());
-        let key = format!("{} > {}", o.later, o.earlier);
+        let key = super::overlap_key(&o.later, o.earlier.as_deref());
         let ids = &cx.ids;
         let resolved = (|| {
             Ok::<_, FieldError>((
                 ids.commitments.get("later", "commitment", &o.later)?,
-                ids.commitments.get("earlier", "commitment", &o.earlier)?,
+                ids.commitments.get_opt("earlier", "commitment", &o.earlier)?,
                 ids.sources.sources(&o.sources)?,
                 o.money.to_minor("amount")?,
             ))
@@ -33,7 +33,10 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidOverlap)]) ->
         let (amount_low, amount_high, currency, currency_exponent) = minor(&range);
         let existing = overlap::Entity::find()
             .filter(overlap::Column::LaterId.eq(later_id))
-            .filter(overlap::Column::EarlierId.eq(earlier_id))
+            .filter(match earlier_id {
+                Some(id) => overlap::Column::EarlierId.eq(id),
+                None => overlap::Column::EarlierId.is_null(),
+            })
             .one(cx.txn)
             .await?;
         let fresh = overlap::Model {
@@ -49,7 +52,9 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidOverlap)]) ->
         let (_, changed) = cx.save(existing, fresh, Linked::Overlap, &sources).await?;
         if changed {
             cx.touched.commitment(later_id);
-            cx.touched.commitment(earlier_id);
+            if let Some(earlier_id) = earlier_id {
+                cx.touched.commitment(earlier_id);
+            }
         }
     }
     Ok(())

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use entity::{actor, coalition, commitment, event, fundraising_target, overlap, signature, source, status_history};
+use entity::{
+    actor, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source, status_history,
+};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, NullOrdering},
@@ -110,6 +112,16 @@ impl Db {
             .filter(status_history::Column::CommitmentId.is_in(ids.iter().copied()))
             .order_by_with_nulls(status_history::Column::EffectiveOn, Order::Asc, NullOrdering::First)
             .order_by_asc(status_history::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// The reported counts of these coalitions: by day, undated last, then as recorded.
+    pub async fn reported_counts_of(&self, coalition_ids: &[i64]) -> StorageResult<Vec<reported_count::Model>> {
+        Ok(reported_count::Entity::find()
+            .filter(reported_count::Column::CoalitionId.is_in(coalition_ids.iter().copied()))
+            .order_by_with_nulls(reported_count::Column::ReportedOn, Order::Asc, NullOrdering::Last)
+            .order_by_asc(reported_count::Column::Id)
             .all(self.conn())
             .await?)
     }

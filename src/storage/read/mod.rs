@@ -36,6 +36,7 @@ pub enum Linked {
     Signature,
     Rate,
     Retraction,
+    ReportedCount,
 }
 
 impl Linked {
@@ -52,6 +53,7 @@ impl Linked {
             Self::Signature => "signature",
             Self::Rate => "rate",
             Self::Retraction => "retraction",
+            Self::ReportedCount => "reported_count",
         }
     }
 }
