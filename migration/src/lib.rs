@@ -18,6 +18,7 @@ mod m20261128_000004_create_counted_changes;
 mod m20261128_000005_add_event_series;
 mod m20261128_000006_create_reported_counts;
 mod m20261128_000007_allow_unrecorded_earlier_overlaps;
+mod m20261128_000008_index_commitments_updated;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_add_event_series::Migration),
             Box::new(m20261128_000006_create_reported_counts::Migration),
             Box::new(m20261128_000007_allow_unrecorded_earlier_overlaps::Migration),
+            Box::new(m20261128_000008_index_commitments_updated::Migration),
         ]
     }
 }

@@ -31,6 +31,10 @@ pub struct CommitmentFilter {
     /// `Some(true)`: only rows without parent; `Some(false)`: only rows with one.
     pub top_level: Option<bool>,
     pub text: Option<String>,
+    /// Last written at or after this moment.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Last written before this moment.
+    pub updated_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Orders of the commitments list.
@@ -42,6 +46,8 @@ pub enum CommitmentOrder {
     AnnouncedOnAsc,
     /// By title.
     TitleAsc,
+    /// Last written first ("what changed lately").
+    UpdatedAtDesc,
 }
 
 /// Filters on actors.

@@ -2,6 +2,7 @@
 //! record, and the validation of every record. Nothing here knows HTTP, GraphQL or SQL, so
 //! every rule is unit- and property-testable on its own.
 
+pub mod changes;
 pub mod codes;
 pub mod counting;
 pub mod filters;

@@ -4,12 +4,13 @@
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::types::PageInfo;
 use super::{ContextExt, mutation::authorize};
 use crate::{
     auth::Role,
-    domain::FieldError,
+    domain::{FieldError, changes},
     error::{ApiError, ApiResultExt},
-    storage::audit::Subject,
+    storage::audit::{ChangesFilter, Subject},
 };
 
 /// An API token (never its secret).
@@ -71,6 +72,109 @@ impl AuditEntry {
     }
 }
 
+/// One field a write changed, before and after (rendered as text).
+#[derive(SimpleObject)]
+pub struct FieldChange {
+    /// The record's field, as in the import format and the CSV columns (`amount_high`).
+    pub field: String,
+    /// Its value before (null: none).
+    pub before: Option<String>,
+    /// Its value after (null: none).
+    pub after: Option<String>,
+    /// For a list (sources, status history): the elements added.
+    pub added: Vec<String>,
+    /// For a list: the elements removed.
+    pub removed: Vec<String>,
+}
+
+/// One write in the changes feed: who, when, what, and what changed, in words.
+pub struct Change(pub entity::audit_entry::Model);
+
+impl Change {
+    fn json(raw: &Option<String>) -> Option<serde_json::Value> {
+        raw.as_deref().and_then(|r| serde_json::from_str(r).ok())
+    }
+}
+
+#[Object]
+impl Change {
+    /// When it was written.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// Who wrote it: the token name (`import` for the shipped data).
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// CREATE, UPDATE, SET_STATUS, RETRACT, DELETE or IMPORT.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// The kind of record.
+    async fn entity(&self) -> &str {
+        &self.0.entity_kind
+    }
+    /// The record's slug (`coalition/actor` for a signature; the file for an import).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// What changed, in one line: "commitment apollo-5bn updated: amount_high 5000000000 →
+    /// 6000000000; sources +lemonde-2025-03".
+    async fn summary(&self) -> String {
+        let (before, after) = (Self::json(&self.0.before), Self::json(&self.0.after));
+        changes::summary(&self.0.action, &self.0.entity_kind, &self.0.slug, before.as_ref(), after.as_ref())
+    }
+    /// Every field that differs, in the record's order.
+    async fn fields(&self) -> Vec<FieldChange> {
+        let (before, after) = (Self::json(&self.0.before), Self::json(&self.0.after));
+        changes::field_changes(before.as_ref(), after.as_ref())
+            .into_iter()
+            .map(|c| FieldChange {
+                field: c.field,
+                before: c.before,
+                after: c.after,
+                added: c.added,
+                removed: c.removed,
+            })
+            .collect()
+    }
+    /// The record before, in the import format (null for a creation).
+    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        Self::json(&self.0.before).map(async_graphql::Json)
+    }
+    /// The record after (null for a deletion).
+    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        Self::json(&self.0.after).map(async_graphql::Json)
+    }
+}
+
+/// A change and its cursor.
+#[derive(SimpleObject)]
+pub struct ChangeEdge {
+    /// The change.
+    pub node: Change,
+    /// Pass as `after` to continue after this change.
+    pub cursor: String,
+}
+
+/// A page of the changes feed, newest first.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ChangeConnection {
+    /// The changes with their cursors.
+    pub edges: Vec<ChangeEdge>,
+    /// Where this page stands.
+    pub page_info: PageInfo,
+}
+
+#[async_graphql::ComplexObject]
+impl ChangeConnection {
+    /// The changes alone.
+    async fn nodes(&self) -> Vec<&Change> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+}
+
 /// Audit and token queries.
 #[derive(Default)]
 pub struct AuditQuery;
@@ -95,6 +199,42 @@ impl AuditQuery {
         }
         let rows = ctx.db()?.history(entity.into(), &slug, first as u64).await.api()?;
         Ok(rows.into_iter().map(AuditEntry).collect())
+    }
+
+    /// Every write across all records, newest first: created, updated, status set,
+    /// retracted, deleted, signatures and imports, each with who, when and what changed.
+    /// Tokens are listed only to ADMIN tokens, and only when asked for (`entities: [TOKEN]`).
+    /// The same feed is served as Atom at `/changes.atom`.
+    #[allow(clippy::too_many_arguments)]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Written at or after this moment.")] since: Option<DateTime<Utc>>,
+        #[graphql(desc = "Written before this moment.")] until: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only these kinds of record (default: all but tokens).")] entities: Option<Vec<AuditedEntity>>,
+        #[graphql(desc = "Only this event and the commitments made at it.")] event: Option<String>,
+        #[graphql(desc = "Only this coalition and its signatures.")] coalition: Option<String>,
+        #[graphql(desc = "Most changes (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the page before.")] after: Option<String>,
+    ) -> Result<ChangeConnection, ApiError> {
+        let subjects: Vec<Subject> = entities.unwrap_or_default().into_iter().map(Into::into).collect();
+        if subjects.contains(&Subject::Token) {
+            authorize(ctx, Role::Admin)?;
+        }
+        let first = first.unwrap_or(50);
+        if !(0..=500).contains(&first) {
+            return Err(FieldError::new("first", "must be between 0 and 500").into());
+        }
+        if let (Some(since), Some(until)) = (since, until)
+            && until < since
+        {
+            return Err(FieldError::new("until", "is before since").into());
+        }
+        let filter = ChangesFilter { since, until, subjects, event, coalition };
+        let page = ctx.db()?.changes(&filter, first as u64, after.as_deref()).await.api()?;
+        let page_info = PageInfo::of(&page, after.is_some());
+        let edges = page.rows.into_iter().map(|(row, cursor)| ChangeEdge { node: Change(row), cursor }).collect();
+        Ok(ChangeConnection { edges, page_info })
     }
 
     /// The API tokens (ADMIN), never their secrets.

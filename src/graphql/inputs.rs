@@ -47,6 +47,8 @@ pub enum CommitmentOrderBy {
     AnnouncedOnAsc,
     /// Alphabetical by title.
     TitleAsc,
+    /// Last written first (`updatedAt`), for "what changed lately".
+    UpdatedAtDesc,
 }
 
 /// Filters on commitments. All given filters must hold; an omitted or empty list does not
@@ -91,6 +93,10 @@ pub struct CommitmentFilterInput {
     pub top_level: Option<bool>,
     /// Accent- and case-insensitive text in the title or the pledger's name or aliases.
     pub text: Option<String>,
+    /// Last written (created, edited, status set, retracted) at or after this moment.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Last written before this moment.
+    pub updated_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl CommitmentFilterInput {
@@ -127,6 +133,11 @@ impl CommitmentFilterInput {
         {
             return Err(FieldError::new("filter.announcedTo", "is before announcedFrom").into());
         }
+        if let (Some(since), Some(before)) = (self.updated_since, self.updated_before)
+            && before < since
+        {
+            return Err(FieldError::new("filter.updatedBefore", "is before updatedSince").into());
+        }
         if let (Some(min), Some(max)) = (self.amount_min, self.amount_max)
             && min.0 > max.0
         {
@@ -156,6 +167,8 @@ impl CommitmentFilterInput {
             relations: self.relations.unwrap_or_default().into_iter().map(Into::into).collect(),
             top_level: self.top_level,
             text: self.text,
+            updated_since: self.updated_since,
+            updated_before: self.updated_before,
         })
     }
 }

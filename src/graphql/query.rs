@@ -26,6 +26,7 @@ pub(crate) async fn commitments_page(
         CommitmentOrderBy::AnnouncedOnDesc => CommitmentOrder::AnnouncedOnDesc,
         CommitmentOrderBy::AnnouncedOnAsc => CommitmentOrder::AnnouncedOnAsc,
         CommitmentOrderBy::TitleAsc => CommitmentOrder::TitleAsc,
+        CommitmentOrderBy::UpdatedAtDesc => CommitmentOrder::UpdatedAtDesc,
     };
     let page = ctx.db()?.commitments_page(&filter, order, first, after.as_deref()).await.api()?;
     Ok(CommitmentConnection::new(page, after.is_some(), CountQuery::Commitments(Box::new(filter))))

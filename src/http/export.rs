@@ -231,7 +231,18 @@ pub fn commitment_filter_from_params(params: &[(String, String)]) -> Result<Comm
                 _ => return Err(FieldError::new("topLevel", "is true or false").into()),
             };
             object.insert(name.to_owned(), flag.into());
-        } else if ["announcedFrom", "announcedTo", "amountMin", "amountMax", "partOf", "text"].contains(&name) {
+        } else if [
+            "announcedFrom",
+            "announcedTo",
+            "amountMin",
+            "amountMax",
+            "partOf",
+            "text",
+            "updatedSince",
+            "updatedBefore",
+        ]
+        .contains(&name)
+        {
             object.insert(name.to_owned(), value.clone().into());
         } else if !["excel"].contains(&name) {
             return Err(FieldError::new(name, "is not a filter of commitments").into());

@@ -4,6 +4,7 @@
 mod cache;
 mod dashboard;
 mod export;
+mod feed;
 pub mod gate;
 mod graphql;
 mod socket;
@@ -184,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(socket::graphql_ws))
         .route("/export/commitments.csv", get(export::commitments_csv))
         .route("/export/commitments.json", get(export::commitments_json))
+        .route("/changes.atom", get(feed::changes_atom))
         // async-graphql-axum streams the body itself, past axum's DefaultBodyLimit: the
         // tower-http layer caps the stream (and refuses a long Content-Length up front).
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))

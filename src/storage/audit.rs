@@ -116,3 +116,120 @@ impl Db {
             .await?)
     }
 }
+
+/// Which audited writes the changes feed lists.
+#[derive(Debug, Clone, Default)]
+pub struct ChangesFilter {
+    /// Written at or after.
+    pub since: Option<chrono::DateTime<Utc>>,
+    /// Written before.
+    pub until: Option<chrono::DateTime<Utc>>,
+    /// Only these kinds of record (empty: every kind but tokens).
+    pub subjects: Vec<Subject>,
+    /// Only records of this event: the event itself and the commitments made at it, before
+    /// or after the write.
+    pub event: Option<String>,
+    /// Only this coalition: the coalition itself and its signatures.
+    pub coalition: Option<String>,
+}
+
+/// The cursor tag of the changes feed.
+const CHANGES_CURSOR: &str = "changes:ID_DESC";
+
+/// `%` and `_` are LIKE wildcards; slugs never hold them, but a filter is a user's text.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Db {
+    /// The audited writes matching `filter`, newest first, a page of `first` after the
+    /// cursor `after`.
+    pub async fn changes(
+        &self,
+        filter: &ChangesFilter,
+        first: u64,
+        after: Option<&str>,
+    ) -> StorageResult<super::read::Page<audit_entry::Model>> {
+        use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+        let mut query = audit_entry::Entity::find();
+        if let Some(since) = filter.since {
+            query = query.filter(audit_entry::Column::At.gte(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(audit_entry::Column::At.lt(until));
+        }
+        let subjects: Vec<&str> = if filter.subjects.is_empty() {
+            ALL_BUT_TOKENS.iter().map(|s| s.as_str()).collect()
+        } else {
+            filter.subjects.iter().map(|s| s.as_str()).collect()
+        };
+        query = query.filter(audit_entry::Column::EntityKind.is_in(subjects));
+        if let Some(event) = &filter.event {
+            // Records are stored as compact JSON (`"event":"slug"`), written by this server.
+            let field = LikeExpr::new(format!("%\"event\":\"{}\"%", like_escaped(event))).escape('\\');
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(audit_entry::Column::EntityKind.eq(Subject::Event.as_str()))
+                            .add(audit_entry::Column::Slug.eq(event.as_str())),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(audit_entry::Column::EntityKind.eq(Subject::Commitment.as_str()))
+                            .add(
+                                sea_orm::Condition::any()
+                                    .add(Expr::col(audit_entry::Column::After).like(field.clone()))
+                                    .add(Expr::col(audit_entry::Column::Before).like(field)),
+                            ),
+                    ),
+            );
+        }
+        if let Some(coalition) = &filter.coalition {
+            let signatures = LikeExpr::new(format!("{}/%", like_escaped(coalition))).escape('\\');
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(audit_entry::Column::EntityKind.eq(Subject::Coalition.as_str()))
+                            .add(audit_entry::Column::Slug.eq(coalition.as_str())),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(audit_entry::Column::EntityKind.eq(Subject::Signature.as_str()))
+                            .add(Expr::col(audit_entry::Column::Slug).like(signatures)),
+                    ),
+            );
+        }
+        if let Some(cursor) = after {
+            let key = super::cursor::decode("after", CHANGES_CURSOR, 1, cursor)?;
+            let id: i64 = key[0]
+                .as_deref()
+                .and_then(|k| k.parse().ok())
+                .ok_or_else(|| crate::domain::FieldError::new("after", "is not a cursor of this list and ordering"))?;
+            query = query.filter(audit_entry::Column::Id.lt(id));
+        }
+        let mut rows = query.order_by_desc(audit_entry::Column::Id).limit(first + 1).all(self.conn()).await?;
+        let has_next = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let cursor = super::cursor::encode(CHANGES_CURSOR, &[Some(r.id.to_string())]);
+                (r, cursor)
+            })
+            .collect();
+        Ok(super::read::Page { rows, has_next })
+    }
+}
+
+/// What the changes feed lists by default: every record and import, not the tokens.
+const ALL_BUT_TOKENS: [Subject; 7] = [
+    Subject::Source,
+    Subject::Actor,
+    Subject::Event,
+    Subject::Commitment,
+    Subject::Coalition,
+    Subject::Signature,
+    Subject::Import,
+];

@@ -11,6 +11,7 @@ mod harness;
 mod helpers;
 mod import;
 mod live;
+mod newsroom;
 mod operations;
 mod parity;
 mod postgres;
@@ -33,6 +34,7 @@ fn main() {
         hardening::trials(),
         import::trials(),
         live::trials(),
+        newsroom::trials(),
         operations::trials(),
         parity::trials(),
         promises::trials(),

@@ -53,6 +53,7 @@ pub(super) fn order_tag(order: CommitmentOrder) -> &'static str {
         CommitmentOrder::AnnouncedOnDesc => "commitments:announced_desc",
         CommitmentOrder::AnnouncedOnAsc => "commitments:announced_asc",
         CommitmentOrder::TitleAsc => "commitments:title_asc",
+        CommitmentOrder::UpdatedAtDesc => "commitments:updated_desc",
     }
 }
 
@@ -162,6 +163,12 @@ pub(crate) fn commitment_condition(filter: &CommitmentFilter, index: TextIndex) 
     }
     if let Some(to) = filter.announced_to {
         cond = cond.add(C::AnnouncedOn.lte(to));
+    }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(C::UpdatedAt.gte(since));
+    }
+    if let Some(before) = filter.updated_before {
+        cond = cond.add(C::UpdatedAt.lt(before));
     }
     if filter.amount_min.is_some() || filter.amount_max.is_some() {
         cond = cond.add(amount_condition(filter.amount_min, filter.amount_max));

@@ -191,6 +191,22 @@ impl Db {
                     rows
                 }
             }
+            CommitmentOrder::UpdatedAtDesc => {
+                if let Some(key) = &key {
+                    let at = key[0]
+                        .as_deref()
+                        .and_then(|k| chrono::DateTime::parse_from_rfc3339(k).ok())
+                        .map(|at| at.with_timezone(&chrono::Utc))
+                        .ok_or_else(|| FieldError::new("after", "is not a cursor of this list and ordering"))?;
+                    let id = parse_key_id(&key[1])?;
+                    select = select.filter(C::UpdatedAt.lte(at)).filter(
+                        Condition::any()
+                            .add(C::UpdatedAt.lt(at))
+                            .add(Condition::all().add(C::UpdatedAt.eq(at)).add(C::Id.lt(id))),
+                    );
+                }
+                select.order_by_desc(C::UpdatedAt).order_by_desc(C::Id).limit(limit).all(self.conn()).await?
+            }
             CommitmentOrder::TitleAsc => {
                 if let Some(key) = &key {
                     let title = key[0].clone().unwrap_or_default();
@@ -211,6 +227,9 @@ impl Db {
             .map(|row| {
                 let first_key = match order {
                     CommitmentOrder::TitleAsc => Some(row.title.clone()),
+                    CommitmentOrder::UpdatedAtDesc => {
+                        Some(row.updated_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                    }
                     _ => date_text(row.announced_on),
                 };
                 let cursor = cursor::encode(tag, &[first_key, Some(row.id.to_string())]);

@@ -104,6 +104,8 @@ fn follows_the_log(query: &TotalsQuery) -> bool {
         && f.relations.is_empty()
         && f.top_level.is_none()
         && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
+        && f.updated_since.is_none()
+        && f.updated_before.is_none()
 }
 
 impl Db {

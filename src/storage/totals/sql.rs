@@ -166,6 +166,8 @@ pub(super) fn owner_condition(filter: &CommitmentFilter, index: TextIndex) -> Co
         relations: filter.relations.clone(),
         top_level: filter.top_level,
         text: filter.text.clone(),
+        updated_since: filter.updated_since,
+        updated_before: filter.updated_before,
         ..CommitmentFilter::default()
     };
     let residual_cond = commitment_condition(&residual, index);

@@ -1,0 +1,242 @@
+//! Issue 17: what a newsroom asks after the headline. "What changed this week?": one feed
+//! across all records, newest first, each change with who, when and what, in GraphQL
+//! (`changes`) and as Atom (`/changes.atom`).
+
+use std::str::FromStr;
+
+use pledgewatch::auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+
+crate::harness::tests! {
+    both: [
+        the_changes_feed_lists_each_write_once_newest_first_with_what_changed,
+        the_atom_feed_parses_and_has_one_entry_per_change,
+    ]
+}
+
+const CHANGES: &str = r#"query($since: DateTime, $until: DateTime, $entities: [AuditedEntity!], $event: String,
+    $coalition: String, $first: Int, $after: String) {
+  changes(since: $since, until: $until, entities: $entities, event: $event, coalition: $coalition, first: $first, after: $after) {
+    nodes { actor action entity slug summary fields { field before after added removed } }
+    pageInfo { hasNextPage endCursor } } }"#;
+
+/// A mix of writes made after `since`: a source and a commitment created, the commitment's
+/// amount revised, its status set, then retracted; a signature set; a typo created and
+/// deleted. Returns the moment before them.
+async fn a_day_of_writes(app: &TestApp) -> String {
+    let since = chrono::Utc::now().to_rfc3339();
+    let editor = app.token("desk", Role::Editor).await;
+    let admin = app.token("chief", Role::Admin).await;
+    let write = |token: String, query: &'static str, variables: Value| async move {
+        let (status, body) = app.as_token(Some(&token), query, variables).await;
+        assert!(status == 200 && body.get("errors").is_none(), "{query}: {body}");
+        body
+    };
+    let create = r#"mutation($slug: String!, $source: String!) { createCommitment(input: { slug: $slug,
+        title: "A data centre in Lyon", pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10",
+        amountLow: "1000000", amountHigh: "2000000", currency: "EUR", kind: INVESTMENT, newSources: [{ slug: $source,
+        url: "https://example.org/lyon", publisher: "Example", title: "Lyon" }] }) { version } }"#;
+    write(editor.clone(), create, json!({ "slug": "lyon-dc", "source": "lyon-report" })).await;
+    let update = r#"mutation { updateCommitment(slug: "lyon-dc", expectedVersion: 1, patch: { amountHigh: "3000000" }) { version } }"#;
+    write(editor.clone(), update, json!({})).await;
+    let status = r#"mutation { setCommitmentStatus(slug: "lyon-dc", expectedVersion: 2, status: IN_PROGRESS,
+        effectiveOn: "2025-06-01", source: "lyon-report") { version } }"#;
+    write(editor.clone(), status, json!({})).await;
+    let retract = r#"mutation { retractCommitment(slug: "lyon-dc", expectedVersion: 3, reason: "The figure was misread",
+        source: "lyon-report", retractedOn: "2025-07-01") { version } }"#;
+    write(editor.clone(), retract, json!({})).await;
+    let sign = r#"mutation { setSignature(input: { coalition: "coalition-sustainable-ai", actor: "spain",
+        stance: SIGNED, signedOn: "2025-02-11", sources: ["lyon-report"] }) { version } }"#;
+    write(editor.clone(), sign, json!({})).await;
+    write(editor, create, json!({ "slug": "typo", "source": "typo-source" })).await;
+    write(admin, r#"mutation { deleteCommitment(slug: "typo", reason: "entered twice") }"#, json!({})).await;
+    since
+}
+
+async fn the_changes_feed_lists_each_write_once_newest_first_with_what_changed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let since = a_day_of_writes(&app).await;
+    let (_, body) = app.as_token(None, CHANGES, json!({ "since": since })).await;
+    let nodes = body["data"]["changes"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let listed: Vec<(&str, &str, &str)> = nodes
+        .iter()
+        .map(|n| (n["action"].as_str().unwrap(), n["entity"].as_str().unwrap(), n["slug"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("DELETE", "commitment", "typo"),
+            ("CREATE", "commitment", "typo"),
+            ("CREATE", "source", "typo-source"),
+            ("CREATE", "signature", "coalition-sustainable-ai/spain"),
+            ("RETRACT", "commitment", "lyon-dc"),
+            ("SET_STATUS", "commitment", "lyon-dc"),
+            ("UPDATE", "commitment", "lyon-dc"),
+            ("CREATE", "commitment", "lyon-dc"),
+            ("CREATE", "source", "lyon-report"),
+        ],
+        "{body}"
+    );
+    assert!(nodes.iter().all(|n| n["actor"] == if n["action"] == "DELETE" { "chief" } else { "desk" }), "{body}");
+    // Each with what changed, before → after.
+    let summary = |i: usize| nodes[i]["summary"].as_str().unwrap();
+    assert_eq!(summary(6), "commitment lyon-dc updated: amount_high 2000000 → 3000000");
+    assert_eq!(
+        nodes[6]["fields"],
+        json!([{ "field": "amount_high", "before": "2000000", "after": "3000000",
+        "added": [], "removed": [] }])
+    );
+    assert_eq!(
+        summary(5),
+        "commitment lyon-dc status set: status ANNOUNCED → IN_PROGRESS; \
+         status_history +IN_PROGRESS · 2025-06-01 · lyon-report"
+    );
+    assert_eq!(
+        summary(4),
+        "commitment lyon-dc retracted: retraction (none) → The figure was misread · 2025-07-01 · lyon-report"
+    );
+    assert_eq!(summary(7), "commitment lyon-dc created: “A data centre in Lyon”");
+    assert_eq!(summary(0), "commitment typo deleted: “A data centre in Lyon”");
+    assert_eq!(summary(3), "signature coalition-sustainable-ai/spain created");
+
+    // Paged two by two, the walk lists the same changes, each once.
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let (_, page) = app.as_token(None, CHANGES, json!({ "since": since, "first": 2, "after": after })).await;
+        let page = &page["data"]["changes"];
+        walked.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["summary"].clone()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(walked, nodes.iter().map(|n| n["summary"].clone()).collect::<Vec<_>>());
+
+    // Filters: by kind of record, by event, by coalition, and before the writes.
+    let only = |vars: Value| {
+        let app = &app;
+        let since = since.clone();
+        async move {
+            let mut vars = vars;
+            vars["since"] = json!(since);
+            let (_, body) = app.as_token(None, CHANGES, vars).await;
+            body["data"]["changes"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|n| format!("{} {}", n["action"].as_str().unwrap(), n["slug"].as_str().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(only(json!({ "entities": ["SOURCE"] })).await, ["CREATE typo-source", "CREATE lyon-report"]);
+    assert_eq!(
+        only(json!({ "event": "ai-action-summit-2025" })).await,
+        ["DELETE typo", "CREATE typo", "RETRACT lyon-dc", "SET_STATUS lyon-dc", "UPDATE lyon-dc", "CREATE lyon-dc"]
+    );
+    assert_eq!(only(json!({ "event": "choose-france-2024" })).await, Vec::<String>::new());
+    assert_eq!(
+        only(json!({ "coalition": "coalition-sustainable-ai" })).await,
+        ["CREATE coalition-sustainable-ai/spain"]
+    );
+    assert_eq!(only(json!({ "until": since })).await, Vec::<String>::new());
+    // Without `since`, the shipped data's import is there too, oldest.
+    let (_, body) = app.as_token(None, CHANGES, json!({ "first": 500 })).await;
+    let all = body["data"]["changes"]["nodes"].as_array().unwrap();
+    assert_eq!(all.last().unwrap()["action"], "IMPORT", "{body}");
+    assert!(all.last().unwrap()["summary"].as_str().unwrap().contains(" inserted, "), "{body}");
+
+    // Commitments filter and sort by when they were last written; totals take the filter.
+    let lately = r#"query($since: DateTime) {
+        changed: commitments(filter: { updatedSince: $since }, orderBy: UPDATED_AT_DESC) { nodes { slug } }
+        latest: commitments(orderBy: UPDATED_AT_DESC, first: 2) { nodes { slug updatedAt } pageInfo { endCursor } }
+        totals(filter: { updatedSince: $since }) { grandTotal { count } excluded { commitment { slug } reason } } }"#;
+    let (_, body) = app.as_token(None, lately, json!({ "since": since })).await;
+    assert_eq!(body["data"]["changed"]["nodes"], json!([{ "slug": "lyon-dc" }]), "{body}");
+    let latest = body["data"]["latest"]["nodes"].as_array().unwrap();
+    assert_eq!(latest[0]["slug"], "lyon-dc", "{body}");
+    assert!(latest[0]["updatedAt"].as_str() >= latest[1]["updatedAt"].as_str(), "{body}");
+    assert_eq!(body["data"]["totals"]["grandTotal"]["count"], 0, "{body}");
+    assert_eq!(
+        body["data"]["totals"]["excluded"],
+        json!([{ "commitment": { "slug": "lyon-dc" }, "reason": "RETRACTED" }])
+    );
+    // The order pages without gaps or repeats.
+    let page = r#"query($after: String) { commitments(orderBy: UPDATED_AT_DESC, first: 7, after: $after) {
+        nodes { slug } pageInfo { hasNextPage endCursor } totalCount } }"#;
+    let (mut seen, mut after) = (Vec::new(), Value::Null);
+    let total = loop {
+        let (_, body) = app.as_token(None, page, json!({ "after": after })).await;
+        let c = &body["data"]["commitments"];
+        seen.extend(c["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_owned()));
+        if c["pageInfo"]["hasNextPage"] != true {
+            break c["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"));
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    };
+    let unique: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (total as usize, total as usize));
+
+    // Tokens are not in the feed, and asking for them takes an ADMIN token.
+    let (_, body) = app.as_token(None, CHANGES, json!({ "entities": ["TOKEN"] })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    let (_, body) = app.as_token(None, CHANGES, json!({ "first": 501 })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "first", "{body}");
+    let (_, body) = app.as_token(None, CHANGES, json!({ "after": "not-a-cursor" })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
+}
+
+async fn the_atom_feed_parses_and_has_one_entry_per_change(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let since = a_day_of_writes(&app).await;
+    let (_, body) = app.as_token(None, CHANGES, json!({ "since": since })).await;
+    let summaries: Vec<String> = body["data"]["changes"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["summary"].as_str().unwrap().to_owned())
+        .collect();
+
+    let client = reqwest::Client::new();
+    let get = |query: String| {
+        let client = client.clone();
+        let url = format!("http://{}/changes.atom{query}", app.address);
+        async move { client.get(url).send().await.expect("the feed answers") }
+    };
+    let response = get(format!("?since={}", urlencode(&since))).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/atom+xml; charset=utf-8");
+    let feed = atom_syndication::Feed::from_str(&response.text().await.unwrap()).expect("valid Atom");
+    // What Atom requires: the feed's id, title, updated and author; each entry's id, title
+    // and updated; ids unique.
+    assert!(!feed.id.is_empty() && !feed.title.value.is_empty() && !feed.authors.is_empty());
+    let titles: Vec<&str> = feed.entries.iter().map(|e| e.title.value.as_str()).collect();
+    assert_eq!(titles, summaries, "one entry per change, newest first");
+    let ids: std::collections::HashSet<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), summaries.len());
+    assert!(feed.entries.windows(2).all(|w| w[0].updated >= w[1].updated));
+    assert_eq!(feed.updated, feed.entries[0].updated);
+    let update = feed.entries.iter().find(|e| e.title.value.contains(" updated: ")).unwrap();
+    assert_eq!(update.authors[0].name, "desk");
+    assert_eq!(update.content.as_ref().and_then(|c| c.value.as_deref()), Some("amount_high: 2000000 → 3000000"));
+
+    // Followed per coalition; a bad parameter is named.
+    let response = get("?coalition=coalition-sustainable-ai&entities=SIGNATURE".into()).await;
+    let feed = atom_syndication::Feed::from_str(&response.text().await.unwrap()).expect("valid Atom");
+    let titles: Vec<&str> = feed.entries.iter().map(|e| e.title.value.as_str()).collect();
+    assert_eq!(titles, ["signature coalition-sustainable-ai/spain created"]);
+    assert!(feed.title.value.contains("coalition-sustainable-ai"));
+    for (query, field) in [("?first=0", "first"), ("?entities=TOKEN", "entities"), ("?colour=red", "colour")] {
+        let response = get(query.into()).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{query}: {body}");
+    }
+}
+
+/// `+` and `:` of an RFC 3339 time, escaped for a query string.
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
