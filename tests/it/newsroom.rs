@@ -13,6 +13,7 @@ crate::harness::tests! {
     both: [
         the_changes_feed_lists_each_write_once_newest_first_with_what_changed,
         the_atom_feed_parses_and_has_one_entry_per_change,
+        compare_events_takes_the_totals_filter_and_says_its_basis,
     ]
 }
 
@@ -234,6 +235,65 @@ async fn the_atom_feed_parses_and_has_one_entry_per_change(backend: Backend) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{query}: {body}");
     }
+}
+
+/// "The summit vs Choose France 2024", asked the obvious way, states what it compares: its
+/// basis (new money by default, or as announced), with the same filter as `totals`.
+async fn compare_events_takes_the_totals_filter_and_says_its_basis(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let compare = r#"query($basis: TotalsBasis, $filter: CommitmentFilter) {
+        compareEvents(slugs: ["ai-action-summit-2025", "choose-france-2024"], basis: $basis, filter: $filter) {
+            event { slug } basis count totals { low high newMoney { low high } asAnnounced { low high } }
+            ratioToFirst { low high } excluded { reason } } }"#;
+    let totals = r#"query($filter: CommitmentFilter, $basis: TotalsBasis) {
+        totals(filter: $filter, basis: $basis) { grandTotal { count low high } } }"#;
+    for (basis, kinds) in [
+        ("NEW_MONEY", None),
+        ("AS_ANNOUNCED", None),
+        ("NEW_MONEY", Some("INVESTMENT")),
+        ("AS_ANNOUNCED", Some("ENDOWMENT")),
+    ] {
+        let filter = kinds.map(|k| json!({ "kinds": [k] }));
+        let (_, body) = app.as_token(None, compare, json!({ "basis": basis, "filter": filter })).await;
+        let rows = body["data"]["compareEvents"].as_array().unwrap_or_else(|| panic!("{body}"));
+        for row in rows {
+            assert_eq!(row["basis"], basis, "{body}");
+            // Each event's figures are exactly `totals` with the event added to the filter.
+            let mut within = filter.clone().unwrap_or_else(|| json!({}));
+            within["events"] = json!([row["event"]["slug"]]);
+            let (_, t) = app.as_token(None, totals, json!({ "filter": within, "basis": basis })).await;
+            let grand = &t["data"]["totals"]["grandTotal"];
+            assert_eq!(
+                (&row["count"], &row["totals"]["low"], &row["totals"]["high"]),
+                (&grand["count"], &grand["low"], &grand["high"]),
+                "{basis} {kinds:?}: {row} vs {t}"
+            );
+        }
+        let d = |v: &Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+        let (summit, france) = (&rows[0]["totals"], &rows[1]["totals"]);
+        if d(&summit["low"]).is_zero() {
+            assert_eq!(rows[1]["ratioToFirst"], Value::Null, "{body}");
+        } else {
+            let expected = (d(&france["low"]) / d(&summit["low"])).round_dp(6).normalize();
+            assert_eq!(d(&rows[1]["ratioToFirst"]["low"]), expected, "{basis} {kinds:?}: {body}");
+        }
+    }
+    // Unfiltered: the summit's €1.2bn presented again (Amazon's Choose France 2024 money) is
+    // the whole difference between the two bases; Choose France 2024 is €15bn either way.
+    let (_, body) = app.as_token(None, compare, json!({ "basis": "AS_ANNOUNCED" })).await;
+    let rows = &body["data"]["compareEvents"];
+    let d = |v: &Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let summit = &rows[0]["totals"];
+    assert_eq!(
+        d(&summit["asAnnounced"]["low"]) - d(&summit["newMoney"]["low"]),
+        rust_decimal::Decimal::from(1_200_000_000)
+    );
+    assert_eq!(summit["low"], summit["asAnnounced"]["low"]);
+    assert_eq!(rows[1]["totals"]["low"], "15000000000", "{body}");
+    assert_eq!(rows[1]["totals"]["newMoney"]["low"], "15000000000");
+    // The events are named once: in `slugs` or `series`, not in the filter.
+    let (_, body) = app.as_token(None, compare, json!({ "filter": { "events": ["choose-france-2025"] } })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "filter.events", "{body}");
 }
 
 /// `+` and `:` of an RFC 3339 time, escaped for a query string.

@@ -25,6 +25,8 @@ pub struct EventComparison {
     pub(super) query: Arc<TotalsQuery>,
     /// The event's total.
     pub(super) report: Arc<Report>,
+    /// What `totals.low`/`high`, the ratio and the ranking are of.
+    pub(super) basis: TotalsBasis,
 }
 
 #[Object]
@@ -36,7 +38,7 @@ impl EventComparison {
     /// Its totals: `newMoney` and `represented` side by side, `asAnnounced` for the total
     /// as announced at the event.
     async fn totals(&self) -> TotalsAmounts {
-        TotalsAmounts::of(&self.report.grand, self.query.currency, TotalsBasis::NewMoney)
+        TotalsAmounts::of(&self.report.grand, self.query.currency, self.basis)
     }
     /// Commitments counted.
     async fn count(&self) -> i64 {
@@ -46,7 +48,7 @@ impl EventComparison {
     async fn pledgers(&self) -> usize {
         self.pledgers.iter().filter(|g| g.totals.count > 0).count()
     }
-    /// The largest pledgers by high total (new money).
+    /// The largest pledgers by high total (on `basis`).
     async fn top_pledgers(
         &self,
         #[graphql(desc = "How many (default 5, at most 500).")] first: Option<i32>,
@@ -57,11 +59,17 @@ impl EventComparison {
             .iter()
             .filter(|g| g.totals.count > 0)
             .take(first as usize)
-            .map(|g| TotalsGroup { group: g.clone(), query: Arc::clone(&self.query), basis: TotalsBasis::NewMoney })
+            .map(|g| TotalsGroup { group: g.clone(), query: Arc::clone(&self.query), basis: self.basis })
             .collect())
     }
-    /// This event's new money divided by the first event's, per scenario (6 decimals; null
-    /// when the first event's total is zero).
+    /// What `totals.low`/`high`, `ratioToFirst` and `topPledgers` are of: NEW_MONEY (money
+    /// counted once, at its first announcement) or AS_ANNOUNCED (money presented again
+    /// included). Quote the figure with it, and with `excluded`.
+    async fn basis(&self) -> TotalsBasis {
+        self.basis
+    }
+    /// This event's total divided by the first event's, on `basis`, per scenario (6
+    /// decimals; null when the first event's total is zero).
     async fn ratio_to_first(&self) -> Option<TotalRatio> {
         self.ratio.map(|(low, high)| TotalRatio { low: Decimal(low), high: Decimal(high) })
     }

@@ -297,6 +297,7 @@ impl TotalsQueryRoot {
     /// top pledgers, and each event's ratio to the first. Name the events (`slugs`, in
     /// your order) or a series (`series`: its editions, oldest first).
     #[graphql(complexity = "crate::graphql::cost::TOTALS + child_complexity")]
+    #[allow(clippy::too_many_arguments)]
     async fn compare_events(
         &self,
         ctx: &Context<'_>,
@@ -305,8 +306,21 @@ impl TotalsQueryRoot {
         #[graphql(desc = "Reporting currency (ISO 4217).", default = "EUR")] currency: String,
         fx: Option<FxPolicyInput>,
         as_of: Option<Date>,
+        #[graphql(desc = "Counted within every event (e.g. `kinds: [INVESTMENT]`, or `topLevel: true`); \
+                          its `events` must stay empty: name the events in `slugs` or `series`.")]
+        filter: Option<CommitmentFilterInput>,
+        #[graphql(desc = "What `totals.low`/`high`, `ratioToFirst` and `topPledgers` are of (NEW_MONEY by default).")]
+        basis: Option<TotalsBasis>,
     ) -> Result<Vec<EventComparison>, ApiError> {
+        let basis = basis.unwrap_or(TotalsBasis::NewMoney);
         let currency = self::currency("currency", &currency)?;
+        let within = match filter {
+            Some(f) if f.events.as_ref().is_some_and(|e| !e.is_empty()) => {
+                return Err(FieldError::new("filter.events", "name the events in slugs or series").into());
+            }
+            Some(f) => f.into_filter()?,
+            None => CommitmentFilter::default(),
+        };
         let fx = fx.unwrap_or_default().into_policy("fx")?;
         let db = ctx.db()?;
         let events = match (slugs, series) {
@@ -342,18 +356,18 @@ impl TotalsQueryRoot {
         let mut first: Option<Pair> = None;
         for event in events {
             let slug = &event.slug;
-            let filter = CommitmentFilter { events: vec![slug.clone()], ..CommitmentFilter::default() };
+            let filter = CommitmentFilter { events: vec![slug.clone()], ..within.clone() };
             let base =
                 TotalsQuery { filter: filter.clone(), group_by: vec![], currency, fx, as_of: as_of.map(|d| d.0) };
             let total = db.totals(&base).await.api()?;
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
             let pledger_report = db.totals(&by_pledger).await.api()?;
             let mut pledgers = pledger_report.groups.clone();
-            order_by(&mut pledgers, RankBy::High, report::Basis::NewMoney, true);
-            let counted = total.grand.counted();
+            order_by(&mut pledgers, RankBy::High, basis.into(), true);
+            let counted = total.grand.of_basis(basis.into());
             let base_pair = *first.get_or_insert(counted);
             let ratio = ratio(counted.low, base_pair.low).zip(ratio(counted.high, base_pair.high));
-            out.push(EventComparison { event: Event(event), ratio, pledgers, query: by_pledger, report: total });
+            out.push(EventComparison { event: Event(event), ratio, pledgers, query: by_pledger, report: total, basis });
         }
         Ok(out)
     }
