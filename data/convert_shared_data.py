@@ -129,6 +129,22 @@ UNRECORDED_EARLIER_OVERLAPS = [
 ]
 
 
+# French names of events and coalitions, each with the source that gives it (added to the
+# record's sources when not already there). Only names a source of sources.csv states; GPAI's
+# "Partenariat mondial sur l'IA" has none there, so it is not recorded.
+FRENCH_NAMES = {
+    ("events", "ai-action-summit-2025"): (
+        "Sommet pour l'action sur l'intelligence artificielle", "elysee-business-day-2025-02-11"),
+    ("coalitions", "paris-ai-action-statement-2025"): (
+        "Déclaration sur l'intelligence artificielle durable et inclusive pour la population et la planète",
+        "newswire-ca-declaration-fr-2025-02-12"),
+    ("coalitions", "seoul-declaration-2024"): (
+        "Déclaration de Séoul pour une IA sûre, innovante et inclusive", "pm-gc-ca-seoul-declaration-2024-05"),
+    # Anne Bouverot in La Tribune Dimanche, as a blog reproduces it: "coalition pour une IA durable".
+    ("coalitions", "coalition-sustainable-ai"): ("Coalition pour une IA durable", "kennycaldieraro-fondation"),
+}
+
+
 def rows(folder, name):
     with open(Path(folder) / name, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -298,6 +314,13 @@ def main(folder):
         for r in rows(folder, "fx_rates.csv")
     ]
     known_sources = {s["slug"] for s in out["sources"]}
+    for (collection, slug), (name_fr, source) in FRENCH_NAMES.items():
+        record = next((r for r in out[collection] if r["slug"] == slug), None)
+        if record is None or source not in known_sources:
+            sys.exit(f"French name of {collection} {slug}: unknown record or source {source}")
+        record["name_fr"] = name_fr
+        if source not in record["sources"]:
+            record["sources"].append(source)
     known_coalitions = {c["slug"] for c in out["coalitions"]}
     out["reported_counts"] = []
     for coalition, on, low, high, kind, wording, note, sources in REPORTED_COUNTS:

@@ -19,6 +19,7 @@ mod m20261128_000005_add_event_series;
 mod m20261128_000006_create_reported_counts;
 mod m20261128_000007_allow_unrecorded_earlier_overlaps;
 mod m20261128_000008_index_commitments_updated;
+mod m20261128_000009_add_french_names;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_create_reported_counts::Migration),
             Box::new(m20261128_000007_allow_unrecorded_earlier_overlaps::Migration),
             Box::new(m20261128_000008_index_commitments_updated::Migration),
+            Box::new(m20261128_000009_add_french_names::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ pub(super) const ACTORS: FileSpec = FileSpec {
 };
 pub(super) const EVENTS: FileSpec = FileSpec {
     file: "events.csv",
-    columns: &["slug", "name", "kind", "city", "country", "start_date", "end_date", "series", "sources"],
+    columns: &["slug", "name", "kind", "city", "country", "start_date", "end_date", "series", "name_fr", "sources"],
     lists: &["sources"],
     bools: &[],
     ints: &[],
@@ -83,7 +83,7 @@ pub(super) const OVERLAPS: FileSpec = FileSpec {
 };
 pub(super) const COALITIONS: FileSpec = FileSpec {
     file: "coalitions.csv",
-    columns: &["slug", "name", "kind", "launched_on", "event", "sources"],
+    columns: &["slug", "name", "kind", "launched_on", "event", "name_fr", "sources"],
     lists: &["sources"],
     bools: &[],
     ints: &[],

@@ -134,6 +134,8 @@ pub struct EventInput {
     pub end_date: Option<Date>,
     /// The series the event is an edition of (a slug, e.g. `choose-france`).
     pub series: Option<String>,
+    /// The French name (cite the source that gives it).
+    pub name_fr: Option<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -148,6 +150,7 @@ pub struct EventPatch {
     pub start_date: MaybeUndefined<Date>,
     pub end_date: MaybeUndefined<Date>,
     pub series: MaybeUndefined<String>,
+    pub name_fr: MaybeUndefined<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -213,6 +216,8 @@ pub struct CoalitionInput {
     pub kind: CoalitionKind,
     pub launched_on: Option<Date>,
     pub event: Option<String>,
+    /// The French name (cite the source that gives it).
+    pub name_fr: Option<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -224,6 +229,7 @@ pub struct CoalitionPatch {
     pub kind: Option<CoalitionKind>,
     pub launched_on: MaybeUndefined<Date>,
     pub event: MaybeUndefined<String>,
+    pub name_fr: MaybeUndefined<String>,
     pub sources: Option<Vec<String>>,
     pub new_sources: Option<Vec<SourceInput>>,
 }
@@ -299,6 +305,7 @@ impl From<EventInput> for EventRecord {
             start_date: date(input.start_date),
             end_date: date(input.end_date),
             series: input.series,
+            name_fr: input.name_fr,
             sources,
         }
     }
@@ -316,6 +323,7 @@ impl EventPatch {
         patch(&mut r.start_date, self.start_date, |d| d.0.format("%Y-%m-%d").to_string());
         patch(&mut r.end_date, self.end_date, |d| d.0.format("%Y-%m-%d").to_string());
         patch(&mut r.series, self.series, |v| v);
+        patch(&mut r.name_fr, self.name_fr, |v| v);
         recite(&mut r.sources, self.sources, self.new_sources.as_deref());
     }
 }
@@ -385,6 +393,7 @@ impl From<CoalitionInput> for CoalitionRecord {
             kind: kinds::CoalitionKind::from(input.kind).as_str().to_owned(),
             launched_on: date(input.launched_on),
             event: input.event,
+            name_fr: input.name_fr,
             sources,
         }
     }
@@ -399,6 +408,7 @@ impl CoalitionPatch {
         }
         patch(&mut r.launched_on, self.launched_on, |d| d.0.format("%Y-%m-%d").to_string());
         patch(&mut r.event, self.event, |v| v);
+        patch(&mut r.name_fr, self.name_fr, |v| v);
         recite(&mut r.sources, self.sources, self.new_sources.as_deref());
     }
 }

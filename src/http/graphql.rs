@@ -1,15 +1,12 @@
 //! GraphQL over HTTP: POST and GET, the answer's media type and status, the response cache,
 //! and GraphiQL for a browser.
 
-use async_graphql::{
-    ServerError,
-    http::{GraphiQLSource, parse_query_string},
-};
+use async_graphql::{ServerError, http::parse_query_string};
 use axum::{
     body::{Body, Bytes},
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::{Html, IntoResponse, Response},
+    response::Response,
 };
 
 use super::{
@@ -214,14 +211,7 @@ pub(super) async fn graphql_get(
     let query = uri.query().unwrap_or_default();
     let browser = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if browser && !query.split('&').any(|pair| pair.starts_with("query=")) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("pledgewatch GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return super::console::page();
     }
     let Reader(caller) = match reader {
         Ok(reader) => reader,

@@ -2,6 +2,7 @@
 //! data to the GraphQL layer; it holds no business logic.
 
 mod cache;
+mod console;
 mod dashboard;
 mod export;
 mod feed;
@@ -219,6 +220,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(dashboard::index))
         .route("/dashboard.js", get(dashboard::script))
         .route("/dashboard.css", get(dashboard::style))
+        .route("/console/console.js", get(console::script))
+        .route("/console/{file}", get(console::vendored))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

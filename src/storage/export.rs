@@ -114,6 +114,7 @@ pub(crate) async fn event_record<C: ConnectionTrait>(conn: &C, m: &event::Model)
         start_date: date(m.start_date),
         end_date: date(m.end_date),
         series: m.series.clone(),
+        name_fr: m.name_fr.clone(),
         sources: source_slugs(conn, Linked::Event, m.id).await?,
     })
 }
@@ -204,6 +205,7 @@ pub(crate) async fn coalition_record<C: ConnectionTrait>(
         kind: m.kind.clone(),
         launched_on: date(m.launched_on),
         event: slug_of::<event::Entity, _>(conn, m.event_id).await?,
+        name_fr: m.name_fr.clone(),
         sources: source_slugs(conn, Linked::Coalition, m.id).await?,
     })
 }

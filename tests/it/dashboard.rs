@@ -16,7 +16,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 use crate::helpers::{Backend, TestApp};
 
 crate::harness::tests! {
-    browser: [the_dashboard_shows_the_api_figures_and_its_search_filters_the_table]
+    browser: [
+        the_dashboard_shows_the_api_figures_and_its_search_filters_the_table,
+        the_console_works_offline_and_runs_a_query,
+    ]
 }
 
 /// The Chromium binary on PATH, if any.
@@ -283,6 +286,16 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     let heading = browser.eval("document.querySelector('h1').textContent").await;
     assert_eq!(heading, json!("Le Sommet pour l'action sur l'IA en un coup d'œil"));
     assert_eq!(browser.eval("document.getElementById('headline-total').textContent").await, json!("318,2 Md EUR"));
+    // Data labels in French where the data has a French name.
+    let declaration = browser.eval("document.querySelector('#signatory-chart g[data-coalition=\"paris-ai-action-statement-2025\"] text title').textContent").await;
+    assert_eq!(
+        declaration,
+        json!("Déclaration sur l'intelligence artificielle durable et inclusive pour la population et la planète")
+    );
+    let summit = browser
+        .eval("document.querySelector('#events-chart g[data-key=\"ai-action-summit-2025\"] text title').textContent")
+        .await;
+    assert_eq!(summit, json!("Sommet pour l'action sur l'intelligence artificielle"));
 
     assert!(browser.errors.is_empty(), "the page logged errors: {:#?}", browser.errors);
 
@@ -323,4 +336,36 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     browser
         .wait_for("(document.getElementById('live')?.textContent ?? '').includes('reads need a token on this server')")
         .await;
+}
+
+/// GraphiQL at `/graphql` in a browser that may reach nothing but this server: every file
+/// comes from the binary, the example tabs are there, and the first one runs.
+async fn the_console_works_offline_and_runs_a_query() {
+    let binary = chromium();
+    let app = TestApp::spawn_current(Backend::Sqlite).await.expect("SQLite always runs");
+    let mut browser = Browser::launch(&binary).await;
+    // No internet: any address but this server's is refused.
+    browser.page("Network.enable", json!({})).await;
+    let blocked =
+        json!({ "urls": ["https://*", "*://*.com/*", "*://*.org/*", "*://*.net/*", "*://*.sh/*", "*://*.io/*"] });
+    browser.page("Network.setBlockedURLs", blocked).await;
+    browser.page("Page.navigate", json!({ "url": format!("http://{}/graphql", app.address) })).await;
+    browser
+        .wait_for("document.readyState === 'complete' && !!document.querySelector('.graphiql-execute-button')")
+        .await;
+    let tabs = browser.eval("document.querySelectorAll('.graphiql-tab').length").await;
+    assert_eq!(tabs, json!(6), "the README's questions as tabs");
+    browser.eval("document.querySelector('.graphiql-execute-button').click()").await;
+    browser
+        .wait_for(
+            "(document.querySelector('.graphiql-response') || { textContent: '' }).textContent.includes('totalCount')",
+        )
+        .await;
+    let answer = browser.eval("document.querySelector('.graphiql-response').textContent").await;
+    assert!(answer.as_str().unwrap().contains("\"totalCount\""), "{answer}");
+    let foreign = browser
+        .eval("performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))")
+        .await;
+    assert_eq!(foreign, json!([]), "everything comes from this server");
+    assert!(browser.errors.is_empty(), "the console logged errors: {:#?}", browser.errors);
 }

@@ -14,6 +14,7 @@ crate::harness::tests! {
         the_changes_feed_lists_each_write_once_newest_first_with_what_changed,
         the_atom_feed_parses_and_has_one_entry_per_change,
         compare_events_takes_the_totals_filter_and_says_its_basis,
+        french_names_are_found_and_shown_on_request,
     ]
 }
 
@@ -294,6 +295,71 @@ async fn compare_events_takes_the_totals_filter_and_says_its_basis(backend: Back
     // The events are named once: in `slugs` or `series`, not in the filter.
     let (_, body) = app.as_token(None, compare, json!({ "filter": { "events": ["choose-france-2025"] } })).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "filter.events", "{body}");
+}
+
+/// The summit was French: its event and declarations carry their sourced French names,
+/// search finds them in either language, and `name(lang: FR)` shows them.
+async fn french_names_are_found_and_shown_on_request(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let search = r#"query($q: String!) { search(query: $q) {
+        __typename ... on Event { slug } ... on Coalition { slug } ... on Actor { slug } ... on Commitment { slug } } }"#;
+    let hits = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (_, body) = app.as_token(None, search, json!({ "q": q })).await;
+            body["data"]["search"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|h| format!("{} {}", h["__typename"].as_str().unwrap(), h["slug"].as_str().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let declarations = hits("déclaration").await;
+    for expected in ["Coalition paris-ai-action-statement-2025", "Coalition seoul-declaration-2024"] {
+        assert!(declarations.contains(&expected.to_owned()), "{expected}: {declarations:?}");
+    }
+    assert_eq!(hits("ia durable").await, ["Coalition coalition-sustainable-ai"]);
+    assert_eq!(hits("Sommet pour l'action").await, ["Event ai-action-summit-2025"]);
+    // Accents and case are optional in French too.
+    assert_eq!(hits("DECLARATION DE SEOUL").await, ["Coalition seoul-declaration-2024"]);
+
+    let names = r#"{
+        paris: coalition(slug: "paris-ai-action-statement-2025") { en: name fr: name(lang: FR) nameFr sources { slug } }
+        summit: event(slug: "ai-action-summit-2025") { fr: name(lang: FR) }
+        bletchley: event(slug: "ai-safety-summit-2023") { en: name fr: name(lang: FR) nameFr } }"#;
+    let (_, body) = app.query(names).await;
+    let paris = &body["data"]["paris"];
+    assert_eq!(paris["en"], "Statement on Inclusive and Sustainable Artificial Intelligence for People and the Planet");
+    assert_eq!(
+        paris["fr"],
+        "Déclaration sur l'intelligence artificielle durable et inclusive pour la population et la planète"
+    );
+    assert_eq!(paris["fr"], paris["nameFr"]);
+    assert!(paris["sources"].as_array().unwrap().iter().any(|s| s["slug"] == "newswire-ca-declaration-fr-2025-02-12"));
+    assert_eq!(body["data"]["summit"]["fr"], "Sommet pour l'action sur l'intelligence artificielle");
+    // No French name recorded: the English one, and nameFr says there is none.
+    let bletchley = &body["data"]["bletchley"];
+    assert_eq!(
+        (bletchley["fr"].clone(), bletchley["nameFr"].clone()),
+        (bletchley["en"].clone(), Value::Null),
+        "{body}"
+    );
+
+    // An editor adds one, with its source; search finds it at once and the feed says so.
+    let editor = app.token("desk", Role::Editor).await;
+    let (_, body) = app.as_token(None, r#"{ event(slug: "ai-safety-summit-2023") { version } }"#, json!({})).await;
+    let version = body["data"]["event"]["version"].clone();
+    let update = r#"mutation($v: Int!) { updateEvent(slug: "ai-safety-summit-2023", expectedVersion: $v,
+        patch: { nameFr: "Sommet sur la sécurité de l'IA 2023" }) { nameFr } }"#;
+    let (_, body) = app.as_token(Some(&editor), update, json!({ "v": version })).await;
+    assert_eq!(body["data"]["updateEvent"]["nameFr"], "Sommet sur la sécurité de l'IA 2023", "{body}");
+    assert_eq!(hits("securite de l'ia").await, ["Event ai-safety-summit-2023"]);
+    let (_, body) = app.as_token(None, CHANGES, json!({ "first": 1 })).await;
+    assert_eq!(
+        body["data"]["changes"]["nodes"][0]["summary"],
+        "event ai-safety-summit-2023 updated: name_fr (none) → Sommet sur la sécurité de l'IA 2023"
+    );
 }
 
 /// `+` and `:` of an RFC 3339 time, escaped for a query string.

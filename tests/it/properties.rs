@@ -278,6 +278,7 @@ fn records(case: &Case, prefix: &str, with_overlaps: bool) -> DataSet {
             start_date: Some("2025-02-03".into()),
             end_date: Some("2025-02-10".into()),
             series: None,
+            name_fr: None,
             sources: vec!["test-source".into()],
         }],
         commitments,

@@ -35,6 +35,7 @@ fn summit_of_2025_02_10(slug: &str, name: &str) -> EventRecord {
         start_date: Some("2025-02-10".into()),
         end_date: None,
         series: None,
+        name_fr: None,
         sources: vec!["test-source".into()],
     }
 }

@@ -270,11 +270,13 @@ async fn edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new(backend: 
 }
 
 /// A database made before an overlap's earlier side could be left unrecorded keeps every
-/// overlap through the upgrade (SQLite rebuilds the table), then takes the new kind.
+/// overlap through the upgrade (SQLite rebuilds the table), then takes the new kind. The
+/// older database is written with plain SQL of its own schema: the entities follow the
+/// newest one.
 async fn an_upgraded_database_keeps_every_overlap(backend: Backend) {
     use migration::MigratorTrait;
     use pledgewatch::storage::{Db, PoolOptions};
-    use sea_orm::{ConnectionTrait, EntityTrait};
+    use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 
     let (url, _dir) = match backend {
         Backend::Sqlite => {
@@ -292,27 +294,75 @@ async fn an_upgraded_database_keeps_every_overlap(backend: Backend) {
         .position(|m| m.name() == "m20261128_000007_allow_unrecorded_earlier_overlaps")
         .expect("the migration exists");
     migration::Migrator::up(db.conn(), Some(steps as u32)).await.expect("the older schema");
-    let mut data = pledgewatch::reference::reference_data().expect("the reference data parses");
-    let all_overlaps = data.overlaps.clone();
-    data.overlaps.retain(|o| o.earlier.is_some());
-    db.import(&data).await.expect("the reference data loads into the older schema");
-    let before = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
+    let at = "'2025-01-01 00:00:00+00:00'";
+    let run = |sql: String| {
+        let conn = db.conn();
+        async move { conn.execute_unprepared(&sql).await }
+    };
+    run(format!(
+        "INSERT INTO actors (slug, name, name_folded, kind, aliases, aliases_folded, version, created_at, updated_at) \
+         VALUES ('a', 'A', 'a', 'COMPANY', '[]', '', 1, {at}, {at})"
+    ))
+    .await
+    .unwrap();
+    for c in ["c1", "c2", "c3"] {
+        run(format!(
+            "INSERT INTO commitments (slug, title, title_folded, pledger_id, currency, currency_exponent, kind, \
+             status, amount_disputed, amount_low, amount_high, version, created_at, updated_at) VALUES ('{c}', '{c}', \
+             '{c}', (SELECT id FROM actors WHERE slug = 'a'), 'EUR', 2, 'INVESTMENT', 'ANNOUNCED', FALSE, 100000, \
+             100000, 1, {at}, {at})"
+        ))
+        .await
+        .unwrap();
+    }
+    let id = |slug: &str| format!("(SELECT id FROM commitments WHERE slug = '{slug}')");
+    for (later, earlier, note) in [("c2", "c1", "one"), ("c3", "c1", "two"), ("c3", "c2", "three")] {
+        run(format!(
+            "INSERT INTO \"overlaps\" (later_id, earlier_id, amount_low, amount_high, currency, currency_exponent, note) \
+             VALUES ({}, {}, 100, 200, 'EUR', 2, '{note}')",
+            id(later),
+            id(earlier)
+        ))
+        .await
+        .unwrap();
+    }
+    #[derive(Debug, PartialEq, FromQueryResult)]
+    struct Row {
+        id: i64,
+        later_id: i64,
+        earlier_id: Option<i64>,
+        amount_low: Option<i64>,
+        amount_high: Option<i64>,
+        currency: String,
+        note: Option<String>,
+    }
+    let rows = || async {
+        let sql =
+            "SELECT id, later_id, earlier_id, amount_low, amount_high, currency, note FROM \"overlaps\" ORDER BY id";
+        Row::find_by_statement(Statement::from_string(db.conn().get_database_backend(), sql))
+            .all(db.conn())
+            .await
+            .unwrap()
+    };
+    let before = rows().await;
     assert_eq!(before.len(), 3);
+    // Before the upgrade, an overlap needs its earlier side.
+    let unrecorded = format!(
+        "INSERT INTO \"overlaps\" (later_id, earlier_id, currency, currency_exponent) VALUES ({}, NULL, 'EUR', 2)",
+        id("c1")
+    );
+    assert!(run(unrecorded.clone()).await.is_err());
 
     db.migrate().await.expect("the upgrade applies");
-    let after = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
-    assert_eq!(after, before, "every overlap kept, ids and all");
-    data.overlaps = all_overlaps;
-    db.import(&data).await.expect("the overlap without an earlier side loads after the upgrade");
-    let unrecorded = entity::overlap::Entity::find().all(db.conn()).await.unwrap();
-    assert_eq!(unrecorded.iter().filter(|o| o.earlier_id.is_none()).count(), 1);
+    assert_eq!(rows().await, before, "every overlap kept, ids and all");
+    run(unrecorded).await.expect("an overlap without an earlier side after the upgrade");
+    assert_eq!(rows().await.iter().filter(|r| r.earlier_id.is_none()).count(), 1);
     // The foreign keys still hold: an overlap of no commitment is refused.
-    let orphan = db
-        .conn()
-        .execute_unprepared(
-            "INSERT INTO overlaps (later_id, earlier_id, currency, currency_exponent) VALUES (999999, NULL, 'EUR', 2)",
-        )
-        .await;
+    let orphan = run(
+        "INSERT INTO \"overlaps\" (later_id, earlier_id, currency, currency_exponent) VALUES (999999, NULL, 'EUR', 2)"
+            .into(),
+    )
+    .await;
     assert!(orphan.is_err(), "the rebuilt table lost its foreign key");
 }
 

@@ -110,6 +110,9 @@ pub struct EventRecord {
     /// The series the event is an edition of (a slug: `choose-france`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// The French name, where a source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_fr: Option<String>,
     pub sources: Vec<String>,
 }
 
@@ -227,6 +230,9 @@ pub struct CoalitionRecord {
     pub launched_on: Option<String>,
     #[serde(default)]
     pub event: Option<String>,
+    /// The French name, where a source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_fr: Option<String>,
     pub sources: Vec<String>,
 }
 

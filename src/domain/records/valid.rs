@@ -39,6 +39,7 @@ pub struct ValidEvent {
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
     pub series: Option<String>,
+    pub name_fr: Option<String>,
     pub sources: Vec<String>,
 }
 
@@ -111,6 +112,7 @@ pub struct ValidCoalition {
     pub kind: CoalitionKind,
     pub launched_on: Option<NaiveDate>,
     pub event: Option<String>,
+    pub name_fr: Option<String>,
     pub sources: Vec<String>,
 }
 

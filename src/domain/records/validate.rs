@@ -171,6 +171,7 @@ impl EventRecord {
                 }
                 None => None,
             },
+            name_fr: opt_line("nameFr", &self.name_fr)?,
             sources: sources(&self.sources, false)?,
         })
     }
@@ -329,6 +330,7 @@ impl CoalitionRecord {
             kind: CoalitionKind::parse("kind", &self.kind)?,
             launched_on: opt_date("launchedOn", &self.launched_on)?,
             event: opt_slug("event", &self.event)?,
+            name_fr: opt_line("nameFr", &self.name_fr)?,
             sources: sources(&self.sources, false)?,
         })
     }

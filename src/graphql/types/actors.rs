@@ -98,9 +98,15 @@ impl Event {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
-    /// Name.
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Name, in `lang` (EN by default; FR gives the French name where one is recorded,
+    /// else the English one).
+    async fn name(&self, lang: Option<Language>) -> &str {
+        name_in(lang, &self.0.name, self.0.name_fr.as_deref())
+    }
+    /// The French name, where a source gives one ("Sommet pour l'action sur l'intelligence
+    /// artificielle").
+    async fn name_fr(&self) -> Option<&str> {
+        self.0.name_fr.as_deref()
     }
     /// Kind of occasion.
     async fn kind(&self) -> Result<EventKind, ApiError> {

@@ -93,9 +93,15 @@ impl Coalition {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
-    /// Name.
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Name, in `lang` (EN by default; FR gives the French name where one is recorded,
+    /// else the English one).
+    async fn name(&self, lang: Option<Language>) -> &str {
+        name_in(lang, &self.0.name, self.0.name_fr.as_deref())
+    }
+    /// The French name, where a source gives one ("Déclaration sur l'intelligence
+    /// artificielle durable et inclusive pour la population et la planète").
+    async fn name_fr(&self) -> Option<&str> {
+        self.0.name_fr.as_deref()
     }
     /// Declaration or coalition.
     async fn kind(&self) -> Result<CoalitionKind, ApiError> {

@@ -152,6 +152,23 @@ pub enum ReportedCountKind {
     Wider,
 }
 
+/// The language of a label. Names are English unless a French one is recorded (then
+/// `name(lang: FR)` gives it, and `nameFr` says whether there is one).
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Fr,
+}
+
+/// A name in `lang`: the French one when asked for and recorded, else the English one.
+pub(crate) fn name_in<'a>(lang: Option<Language>, name: &'a str, name_fr: Option<&'a str>) -> &'a str {
+    match (lang.unwrap_or_default(), name_fr) {
+        (Language::Fr, Some(fr)) => fr,
+        _ => name,
+    }
+}
+
 /// How much of an amount is known.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "money::AmountKind")]

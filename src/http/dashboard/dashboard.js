@@ -191,7 +191,7 @@ const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
     grandTotal { low high count } ratesUsed { date quote rate }
   }
   events: totals(groupBy: [EVENT], currency: $currency, orderBy: HIGH_DESC) {
-    groups { key { value label event { startDate } } low high count }
+    groups { key { value label event { startDate nameFr } } low high count }
   }
   pledgers: totals(filter: { events: $summit }, groupBy: [PLEDGER], currency: $currency, orderBy: LOW_DESC) {
     grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
@@ -207,7 +207,7 @@ const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
     contributions { commitment { slug title pledger { name } sources { url publisher } } original { low high currency } }
   }
   coalitions(first: 50) {
-    nodes { slug name kind counts { signed declined withdrawn total } reported { low high } timeline { points { date cumulative } undated }
+    nodes { slug name nameFr kind counts { signed declined withdrawn total } reported { low high } timeline { points { date cumulative } undated }
       caveats: signatures(filter: { stances: [SIGNED] }) { notes } }
   }
 }`;
@@ -373,7 +373,12 @@ function drawHeadline(d) {
     : t("ratesNone");
   document.getElementById("headline-note").textContent = t("headlineNote", total.count, rates);
   // Money announced outside any event (Google's first Visakhapatnam announcement) is a group too.
-  const events = d.events.groups.map((g) => ({ key: g.key[0].value, label: g.key[0].label ?? t("noEvent"), low: g.low, high: g.high }));
+  const events = d.events.groups.map((g) => ({
+    key: g.key[0].value,
+    label: localName(g.key[0].label, g.key[0].event && g.key[0].event.nameFr) ?? t("noEvent"),
+    low: g.low,
+    high: g.high,
+  }));
   barChart(document.getElementById("events-chart"), events, t("eventsChart"), state.currency, ["own", "range"]);
 }
 
@@ -440,8 +445,8 @@ function drawCoalitions(d) {
         return k === "signed" && caveated ? `${said} (${t("caveated", caveated)})` : said;
       })
       .join(", ");
-    const label = svg("text", { x: 0, y: y + 12 }, `${short(c.name, fits(width) - counts.length - 3)} — ${counts}`);
-    label.append(svg("title", {}, c.name));
+    const label = svg("text", { x: 0, y: y + 12 }, `${short(localName(c.name, c.nameFr), fits(width) - counts.length - 3)} — ${counts}`);
+    label.append(svg("title", {}, localName(c.name, c.nameFr)));
     g.append(label);
     let x = 0;
     for (const [key, n, kind] of parts) {
@@ -458,6 +463,11 @@ function drawCoalitions(d) {
   drawTimeline(d.coalitions.nodes.find((c) => c.slug === DECLARATION) || coalitions[0]);
 }
 
+/** A record's name in the page's language: its French name in French, where the data has one. */
+function localName(name, nameFr) {
+  return state.lang === "fr" && nameFr ? nameFr : name;
+}
+
 /** A reported range as read aloud: "60", "58–64", "over 100". */
 function reportedRange(r) {
   if (r.high === null) return t("over", r.low);
@@ -470,9 +480,9 @@ function drawTimeline(c) {
   if (!c) return;
   const points = c.timeline.points;
   const width = chartWidth(box), height = 220, left = 40, bottom = 40, top = 20;
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${t("timeline")}: ${c.name}`, class: "plot" });
-  root.append(svg("title", {}, `${t("timeline")}: ${c.name}`));
-  root.append(svg("text", { x: left, y: 12 }, short(c.name, fits(width - left))));
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${t("timeline")}: ${localName(c.name, c.nameFr)}`, class: "plot" });
+  root.append(svg("title", {}, `${t("timeline")}: ${localName(c.name, c.nameFr)}`));
+  root.append(svg("text", { x: left, y: 12 }, short(localName(c.name, c.nameFr), fits(width - left))));
   if (points.length) {
     const times = points.map((p) => Date.parse(p.date + "T00:00:00Z"));
     // A single signing day sits in the middle, with a day either side.

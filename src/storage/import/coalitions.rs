@@ -46,6 +46,8 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             kind: c.kind.as_str().to_owned(),
             launched_on: c.launched_on,
             event_id,
+            name_fr: c.name_fr.clone(),
+            name_fr_folded: c.name_fr.as_deref().map(fold),
             version: 1,
             created_at: cx.now,
             updated_at: cx.now,

@@ -35,6 +35,8 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             start_date: e.start_date,
             end_date: e.end_date,
             series: e.series.clone(),
+            name_fr: e.name_fr.clone(),
+            name_fr_folded: e.name_fr.as_deref().map(fold),
             version: 1,
             created_at: cx.now,
             updated_at: cx.now,

@@ -19,7 +19,7 @@ pub enum SearchHit {
 
 impl Db {
     /// Accent- and case-insensitive search over actor names and aliases, event and
-    /// coalition names and commitment titles: actors first, then events, coalitions,
+    /// coalition names (English and French) and commitment titles: actors first, then events, coalitions,
     /// commitments, each by name; at most `limit` hits.
     pub async fn search(&self, query: &str, limit: u64) -> StorageResult<Vec<SearchHit>> {
         let pattern = contains_pattern(query);
@@ -41,7 +41,11 @@ impl Db {
         hits.extend(actors.into_iter().map(SearchHit::Actor));
         if (hits.len() as u64) < limit {
             let events = event::Entity::find()
-                .filter(event::Column::NameFolded.like(like()))
+                .filter(
+                    Condition::any()
+                        .add(event::Column::NameFolded.like(like()))
+                        .add(event::Column::NameFrFolded.like(like())),
+                )
                 .order_by_asc(event::Column::NameFolded)
                 .limit(limit - hits.len() as u64)
                 .all(self.conn())
@@ -50,7 +54,11 @@ impl Db {
         }
         if (hits.len() as u64) < limit {
             let coalitions = coalition::Entity::find()
-                .filter(coalition::Column::NameFolded.like(like()))
+                .filter(
+                    Condition::any()
+                        .add(coalition::Column::NameFolded.like(like()))
+                        .add(coalition::Column::NameFrFolded.like(like())),
+                )
                 .order_by_asc(coalition::Column::NameFolded)
                 .limit(limit - hits.len() as u64)
                 .all(self.conn())
