@@ -37,41 +37,6 @@ pub enum AuditedEntity {
     Import,
 }
 
-/// One audited write.
-pub struct AuditEntry(pub entity::audit_entry::Model);
-
-#[Object]
-impl AuditEntry {
-    /// When.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
-    }
-    /// Who: the token name.
-    async fn actor(&self) -> &str {
-        &self.0.actor
-    }
-    /// CREATE, UPDATE, SET_STATUS, RETRACT, DELETE or REVOKE.
-    async fn action(&self) -> &str {
-        &self.0.action
-    }
-    /// The kind of record.
-    async fn entity(&self) -> &str {
-        &self.0.entity_kind
-    }
-    /// Its slug (`coalition/actor` for a signature).
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    /// The record before, in the import format (null for a creation).
-    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
-        self.0.before.as_deref().and_then(|b| serde_json::from_str(b).ok()).map(async_graphql::Json)
-    }
-    /// The record after (null for a deletion).
-    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
-        self.0.after.as_deref().and_then(|a| serde_json::from_str(a).ok()).map(async_graphql::Json)
-    }
-}
-
 /// One field a write changed, before and after (rendered as text).
 #[derive(SimpleObject)]
 pub struct FieldChange {
@@ -87,26 +52,27 @@ pub struct FieldChange {
     pub removed: Vec<String>,
 }
 
-/// One write in the changes feed: who, when, what, and what changed, in words.
-pub struct Change(pub entity::audit_entry::Model);
+/// One audited write: who, when, what, and what changed, in words (in `history` and the
+/// changes feed).
+pub struct AuditEntry(pub entity::audit_entry::Model);
 
-impl Change {
+impl AuditEntry {
     fn json(raw: &Option<String>) -> Option<serde_json::Value> {
         raw.as_deref().and_then(|r| serde_json::from_str(r).ok())
     }
 }
 
 #[Object]
-impl Change {
+impl AuditEntry {
     /// When it was written.
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
-    /// Who wrote it: the token name (`import` for the shipped data).
+    /// Who wrote it: the token name (`reference` for the shipped data).
     async fn actor(&self) -> &str {
         &self.0.actor
     }
-    /// CREATE, UPDATE, SET_STATUS, RETRACT, DELETE or IMPORT.
+    /// CREATE, UPDATE, SET_STATUS, RETRACT, DELETE, REVOKE or IMPORT.
     async fn action(&self) -> &str {
         &self.0.action
     }
@@ -152,7 +118,7 @@ impl Change {
 #[derive(SimpleObject)]
 pub struct ChangeEdge {
     /// The change.
-    pub node: Change,
+    pub node: AuditEntry,
     /// Pass as `after` to continue after this change.
     pub cursor: String,
 }
@@ -170,7 +136,7 @@ pub struct ChangeConnection {
 #[async_graphql::ComplexObject]
 impl ChangeConnection {
     /// The changes alone.
-    async fn nodes(&self) -> Vec<&Change> {
+    async fn nodes(&self) -> Vec<&AuditEntry> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 }
@@ -233,7 +199,7 @@ impl AuditQuery {
         let filter = ChangesFilter { since, until, subjects, event, coalition };
         let page = ctx.db()?.changes(&filter, first as u64, after.as_deref()).await.api()?;
         let page_info = PageInfo::of(&page, after.is_some());
-        let edges = page.rows.into_iter().map(|(row, cursor)| ChangeEdge { node: Change(row), cursor }).collect();
+        let edges = page.rows.into_iter().map(|(row, cursor)| ChangeEdge { node: AuditEntry(row), cursor }).collect();
         Ok(ChangeConnection { edges, page_info })
     }
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::{AppState, gate::Reader};
 use crate::{
     domain::{FieldError, changes},
-    storage::audit::{ChangesFilter, Subject},
+    storage::audit::{ALL_BUT_TOKENS, ChangesFilter, Subject},
 };
 
 /// Entries when `first` is not given, and at most.
@@ -29,15 +29,7 @@ fn bad_request(error: FieldError) -> Response {
 }
 
 fn subject(raw: &str) -> Result<Subject, FieldError> {
-    let all = [
-        Subject::Source,
-        Subject::Actor,
-        Subject::Event,
-        Subject::Commitment,
-        Subject::Coalition,
-        Subject::Signature,
-        Subject::Import,
-    ];
+    let all = ALL_BUT_TOKENS;
     all.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(raw)).ok_or_else(|| {
         let names: Vec<String> = all.iter().map(|s| s.as_str().to_ascii_uppercase()).collect();
         FieldError::new("entities", format!("{raw:?} is not one of {}", names.join(", ")))

@@ -224,7 +224,7 @@ impl Db {
 }
 
 /// What the changes feed lists by default: every record and import, not the tokens.
-const ALL_BUT_TOKENS: [Subject; 7] = [
+pub const ALL_BUT_TOKENS: [Subject; 7] = [
     Subject::Source,
     Subject::Actor,
     Subject::Event,
