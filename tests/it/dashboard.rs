@@ -206,6 +206,18 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     browser.screenshot("dashboard-phone.png", 390, 2400, true).await;
     let overflow = browser.eval("document.documentElement.scrollWidth").await;
     assert!(overflow.as_u64().unwrap() <= 390, "the page is {overflow} px wide on a 390 px phone");
+    // Long names wrap onto more lines: none is cut with "…", none runs past the chart's edge.
+    let charts = "['#events-chart', '#series-chart', '#pledger-chart', '#sector-chart', '#signatory-chart']\
+        .flatMap(c => [...document.querySelectorAll(c + ' svg > g > text')])";
+    let cut = browser.eval(&format!("{charts}.filter(t => t.textContent.includes('…')).map(t => t.textContent)")).await;
+    assert_eq!(cut, json!([]), "labels cut on a phone");
+    let wide = browser
+        .eval(&format!(
+            "{charts}.filter(t => t.getBoundingClientRect().right > t.ownerSVGElement.getBoundingClientRect().right + 1)\
+             .map(t => t.textContent)"
+        ))
+        .await;
+    assert_eq!(wide, json!([]), "labels past the chart's edge on a phone");
     browser.page("Emulation.clearDeviceMetricsOverride", json!({})).await;
 
     // The headline is the totals query's, exactly.
@@ -238,6 +250,33 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     let share: f64 = foundation["foundation"]["share"]["low"].as_str().unwrap().parse().unwrap();
     assert!((progress.as_f64().unwrap() - share * 100.0).abs() < 0.06, "{progress} vs {share}");
     assert!(progress.as_f64().unwrap() > 0.0);
+
+    // The headline says which total it is, and what the other one adds.
+    let title = browser.eval("document.getElementById('headline-title').textContent").await;
+    assert_eq!(title, json!("New money announced at the AI Action Summit"));
+    let announced = browser.eval("document.getElementById('headline-announced').textContent").await;
+    assert_eq!(
+        announced,
+        json!(
+            "319.4 bn EUR as announced: 1.2 bn EUR of it had been announced before, and counts at its first announcement."
+        )
+    );
+    // A detail inside another pledge is never shown as zero money.
+    let gigafactories =
+        browser.eval("document.querySelector('#sector-chart g[data-key=\"AI gigafactories\"] text').textContent").await;
+    let gigafactories = gigafactories.as_str().unwrap();
+    assert!(gigafactories.contains("counted inside “European Commission InvestAI"), "{gigafactories}");
+    assert!(!gigafactories.contains(" 0 EUR"), "{gigafactories}");
+    // Choose France, edition by edition (2018–2025), beside the summit.
+    let series =
+        browser.eval("[...document.querySelectorAll('#series-chart g[data-key]')].map(g => g.dataset.key)").await;
+    let series: Vec<&str> = series.as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(series.len(), 9, "{series:?}");
+    assert_eq!(series[8], "ai-action-summit-2025");
+    assert!(series[..8].iter().all(|k| k.starts_with("choose-france-20")), "{series:?}");
+    // Every Paris signature is dated 11 Feb: a sentence, not an empty-looking chart.
+    let one_day = browser.eval("document.getElementById('timeline-one-day').textContent").await;
+    assert_eq!(one_day, json!("All 44 dated signatures were recorded on 11 Feb 2025."));
 
     // The signatory chart is not empty, and its text is real text.
     let signed = browser.eval("document.querySelectorAll('#signatory-chart rect.stance-signed').length").await;
@@ -325,6 +364,25 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     assert_ne!(moved, low);
     browser.wait_for(&format!("document.getElementById('headline-total').dataset.low === '{moved}'")).await;
     assert!(browser.errors.is_empty(), "the page logged errors: {:#?}", browser.errors);
+
+    // Nothing drops silently: a pledge no rate converts (dated after the ECB file ends) is
+    // named under the events chart, with its event.
+    let mut late = crate::helpers::test_commitment("no-rate-yet", "1000000", "1000000", "USD");
+    late.event = Some("ai-impact-summit-2026".into());
+    late.announced_on = Some("2026-11-27".into());
+    let data = pledgewatch::domain::records::DataSet {
+        format: pledgewatch::domain::records::FORMAT.to_owned(),
+        sources: vec![crate::helpers::test_source()],
+        commitments: vec![late],
+        ..Default::default()
+    };
+    app.db.import(&data).await.expect("a write");
+    let name = graphql(&app, r#"{ event(slug: "ai-impact-summit-2026") { name } }"#).await;
+    browser.open(&format!("{base}?lang=en")).await;
+    let note = browser.eval("document.getElementById('events-unconverted').textContent").await;
+    let note = note.as_str().unwrap();
+    assert!(note.starts_with("Not convertible into EUR (no exchange rate for their day): "), "{note}");
+    assert!(note.contains(name["event"]["name"].as_str().unwrap()), "{note}");
 
     // With --private-reads the page cannot read the API, and says why.
     let closed = pledgewatch::http::HttpLimits { public_reads: false, rate_limit: None, ..Default::default() };

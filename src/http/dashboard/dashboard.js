@@ -14,8 +14,14 @@ const I18N = {
     title: "The AI Action Summit at a glance",
     lede: "What was announced in Paris, 6–11 February 2025: every figure sourced, nothing counted twice.",
     currency: "Currency", language: "Language",
-    headlineTitle: "Total announced at the AI Action Summit",
+    headlineTitle: "New money announced at the AI Action Summit",
     headlineNote: (n, rates) => `${n} commitments, new money counted once. ${rates}`,
+    announced: (total, before) => `${total} as announced: ${before} of it had been announced before, and counts at its first announcement.`,
+    insideOf: (what) => `counted inside “${what}”`,
+    noRate: (currency, list) => `Not convertible into ${currency} (no exchange rate for their day): ${list}.`,
+    oneDay: (n, date) => `All ${n} dated signatures were recorded on ${date}.`,
+    seriesTitle: "Choose France, edition by edition, beside the summit",
+    seriesChart: "New money per Choose France edition and at the AI Action Summit",
     ratesNone: "No conversion needed.",
     ratesUsed: (list) => `Converted at ECB reference rates of ${list}.`,
     eventsChart: "Total announced per event",
@@ -50,8 +56,14 @@ const I18N = {
     title: "Le Sommet pour l'action sur l'IA en un coup d'œil",
     lede: "Ce qui a été annoncé à Paris du 6 au 11 février 2025 : chaque montant sourcé, rien compté deux fois.",
     currency: "Devise", language: "Langue",
-    headlineTitle: "Total annoncé au Sommet pour l'action sur l'IA",
+    headlineTitle: "Argent nouveau annoncé au Sommet pour l'action sur l'IA",
     headlineNote: (n, rates) => `${n} engagements, l'argent nouveau compté une seule fois. ${rates}`,
+    announced: (total, before) => `${total} tels qu'annoncés : ${before} avaient déjà été annoncés, et comptent à leur première annonce.`,
+    insideOf: (what) => `compté dans « ${what} »`,
+    noRate: (currency, list) => `Non convertible en ${currency} (pas de taux de change pour leur date) : ${list}.`,
+    oneDay: (n, date) => `Les ${n} signatures datées ont toutes été enregistrées le ${date}.`,
+    seriesTitle: "Choose France, édition par édition, à côté du Sommet",
+    seriesChart: "Argent nouveau par édition de Choose France et au Sommet pour l'action sur l'IA",
     ratesNone: "Aucune conversion nécessaire.",
     ratesUsed: (list) => `Converti aux taux de référence de la BCE du ${list}.`,
     eventsChart: "Total annoncé par événement",
@@ -164,6 +176,35 @@ function chartWidth(container) {
 }
 /** About how many characters of 12 px text fit across `width`. */
 const fits = (width) => Math.floor(width / 7);
+/** Text cut into lines of at most `max` characters at spaces: long names wrap, never "…". */
+function wrapLines(text, max) {
+  max = Math.max(12, max);
+  const lines = [];
+  let line = "";
+  for (let word of text.split(" ")) {
+    while (word.length > max) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, max));
+      word = word.slice(max);
+      line = "";
+    }
+    if (!line) line = word;
+    else if (line.length + 1 + word.length <= max) line += " " + word;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+/** An SVG text of several lines (one tspan each) at `y`, 15 px apart. */
+function svgLines(lines, y) {
+  const text = svg("text", { x: 0, y });
+  // A space ends each wrapped line, so that the text reads whole (copied, or read aloud).
+  lines.forEach((line, i) => text.append(svg("tspan", { x: 0, dy: i ? 15 : 0 }, i < lines.length - 1 ? `${line} ` : line)));
+  return text;
+}
 function percent(ratio) {
   return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(Number(ratio));
 }
@@ -185,13 +226,17 @@ async function gql(query, variables = {}) {
 }
 
 const CONTRIBUTIONS =
-  "contributions(first: 500) { rule commitment { slug relation } converted { lowScenario highScenario } }";
+  "contributions(first: 500) { rule commitment { slug relation } related { slug title } converted { lowScenario highScenario } }";
 const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
   summit: totals(filter: { events: $summit }, currency: $currency) {
-    grandTotal { low high count } ratesUsed { date quote rate }
+    grandTotal { low high count asAnnounced { low high } represented { low high } } ratesUsed { date quote rate }
+  }
+  series: compareEvents(series: "choose-france", currency: $currency) {
+    event { slug name startDate } totals { low high } excluded { reason detail }
   }
   events: totals(groupBy: [EVENT], currency: $currency, orderBy: HIGH_DESC) {
     groups { key { value label event { startDate nameFr } } low high count }
+    excluded { reason detail commitment { event { slug name nameFr } } }
   }
   pledgers: totals(filter: { events: $summit }, groupBy: [PLEDGER], currency: $currency, orderBy: LOW_DESC) {
     grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
@@ -270,18 +315,27 @@ function patterns(root) {
  */
 function barChart(container, rows, label, currency, kinds) {
   container.replaceChildren();
-  const width = chartWidth(container), labelH = 16, barH = 16, gap = 12;
-  const height = rows.length * (labelH + barH + gap) + 4;
+  const width = chartWidth(container), barH = 16, gap = 12;
+  // Long names wrap onto more lines (a phone's 390 px hold about 50 characters a line).
+  const labelled = rows.map((row) => {
+    // A detail inside another pledge is not money of its own: say where it counts, never "0".
+    // An amount never breaks across lines ("547.0 m–600.0 m EUR" stays whole).
+    const figure = row.inside ? t("insideOf", row.inside) : range(row.low, row.high, currency).replace(/ /g, "\u00a0");
+    return { row, lines: wrapLines(`${row.label} — ${figure}`, fits(width)) };
+  });
+  const height = labelled.reduce((h, { lines }) => h + lines.length * 15 + 1 + barH + gap, 0) + 4;
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "plot" });
   root.append(svg("title", {}, label));
   const fill = patterns(root);
   const max = Math.max(1, ...rows.map((r) => Math.max(approx(r.high), approx(r.low))));
   const scale = (v) => (Math.max(0, v) / max) * (width - 2);
-  rows.forEach((row, i) => {
-    const y = i * (labelH + barH + gap);
+  let top = 0;
+  labelled.forEach(({ row, lines }) => {
+    const y = top;
+    const labelH = lines.length * 15 + 1;
+    top += labelH + barH + gap;
     const g = svg("g", { "data-key": row.key ?? "" });
-    const figure = range(row.low, row.high, currency);
-    const text = svg("text", { x: 0, y: y + 12 }, `${short(row.label, fits(width) - figure.length - 3)} — ${figure}`);
+    const text = svgLines(lines, y + 12);
     text.append(svg("title", {}, row.label));
     g.append(text);
     let x = 0;
@@ -340,10 +394,17 @@ function segments(group) {
     .map(([kind, v]) => ({ kind, value: Number(unscaled(v)), text: unscaled(v) }));
 }
 
+/** The pledge a group's money is counted in, when the group holds only details of it. */
+function insideOf(group) {
+  const rows = group.contributions || [];
+  const detail = rows.length > 0 && rows.every((c) => c.rule === "DETAIL" && c.related);
+  return detail && scaled(group.low) === 0n && scaled(group.high) === 0n ? rows[0].related.title : null;
+}
+
 /** The first `n` groups, the rest folded into one row (exact, from the grand total). */
 function topRows(report, n, labelOf) {
   const rows = report.groups.slice(0, n).map((g) => ({
-    key: g.key[0]?.value, label: labelOf(g), low: g.low, high: g.high, segments: segments(g),
+    key: g.key[0]?.value, label: labelOf(g), low: g.low, high: g.high, segments: segments(g), inside: insideOf(g),
   }));
   const rest = report.groups.slice(n);
   if (rest.length) {
@@ -379,7 +440,34 @@ function drawHeadline(d) {
     low: g.low,
     high: g.high,
   }));
-  barChart(document.getElementById("events-chart"), events, t("eventsChart"), state.currency, ["own", "range"]);
+  const chart = document.getElementById("events-chart");
+  barChart(chart, events, t("eventsChart"), state.currency, ["own", "range"]);
+  // Nothing drops silently: events with commitments no rate converts are named below the chart.
+  const unconverted = new Map();
+  for (const x of d.events.excluded.filter((x) => x.reason === "NO_RATE")) {
+    const event = x.commitment && x.commitment.event;
+    const name = event ? localName(event.name, event.nameFr) : t("noEvent");
+    unconverted.set(name, x.detail || "");
+  }
+  if (unconverted.size) {
+    const list = [...unconverted].map(([name, detail]) => (detail ? `${name} (${detail})` : name)).join("; ");
+    chart.append(el("p", { class: "note", id: "events-unconverted" }, t("noRate", state.currency, list)));
+  }
+  const announced = total.asAnnounced, before = total.represented;
+  document.getElementById("headline-announced").textContent =
+    t("announced", range(announced.low, announced.high, state.currency), range(before.low, before.high, state.currency));
+}
+
+/** Choose France edition by edition, with the summit beside them, on one scale. */
+function drawSeries(d) {
+  const rows = d.series.map((c) => ({
+    key: c.event.slug, label: `${c.event.name}`, low: c.totals.low, high: c.totals.high,
+  }));
+  const summit = d.summit.grandTotal;
+  const group = d.events.groups.find((g) => g.key[0].value === SUMMIT);
+  const label = group ? localName(group.key[0].label, group.key[0].event && group.key[0].event.nameFr) : SUMMIT;
+  rows.push({ key: SUMMIT, label, low: summit.low, high: summit.high });
+  barChart(document.getElementById("series-chart"), rows, t("seriesChart"), state.currency, ["own", "range"]);
 }
 
 function drawBreakdown(d) {
@@ -427,14 +515,8 @@ function drawCoalitions(d) {
   const coalitions = d.coalitions.nodes.filter((c) => c.counts.total > 0);
   const box = document.getElementById("signatory-chart");
   box.replaceChildren();
-  const width = chartWidth(box), rowH = 38;
-  const root = svg("svg", { viewBox: `0 0 ${width} ${coalitions.length * rowH + 4}`, role: "img", "aria-label": t("stances"), class: "plot" });
-  root.append(svg("title", {}, t("stances")));
-  const fill = patterns(root);
-  const max = Math.max(1, ...coalitions.map((c) => c.counts.total));
-  coalitions.forEach((c, i) => {
-    const y = i * rowH;
-    const g = svg("g", { "data-coalition": c.slug });
+  const width = chartWidth(box);
+  const rows = coalitions.map((c) => {
     const parts = [["signed", c.counts.signed, "part"], ["declined", c.counts.declined, "rest"], ["withdrawn", c.counts.withdrawn, "range"]];
     const caveated = (c.caveats || []).filter((s) => s.notes).length;
     const counts = parts
@@ -445,14 +527,27 @@ function drawCoalitions(d) {
         return k === "signed" && caveated ? `${said} (${t("caveated", caveated)})` : said;
       })
       .join(", ");
-    const label = svg("text", { x: 0, y: y + 12 }, `${short(localName(c.name, c.nameFr), fits(width) - counts.length - 3)} — ${counts}`);
+    return { c, parts, lines: wrapLines(`${localName(c.name, c.nameFr)} — ${counts}`, fits(width)) };
+  });
+  const height = rows.reduce((h, r) => h + r.lines.length * 15 + 1 + 16 + 6, 0) + 4;
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": t("stances"), class: "plot" });
+  root.append(svg("title", {}, t("stances")));
+  const fill = patterns(root);
+  const max = Math.max(1, ...coalitions.map((c) => c.counts.total));
+  let top = 0;
+  rows.forEach(({ c, parts, lines }) => {
+    const y = top;
+    const labelH = lines.length * 15 + 1;
+    top += labelH + 16 + 6;
+    const g = svg("g", { "data-coalition": c.slug });
+    const label = svgLines(lines, y + 12);
     label.append(svg("title", {}, localName(c.name, c.nameFr)));
     g.append(label);
     let x = 0;
     for (const [key, n, kind] of parts) {
       if (!n) continue;
       const w = (n / max) * (width - 2);
-      const r = svg("rect", { x, y: y + 16, width: w, height: 16, fill: fill(kind), class: `stance-${key}` });
+      const r = svg("rect", { x, y: y + labelH, width: w, height: 16, fill: fill(kind), class: `stance-${key}` });
       r.append(svg("title", {}, `${n} ${t(key)}`));
       g.append(r);
       x += w;
@@ -479,6 +574,12 @@ function drawTimeline(c) {
   box.replaceChildren();
   if (!c) return;
   const points = c.timeline.points;
+  if (points.length === 1) {
+    // One signing day draws an empty-looking chart: say it in a sentence instead.
+    box.append(el("p", { class: "note", id: "timeline-one-day" }, t("oneDay", points[0].cumulative, day(points[0].date))));
+    if (c.timeline.undated) box.append(el("p", { class: "note" }, t("undated", c.timeline.undated)));
+    return;
+  }
   const width = chartWidth(box), height = 220, left = 40, bottom = 40, top = 20;
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${t("timeline")}: ${localName(c.name, c.nameFr)}`, class: "plot" });
   root.append(svg("title", {}, `${t("timeline")}: ${localName(c.name, c.nameFr)}`));
@@ -573,6 +674,7 @@ async function loadTable() {
 function drawAll() {
   if (!state.data) return;
   drawHeadline(state.data);
+  drawSeries(state.data);
   drawBreakdown(state.data);
   drawFoundation(state.data);
   drawCoalitions(state.data);
