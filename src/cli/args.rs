@@ -95,6 +95,13 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script (`pledgewatch completions bash > /etc/bash_completion.d/pledgewatch`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff: `pledgewatch man > pledgewatch.1; man ./pledgewatch.1`).
+    Man,
 }
 
 /// Database settings.

@@ -162,6 +162,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("counted amounts rebuilt: {}", redact(&db.database_url));
             Ok(())
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "pledgewatch", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout()).context("cannot write the man page")
+        }
         Command::ExportSchema { out } => {
             let schema = sdl();
             match out {

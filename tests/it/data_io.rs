@@ -319,11 +319,13 @@ async fn a_large_export_streams_in_flat_memory(backend: Backend) {
     assert!(whole > 16 * 1024 * 1024 && half > 8 * 1024 * 1024, "the exports are too small to prove anything");
     // Streaming: twice the rows need no more memory (a buffered export would need 10 MiB more).
     // Under the whole parallel suite the allocator once grew 2.5 MiB (PostgreSQL, 11-28):
-    // half the extra export's size still tells streaming from buffering.
+    // half the extra export's size still tells streaming from buffering. The kernel's
+    // high-water mark is approximate (per-CPU counters): it was once seen 148 KiB lower after
+    // the second export, so a drop counts as no growth.
+    let grown = after_whole.saturating_sub(after_half);
     assert!(
-        after_whole - after_half < (whole - half) / 1024 / 2,
-        "peak RSS grew by {} KiB for {} KiB more export",
-        after_whole - after_half,
+        grown < (whole - half) / 1024 / 2,
+        "peak RSS grew by {grown} KiB for {} KiB more export",
         (whole - half) / 1024
     );
     server.signal("TERM").await;

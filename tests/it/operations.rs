@@ -19,7 +19,29 @@ crate::harness::tests! {
     plain: [
     only_serve_migrate_and_import_create_a_database,
     shared_flags_go_anywhere_and_roles_are_checked_first,
+    completions_and_the_man_page_come_from_the_command_line,
     ]
+}
+
+/// `completions bash|zsh|fish|…` and `man` print what the shells and `man` read, from the
+/// same definition as `--help`: every command is in them.
+async fn completions_and_the_man_page_come_from_the_command_line() {
+    let (ok, bash, stderr) = cli(&["completions", "bash"]).await;
+    assert!(ok, "{stderr}");
+    assert!(bash.contains("_pledgewatch()") && bash.contains("complete -F _pledgewatch"), "{bash}");
+    for command in ["serve", "import-rates", "rebuild-totals", "export-schema", "completions"] {
+        assert!(bash.contains(command), "{command} missing from the bash completions");
+    }
+    let (ok, zsh, _) = cli(&["completions", "zsh"]).await;
+    assert!(ok && zsh.starts_with("#compdef pledgewatch"), "{zsh}");
+    let (ok, fish, _) = cli(&["completions", "fish"]).await;
+    assert!(ok && fish.contains("complete -c pledgewatch"), "{fish}");
+    let (ok, _, stderr) = cli(&["completions", "tcsh"]).await;
+    assert!(!ok && stderr.contains("invalid value 'tcsh'"), "{stderr}");
+    let (ok, man, stderr) = cli(&["man"]).await;
+    assert!(ok, "{stderr}");
+    assert!(man.starts_with(".ie") || man.contains(".TH pledgewatch"), "{man}");
+    assert!(man.contains("import\\-rates") || man.contains("import-rates"), "{man}");
 }
 
 /// `export` against a mistyped SQLite path created an empty database and exported nothing,

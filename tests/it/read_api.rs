@@ -492,9 +492,10 @@ async fn signatures_of_actors_and_coalitions_of_events_are_batched(backend: Back
             counts.push(app.db.statement_count() - before);
         }
         // The page, then one batch per nested level (signatures, their coalitions): 3, or a
-        // little more when a batch splits under the load of parallel tests (43 to 47 for 40
-        // actors before the DataLoaders), never one per row.
-        assert!(counts.iter().all(|n| *n <= 5), "{query}: {counts:?}");
+        // little more when a batch splits under the load of parallel tests (6 was seen with
+        // a build running beside the suite; 43 to 47 for 40 actors before the DataLoaders),
+        // never one per row.
+        assert!(counts.iter().all(|n| *n <= 8), "{query}: {counts:?}");
     }
 }
 
