@@ -9,7 +9,8 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use super::{
     ContextExt,
     inputs::CommitmentFilterInput,
-    totals::{FxPolicyInput, TotalsBasis, TotalsDimension, TotalsReport, TotalsRequest},
+    scalars::Date,
+    totals::{FxPolicyInput, TotalsBasis, TotalsDimension, TotalsHaving, TotalsOrder, TotalsReport, TotalsRequest},
     types::Commitment,
 };
 use crate::{
@@ -111,7 +112,8 @@ impl Subscription {
     }
 
     /// The totals for these arguments now, then again each time they change (a burst of
-    /// writes gives one update). The arguments are those of `totals`.
+    /// writes gives one update). The arguments are those of `totals`, all of them: the
+    /// README's totals queries work as subscriptions.
     #[allow(clippy::too_many_arguments)]
     async fn totals_changed(
         &self,
@@ -120,9 +122,13 @@ impl Subscription {
         group_by: Option<Vec<TotalsDimension>>,
         #[graphql(default = "EUR")] currency: String,
         fx: Option<FxPolicyInput>,
+        as_of: Option<Date>,
         basis: Option<TotalsBasis>,
+        having: Option<TotalsHaving>,
+        order_by: Option<TotalsOrder>,
+        first: Option<i32>,
     ) -> Result<impl Stream<Item = Result<TotalsReport, ApiError>> + use<>, ApiError> {
-        let request = TotalsRequest::new(filter, group_by, &currency, fx, None, basis, None, None, None)?;
+        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
         let db: Db = ctx.db()?.clone();
         // Subscribe before the first answer, so no change falls between the two.
         let mut receiver = db.subscribe();

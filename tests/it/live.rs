@@ -21,6 +21,7 @@ use crate::{
 
 crate::harness::tests! {
     both: [
+    totals_changed_takes_every_totals_argument,
     a_totals_subscriber_gets_the_current_totals_then_each_change,
     a_commitment_subscriber_gets_only_matching_changes,
     a_revoked_or_unknown_token_cannot_subscribe,
@@ -189,6 +190,37 @@ const RETRACT: &str = r#"mutation R($slug: String!, $v: Int!) {
 fn plus(total: &Value, field: &str, amount: i64) -> String {
     let value: rust_decimal::Decimal = total[field].as_str().expect("a decimal").parse().expect("a decimal");
     (value + rust_decimal::Decimal::from(amount)).to_string()
+}
+
+/// `totalsChanged` takes every argument of `totals` (the README's grouped, ranked, as-of
+/// query as a subscription): its first message is exactly the query's answer, and a write
+/// that moves the answer sends the new one.
+async fn totals_changed_takes_every_totals_argument(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let args = r#"(filter: { events: ["ai-action-summit-2025"] }, groupBy: [PLEDGER], currency: "USD",
+        fx: { method: ANNOUNCEMENT_DATE }, asOf: "2026-01-01", basis: AS_ANNOUNCED, having: { minCount: 1 },
+        orderBy: HIGH_DESC, first: 3)"#;
+    let shape = "{ basis asOf groups { key { value } low high count } grandTotal { low high count } }";
+    let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
+    ws.subscribe("ranked", &format!("subscription {{ totalsChanged{args} {shape} }}")).await;
+    let first = ws.next("ranked").await["totalsChanged"].clone();
+    let (_, now) = app.query(&format!("{{ totals{args} {shape} }}")).await;
+    assert_eq!(first, now["data"]["totals"], "the first message is the query's answer");
+    assert_eq!(first["groups"].as_array().map(Vec::len), Some(3), "{first}");
+    assert_eq!(first["basis"], "AS_ANNOUNCED");
+
+    // A pledge larger than any, announced before the as-of day, takes the first place.
+    let giant = r#"mutation { createCommitment(input: { slug: "live-giant", title: "Live test", pledger: "mistral-ai",
+        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "900000000000", amountHigh: "900000000000",
+        currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "live-giant", url: "https://example.org/live",
+        publisher: "Example", title: "Live" }] }) { version } }"#;
+    let (_, body) = app.as_token(Some(&editor), giant, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let second = ws.next("ranked").await["totalsChanged"].clone();
+    let (_, now) = app.query(&format!("{{ totals{args} {shape} }}")).await;
+    assert_eq!(second, now["data"]["totals"]);
+    assert_eq!(second["groups"][0]["key"][0]["value"], "mistral-ai", "{second}");
 }
 
 async fn a_totals_subscriber_gets_the_current_totals_then_each_change(backend: Backend) {
