@@ -66,8 +66,8 @@ async fn nested_requests_of_any_kind_are_refused_and_the_server_stays_up(backend
     let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
     ws.subscribe("deep", &deep_list).await;
     let message = ws.receive_for("deep").await;
-    assert_eq!(message["type"], "next", "{message}");
-    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP", "{message}");
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["payload"][0]["extensions"]["code"], "QUERY_TOO_DEEP", "{message}");
     ws.subscribe("ok", "{ __typename }").await;
     assert_eq!(ws.next("ok").await, json!({ "__typename": "Query" }));
 
@@ -109,8 +109,8 @@ async fn a_token_revoked_while_a_socket_is_open_stops_working_at_once(backend: B
     app.db.revoke_token("test", "leaky").await.expect("revoked");
     ws.subscribe_with("after", CREATE_SOURCE, json!({ "slug": "after-revocation" })).await;
     let message = ws.receive_for("after").await;
-    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{message}");
-    assert_eq!(message["payload"]["data"], Value::Null, "{message}");
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "{message}");
     let written = scalar(&app.db, "SELECT COUNT(*) AS n FROM sources WHERE slug = 'after-revocation'").await;
     assert_eq!(written, 0, "nothing is written with a revoked token");
     let audited = scalar(&app.db, "SELECT COUNT(*) AS n FROM audit_log WHERE actor = 'leaky'").await;
@@ -283,7 +283,7 @@ async fn websocket_operations_and_made_up_tokens_are_rate_limited(backend: Backe
         let id = format!("op{i}");
         ws.subscribe(&id, "{ __typename }").await;
         let message = ws.receive_for(&id).await;
-        if message["payload"]["errors"][0]["extensions"]["code"] == "RATE_LIMITED" {
+        if WsClient::errors(&message)[0]["extensions"]["code"] == "RATE_LIMITED" {
             limited_ops += 1;
         }
     }
@@ -628,7 +628,7 @@ async fn generated_request_shapes_never_crash_the_server(backend: Backend) {
                 match ws.receive().await {
                     Some(message) if message["type"] == "close" => socket = None,
                     Some(message) => {
-                        for error in message["payload"]["errors"].as_array().into_iter().flatten() {
+                        for error in WsClient::errors(&message).as_array().into_iter().flatten() {
                             assert!(error["extensions"]["code"].is_string(), "{shape:?}: {message}");
                         }
                         // Drain what belongs to this operation (a `complete` follows a `next`).

@@ -25,6 +25,7 @@ crate::harness::tests! {
     a_totals_subscriber_gets_the_current_totals_then_each_change,
     a_commitment_subscriber_gets_only_matching_changes,
     a_revoked_or_unknown_token_cannot_subscribe,
+    refusals_use_the_protocols_error_message_and_close_codes,
     ]
     postgres: [a_write_through_one_replica_reaches_the_other, replicas_starting_together_migrate_once]
 }
@@ -91,7 +92,9 @@ impl WsClient {
                     return Some(value);
                 }
                 Message::Close(frame) => {
-                    return frame.map(|f| json!({ "type": "close", "reason": f.reason.to_string() }));
+                    return frame.map(
+                        |f| json!({ "type": "close", "code": u16::from(f.code), "reason": f.reason.to_string() }),
+                    );
                 }
                 _ => continue,
             }
@@ -107,6 +110,11 @@ impl WsClient {
     pub async fn subscribe_with(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
+    }
+
+    /// The errors of a message: an `error` message's payload, or a `next` message's errors.
+    pub fn errors(message: &Value) -> Value {
+        if message["type"] == "error" { message["payload"].clone() } else { message["payload"]["errors"].clone() }
     }
 
     /// The next message of operation `id` (`next` or `error`), whatever it holds.
@@ -323,6 +331,42 @@ async fn a_revoked_or_unknown_token_cannot_subscribe(backend: Backend) {
         panic!("an unknown token subscribed")
     };
     assert!(refused.contains(reason), "{refused}");
+}
+
+/// graphql-transport-ws to the letter: an operation refused before it runs gets an `error`
+/// message (the errors as its payload) and no `complete`; execution goes on for the others;
+/// a refused `connection_init` closes the socket with 4401, not 1002.
+async fn refusals_use_the_protocols_error_message_and_close_codes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut ws = WsClient::connect(app.address, json!({})).await.expect("connected");
+    for (id, query, code) in [
+        ("unknown-field", "subscription { noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+        ("bad-argument", r#"subscription { totalsChanged(currency: "XXX") { grandTotal { low } } }"#, "BAD_USER_INPUT"),
+        ("mutation-as-reader", r#"mutation { revokeToken(name: "x") }"#, "UNAUTHENTICATED"),
+    ] {
+        ws.subscribe(id, query).await;
+        let message = ws.receive().await.expect("an answer");
+        assert_eq!((message["type"].as_str(), message["id"].as_str()), (Some("error"), Some(id)), "{message}");
+        let errors = message["payload"].as_array().unwrap_or_else(|| panic!("{message}"));
+        assert_eq!(errors[0]["extensions"]["code"], code, "{message}");
+    }
+    // No `complete` follows an `error`: the next message on the socket is this query's answer.
+    ws.subscribe("ok", "{ __typename }").await;
+    let next = ws.receive().await.expect("an answer");
+    assert_eq!((next["type"].as_str(), next["id"].as_str()), (Some("next"), Some("ok")), "{next}");
+    assert_eq!(next["payload"]["data"], json!({ "__typename": "Query" }));
+    assert_eq!(ws.receive().await.expect("complete")["type"], "complete");
+
+    // A refused connection closes with 4401 and the reason.
+    let mut request = format!("ws://{}/graphql/ws", app.address).into_client_request().expect("a request");
+    request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("the upgrade");
+    let mut refused = WsClient { stream };
+    refused.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer pw_unknown" } })).await;
+    let close = refused.receive().await.expect("a close frame");
+    assert_eq!(close["type"], "close", "{close}");
+    assert_eq!(close["code"], 4401, "{close}");
+    assert_eq!(close["reason"], "the bearer token is malformed, unknown or revoked");
 }
 
 /// Two replicas on one PostgreSQL: a write through A is seen through B, by a query and by a
