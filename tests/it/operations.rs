@@ -42,6 +42,20 @@ async fn completions_and_the_man_page_come_from_the_command_line() {
     assert!(ok, "{stderr}");
     assert!(man.starts_with(".ie") || man.contains(".TH pledgewatch"), "{man}");
     assert!(man.contains("import\\-rates") || man.contains("import-rates"), "{man}");
+
+    // Help wraps to the terminal's width (COLUMNS where there is no terminal).
+    for command in [&[][..], &["serve"][..], &["import-rates"][..], &["token", "create"][..]] {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pledgewatch"))
+            .args(command)
+            .arg("--help")
+            .env("COLUMNS", "80")
+            .output()
+            .await
+            .expect("the binary runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        let long: Vec<&str> = help.lines().filter(|l| l.chars().count() > 80).collect();
+        assert!(output.status.success() && long.is_empty(), "{command:?}: {long:?}");
+    }
 }
 
 /// `export` against a mistyped SQLite path created an empty database and exported nothing,
