@@ -325,6 +325,9 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     let heading = browser.eval("document.querySelector('h1').textContent").await;
     assert_eq!(heading, json!("Le Sommet pour l'action sur l'IA en un coup d'œil"));
     assert_eq!(browser.eval("document.getElementById('headline-total').textContent").await, json!("318,2 Md EUR"));
+    // Rates in the page's locale too: "1 EUR = 1,0377 USD", not "1.0377".
+    let note = browser.eval("document.getElementById('headline-note').textContent").await;
+    assert!(note.as_str().unwrap().contains("(1 EUR = 1,0377 USD)"), "{note}");
     // Data labels in French where the data has a French name.
     let declaration = browser.eval("document.querySelector('#signatory-chart g[data-coalition=\"paris-ai-action-statement-2025\"] text title').textContent").await;
     assert_eq!(

@@ -430,7 +430,7 @@ function drawHeadline(d) {
   node.dataset.high = total.high;
   node.title = range(total.low, total.high, state.currency, exact);
   const rates = d.summit.ratesUsed.length
-    ? t("ratesUsed", d.summit.ratesUsed.map((r) => `${day(r.date)} (1 EUR = ${r.rate} ${r.quote})`).join(", "))
+    ? t("ratesUsed", d.summit.ratesUsed.map((r) => `${day(r.date)} (1 EUR = ${exact(r.rate)} ${r.quote})`).join(", "))
     : t("ratesNone");
   document.getElementById("headline-note").textContent = t("headlineNote", total.count, rates);
   // Money announced outside any event (Google's first Visakhapatnam announcement) is a group too.
