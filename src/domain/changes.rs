@@ -28,6 +28,12 @@ pub struct FieldChange {
     pub removed: Vec<String>,
 }
 
+/// A record as the audit log stores it (JSON text in the import format); `None` when there
+/// is none (a creation's before, a deletion's after) or it cannot be read.
+pub fn record(raw: Option<&str>) -> Option<Value> {
+    raw.and_then(|r| serde_json::from_str(r).ok())
+}
+
 /// The fields that differ between `before` and `after` (either may be absent: a creation,
 /// a deletion), in alphabetical order.
 pub fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldChange> {

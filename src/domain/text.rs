@@ -11,15 +11,20 @@ pub fn fold(text: &str) -> String {
 
 /// A `LIKE` pattern matching folded text that contains the folded `query`; `\` escapes.
 pub fn contains_pattern(query: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in fold(query).chars() {
+    format!("%{}%", like_escaped(&fold(query)))
+}
+
+/// `text` with the `LIKE` wildcards (`%`, `_`) and the escape character `\` escaped, to
+/// match literally inside a pattern.
+pub fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+            escaped.push('\\');
         }
-        pattern.push(c);
+        escaped.push(c);
     }
-    pattern.push('%');
-    pattern
+    escaped
 }
 
 /// Longest slug accepted.

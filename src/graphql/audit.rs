@@ -58,7 +58,7 @@ pub struct AuditEntry(pub entity::audit_entry::Model);
 
 impl AuditEntry {
     fn json(raw: &Option<String>) -> Option<serde_json::Value> {
-        raw.as_deref().and_then(|r| serde_json::from_str(r).ok())
+        changes::record(raw.as_deref())
     }
 }
 
@@ -90,7 +90,7 @@ impl AuditEntry {
         let (before, after) = (Self::json(&self.0.before), Self::json(&self.0.after));
         changes::summary(&self.0.action, &self.0.entity_kind, &self.0.slug, before.as_ref(), after.as_ref())
     }
-    /// Every field that differs, in the record's order.
+    /// Every field that differs, in alphabetical order.
     async fn fields(&self) -> Vec<FieldChange> {
         let (before, after) = (Self::json(&self.0.before), Self::json(&self.0.after));
         changes::field_changes(before.as_ref(), after.as_ref())

@@ -164,7 +164,7 @@ pub(super) async fn commitments(state: AppState, params: Vec<(String, String)>, 
 
 /// An API error as a refusal with its code's status (`BAD_USER_INPUT` is 400 here: there
 /// is no partial answer to give).
-fn refusal(err: ApiError) -> Response {
+pub(super) fn refusal(err: ApiError) -> Response {
     let error: async_graphql::Error = err.into();
     let code = error
         .extensions

@@ -7,26 +7,21 @@
 use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
 use axum::{
     extract::{Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Uri, header},
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 
-use super::{AppState, gate::Reader};
+use super::{AppState, export::refusal, gate::Reader};
 use crate::{
     domain::{FieldError, changes},
+    error::ApiResultExt,
     storage::audit::{ALL_BUT_TOKENS, ChangesFilter, Subject},
 };
 
 /// Entries when `first` is not given, and at most.
 const DEFAULT_ENTRIES: u64 = 50;
 const MAX_ENTRIES: u64 = 200;
-
-fn bad_request(error: FieldError) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": error.to_string(),
-        "extensions": { "code": "BAD_USER_INPUT", "field": error.field } }] });
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-}
 
 fn subject(raw: &str) -> Result<Subject, FieldError> {
     let all = ALL_BUT_TOKENS;
@@ -75,8 +70,7 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 fn entry(row: &entity::audit_entry::Model, base: &str) -> Entry {
-    let json = |raw: &Option<String>| raw.as_deref().and_then(|r| serde_json::from_str(r).ok());
-    let (before, after): (Option<serde_json::Value>, Option<serde_json::Value>) = (json(&row.before), json(&row.after));
+    let (before, after) = (changes::record(row.before.as_deref()), changes::record(row.after.as_deref()));
     let summary = changes::summary(&row.action, &row.entity_kind, &row.slug, before.as_ref(), after.as_ref());
     let details: Vec<String> = changes::field_changes(before.as_ref(), after.as_ref())
         .into_iter()
@@ -106,26 +100,20 @@ pub(super) async fn changes_atom(
     State(state): State<AppState>,
     _reader: Reader,
     headers: HeaderMap,
+    uri: Uri,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let (filter, first) = match parse(&params) {
         Ok(parsed) => parsed,
-        Err(error) => return bad_request(error),
+        Err(error) => return refusal(error.into()),
     };
-    let page = match state.db.changes(&filter, first, None).await {
+    let page = match state.db.changes(&filter, first, None).await.api() {
         Ok(page) => page,
-        Err(error) => {
-            tracing::error!(%error, "the changes feed failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+        Err(error) => return refusal(error),
     };
     let base = base_url(&headers);
-    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let self_url = if query.is_empty() {
-        format!("{base}/changes.atom")
-    } else {
-        format!("{base}/changes.atom?{}", query.join("&"))
-    };
+    // The address as the client wrote it (path and query, still percent-encoded).
+    let self_url = format!("{base}{}", uri.path_and_query().map_or("/changes.atom", |p| p.as_str()));
     let mut title = "pledgewatch: what changed".to_owned();
     if let Some(event) = &filter.event {
         title.push_str(&format!(" (event {event})"));

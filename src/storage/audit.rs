@@ -136,11 +136,6 @@ pub struct ChangesFilter {
 /// The cursor tag of the changes feed.
 const CHANGES_CURSOR: &str = "changes:ID_DESC";
 
-/// `%` and `_` are LIKE wildcards; slugs never hold them, but a filter is a user's text.
-fn like_escaped(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 impl Db {
     /// The audited writes matching `filter`, newest first, a page of `first` after the
     /// cursor `after`.
@@ -151,6 +146,8 @@ impl Db {
         after: Option<&str>,
     ) -> StorageResult<super::read::Page<audit_entry::Model>> {
         use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+        // Slugs never hold LIKE wildcards, but a filter is a user's text.
+        use crate::domain::text::like_escaped;
         let mut query = audit_entry::Entity::find();
         if let Some(since) = filter.since {
             query = query.filter(audit_entry::Column::At.gte(since));
