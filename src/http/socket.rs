@@ -136,27 +136,34 @@ impl Outgoing {
     }
 
     /// A `next` or `complete` of graphql-transport-ws, rewritten where the protocol asks.
+    /// Only an operation's first answer is read whole: later ones (every update of a
+    /// subscription) pass after reading their type and id.
     fn operation_message(&mut self, text: String) -> Option<String> {
-        let Ok(serde_json::Value::Object(message)) = serde_json::from_str::<serde_json::Value>(&text) else {
-            return Some(text);
-        };
-        let id = message.get("id").and_then(|i| i.as_str()).unwrap_or_default().to_owned();
-        match message.get("type").and_then(|t| t.as_str()) {
-            Some("next") => {
-                let first = self.answered.insert(id.clone());
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: std::borrow::Cow<'a, str>,
+            #[serde(default, borrow)]
+            id: Option<std::borrow::Cow<'a, str>>,
+        }
+        let Ok(head) = serde_json::from_str::<Head>(&text) else { return Some(text) };
+        let id = head.id.as_deref().unwrap_or_default().to_owned();
+        match head.kind.as_ref() {
+            "next" if self.answered.insert(id.clone()) => {
+                let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else { return Some(text) };
                 let payload = message.get("payload");
                 let no_data = payload.and_then(|p| p.get("data")).is_none_or(serde_json::Value::is_null);
                 let errors =
                     payload.and_then(|p| p.get("errors")).filter(|e| e.as_array().is_some_and(|a| !a.is_empty()));
                 match errors {
-                    Some(errors) if first && no_data => {
+                    Some(errors) if no_data => {
                         self.failed.insert(id.clone());
                         Some(serde_json::json!({ "type": "error", "id": id, "payload": errors }).to_string())
                     }
                     _ => Some(text),
                 }
             }
-            Some("complete") => {
+            "complete" => {
                 self.answered.remove(&id);
                 // After an `error`, the operation is over: no `complete` follows.
                 (!self.failed.remove(&id)).then_some(text)
