@@ -5,8 +5,11 @@
 //! Keys are slugs, so an id outlives an export and import into another database; a
 //! signature, which has no slug, is keyed by its coalition's and its actor's slugs.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, ID, Interface, Object};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use entity::{actor, coalition, commitment, event, source};
 
 use super::{ContextExt, types::*};
 use crate::{
@@ -16,7 +19,7 @@ use crate::{
 };
 
 /// A record with a global id.
-#[derive(Interface)]
+#[derive(Interface, Clone)]
 #[graphql(field(name = "id", ty = "ID", desc = "Global id (Relay `Node`): `node(id:)` finds the record again."))]
 pub enum Node {
     Actor(Actor),
@@ -70,9 +73,37 @@ impl NodeQuery {
             return Err(FieldError::new("ids", "at most 100 ids").into());
         }
         let db = ctx.db()?;
+        let mut keys = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            keys.push(parse(id).ok_or_else(|| {
+                FieldError::new(format!("ids[{i}]"), format!("{:?} is not an id of this API", id.as_str()))
+            })?);
+        }
+        // One query per kind of record, whatever the number of ids.
+        let slugs = |kind: &str| -> Vec<String> {
+            keys.iter().filter(|(k, _)| k == kind).map(|(_, slug)| slug.clone()).collect()
+        };
+        fn index<M>(rows: Vec<M>, slug: fn(&M) -> &str, node: fn(M) -> Node) -> HashMap<String, Node> {
+            rows.into_iter().map(|m| (slug(&m).to_owned(), node(m))).collect()
+        }
+        let mut found: HashMap<&str, HashMap<String, Node>> = HashMap::new();
+        let rows = db.by_slugs::<actor::Entity>(actor::Column::Slug, &slugs("Actor")).await.api()?;
+        found.insert("Actor", index(rows, |m| &m.slug, |m| Node::Actor(Actor(m))));
+        let rows = db.by_slugs::<event::Entity>(event::Column::Slug, &slugs("Event")).await.api()?;
+        found.insert("Event", index(rows, |m| &m.slug, |m| Node::Event(Event(m))));
+        let rows = db.by_slugs::<commitment::Entity>(commitment::Column::Slug, &slugs("Commitment")).await.api()?;
+        found.insert("Commitment", index(rows, |m| &m.slug, |m| Node::Commitment(Commitment(m))));
+        let rows = db.by_slugs::<coalition::Entity>(coalition::Column::Slug, &slugs("Coalition")).await.api()?;
+        found.insert("Coalition", index(rows, |m| &m.slug, |m| Node::Coalition(Coalition(m))));
+        let rows = db.by_slugs::<source::Entity>(source::Column::Slug, &slugs("Source")).await.api()?;
+        found.insert("Source", index(rows, |m| &m.slug, |m| Node::Source(Source(m))));
         let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(find(db, id).await?);
+        for (id, (kind, key)) in ids.iter().zip(&keys) {
+            out.push(match found.get(kind.as_str()) {
+                Some(rows) => rows.get(key).cloned(),
+                // Signatures (keyed by two slugs) and anything unknown, one by one.
+                None => find(db, id).await?,
+            });
         }
         Ok(out)
     }

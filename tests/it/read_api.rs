@@ -454,6 +454,20 @@ async fn every_record_has_a_global_id_that_node_finds_again(backend: Backend) {
     let (_, bad) = app.as_token(None, find, json!({ "id": "stargate-500bn" })).await;
     assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bad}");
     assert_eq!(bad["errors"][0]["extensions"]["field"], "id", "{bad}");
+    let (_, bad) = app.as_token(None, many, json!({ "ids": [c["id"], "stargate-500bn"] })).await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "ids[1]", "{bad}");
+    // One query per kind of record, not one per id: 2 and 20 commitment ids cost the same.
+    let (_, page) = app.query("{ commitments(first: 20) { nodes { id } } }").await;
+    let all: Vec<Value> =
+        page["data"]["commitments"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].clone()).collect();
+    let mut counts = Vec::new();
+    for ids in [&all[..2], &all[..]] {
+        let before = app.db.statement_count();
+        let (_, found) = app.as_token(None, many, json!({ "ids": ids })).await;
+        assert_eq!(found["data"]["nodes"].as_array().map(Vec::len), Some(ids.len()), "{found}");
+        counts.push(app.db.statement_count() - before);
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
 }
 
 async fn nested_fields_cost_the_same_number_of_queries_for_any_page_size(backend: Backend) {

@@ -7,6 +7,7 @@ use entity::{actor, event, fundraising_target};
 use super::*;
 
 /// A government, company, fund, bank, foundation or organisation.
+#[derive(Clone)]
 pub struct Actor(pub actor::Model);
 
 #[Object]
@@ -85,6 +86,7 @@ impl FundraisingTarget {
 }
 
 /// A summit, summit segment, investment summit or announcement.
+#[derive(Clone)]
 pub struct Event(pub event::Model);
 
 #[Object]

@@ -80,6 +80,7 @@ pub struct SignatureFilterInput {
 }
 
 /// A coalition, partnership or declaration.
+#[derive(Clone)]
 pub struct Coalition(pub coalition::Model);
 
 #[Object]
@@ -249,6 +250,7 @@ impl ReportedCount {
 }
 
 /// An actor's stance on a coalition or declaration.
+#[derive(Clone)]
 pub struct Signature(pub signature::Model);
 
 #[Object]

@@ -8,6 +8,7 @@ use super::*;
 use crate::domain::status;
 
 /// An announced or committed amount (or an unquantified pledge), with its sources.
+#[derive(Clone)]
 pub struct Commitment(pub commitment::Model);
 
 #[Object]

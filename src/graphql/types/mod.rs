@@ -210,6 +210,7 @@ impl MoneyRange {
 }
 
 /// A public source backing a fact.
+#[derive(Clone)]
 pub struct Source(pub source::Model);
 
 #[Object]

@@ -23,6 +23,14 @@ impl Db {
         Ok(source::Entity::find().filter(source::Column::Slug.eq(slug)).one(self.conn()).await?)
     }
 
+    /// The rows of entity `E` whose slug `column` is one of `slugs`, in one query.
+    pub async fn by_slugs<E: EntityTrait>(&self, column: E::Column, slugs: &[String]) -> StorageResult<Vec<E::Model>> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(E::find().filter(column.is_in(slugs.iter().cloned())).all(self.conn()).await?)
+    }
+
     /// The signature with `id`.
     pub async fn signature_by_id(&self, id: i64) -> StorageResult<Option<signature::Model>> {
         Ok(signature::Entity::find_by_id(id).one(self.conn()).await?)
