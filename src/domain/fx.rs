@@ -196,6 +196,22 @@ impl Conversion {
     }
 }
 
+/// `minor` units of a currency with `from_exp` digits, converted, in (fractional) minor
+/// units of the target currency.
+fn exact_minor(minor: i128, from_exp: u32, to_exp: u32, conversion: &Conversion) -> Decimal {
+    let units = Decimal::from_i128_with_scale(minor, from_exp);
+    conversion.apply(units) * Decimal::from(10_i64.pow(to_exp))
+}
+
+/// `minor` units converted and rounded once (half to even) to the target's minor unit: how
+/// a bucket's converted total is rounded.
+pub fn convert_minor(minor: i128, from_exp: u32, to_exp: u32, conversion: &Conversion) -> i128 {
+    exact_minor(minor, from_exp, to_exp, conversion)
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
+        .to_i128()
+        .expect("a converted amount fits in i128")
+}
+
 /// Converts the amounts of one bucket and shares the rounding so that the parts add up to
 /// the bucket's total.
 ///
@@ -204,13 +220,10 @@ impl Conversion {
 /// and each part's share, the floor of its exact value plus one unit for the parts with the
 /// largest remainders (ties to the earlier part) until the total is reached.
 pub fn allocate(parts: &[i128], from_exp: u32, to_exp: u32, conversion: &Conversion) -> (i128, Vec<i128>) {
-    let to_minor = |minor: i128| -> Decimal {
-        let units = Decimal::from_i128_with_scale(minor, from_exp);
-        conversion.apply(units) * Decimal::from(10_i64.pow(to_exp))
-    };
+    let to_minor = |minor: i128| exact_minor(minor, from_exp, to_exp, conversion);
     let whole = |d: Decimal| d.to_i128().expect("a converted amount fits in i128");
     let sum: i128 = parts.iter().sum();
-    let total = whole(to_minor(sum).round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven));
+    let total = convert_minor(sum, from_exp, to_exp, conversion);
     let exact: Vec<Decimal> = parts.iter().map(|&p| to_minor(p)).collect();
     let mut shares: Vec<i128> = exact.iter().map(|x| whole(x.floor())).collect();
     let mut order: Vec<usize> = (0..parts.len()).collect();

@@ -144,9 +144,10 @@ pub fn to_minor_units(amount: Decimal, exponent: u32) -> Result<i64, String> {
     scaled.to_i64().ok_or_else(|| format!("{amount} is too large"))
 }
 
-/// `minor / 10^exponent`, exact, with trailing zeros removed ("109000000000", "0.3").
+/// `minor / 10^exponent`, exact, written with the currency's ISO 4217 minor-unit digits
+/// ("750000000.10" EUR, "5000000000" JPY): a client reads an amount as its currency has it.
 pub fn from_minor_units(minor: i64, exponent: u32) -> Decimal {
-    Decimal::new(minor, exponent).normalize()
+    Decimal::new(minor, exponent)
 }
 
 #[cfg(test)]
@@ -197,11 +198,14 @@ mod tests {
         // Values that an f64 (SQLite REAL) cannot hold exactly.
         for s in ["999999999999999.99", "12345678901234.56", "0.10", "0.20"] {
             let minor = to_minor_units(dec(s), 2).unwrap();
-            assert_eq!(from_minor_units(minor, 2), dec(s).normalize(), "case {s}");
+            assert_eq!(from_minor_units(minor, 2), dec(s), "case {s}");
+            assert_eq!(from_minor_units(minor, 2).scale(), 2, "case {s}: the cents are written");
         }
         let a = to_minor_units(dec("0.10"), 2).unwrap();
         let b = to_minor_units(dec("0.20"), 2).unwrap();
-        assert_eq!(from_minor_units(a + b, 2).to_string(), "0.3");
+        assert_eq!(from_minor_units(a + b, 2).to_string(), "0.30");
+        assert_eq!(from_minor_units(5_000_000_000, 0).to_string(), "5000000000");
+        assert_eq!(from_minor_units(75_000_000_010, 2).to_string(), "750000000.10");
         let big = to_minor_units(dec("999999999999999"), 2).unwrap() + to_minor_units(dec("0.99"), 2).unwrap();
         assert_eq!(from_minor_units(big, 2).to_string(), "999999999999999.99");
     }

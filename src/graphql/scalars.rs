@@ -11,7 +11,9 @@ use crate::domain::records::parse_decimal;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal(pub rust_decimal::Decimal);
 
-/// An exact decimal number, always a JSON string: `"109000000000"`, `"0.86818"`, `"-1.5"`.
+/// An exact decimal number, always a JSON string: `"109000000000.00"`, `"0.86818"`, `"-1.5"`.
+/// An amount of money is written with its currency's ISO 4217 minor-unit digits
+/// (`"750000000.10"` EUR, `"5000000000"` JPY); rates and ratios without trailing zeros.
 /// Money and exchange rates are never floats: read it into a decimal type (Python's
 /// `decimal.Decimal`, JavaScript's decimal.js or big.js, Rust's `rust_decimal`), not a
 /// number. Input accepts strings only; a JSON number is refused.
@@ -27,7 +29,17 @@ impl ScalarType for Decimal {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.normalize().to_string())
+        // Written with the scale it was given: money carries its currency's minor-unit
+        // digits ("750000000.10" EUR, "5000000000" JPY); rates and ratios are built with
+        // `Decimal::exact`.
+        Value::String(self.0.to_string())
+    }
+}
+
+impl Decimal {
+    /// A number that is not money (a rate, a ratio): written without trailing zeros.
+    pub fn exact(value: rust_decimal::Decimal) -> Self {
+        Decimal(value.normalize())
     }
 }
 

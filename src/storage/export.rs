@@ -356,6 +356,9 @@ impl Db {
 /// amounts as decimals, its sources readable.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CommitmentRow {
+    /// The stored id (not exported: the slug names the record).
+    #[serde(skip)]
+    pub id: i64,
     pub slug: String,
     pub title: String,
     pub pledger: String,
@@ -406,6 +409,7 @@ impl Db {
             .map(|m| {
                 let pledger = actors.get(&m.pledger_id);
                 CommitmentRow {
+                    id: m.id,
                     pledger: pledger.map(|a| a.slug.clone()).unwrap_or_default(),
                     pledger_name: pledger.map(|a| a.name.clone()).unwrap_or_default(),
                     event: m.event_id.and_then(|id| events.get(&id).cloned()),

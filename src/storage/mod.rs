@@ -8,6 +8,7 @@ pub mod counting;
 pub mod cursor;
 pub mod export;
 pub mod import;
+pub mod ledger;
 pub mod read;
 pub mod signatures;
 pub mod tokens;

@@ -349,7 +349,7 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     browser.wait_for(&format!("document.getElementById('headline-total').dataset.low === '{low}'")).await;
 
     // Live refresh: a write reaches the open page through `totalsChanged`, no reload.
-    let mut fresh = crate::helpers::test_commitment("live-on-the-dashboard", "1000000", "1000000", "EUR");
+    let mut fresh = crate::helpers::test_commitment("live-on-the-dashboard", "1000000.00", "1000000.00", "EUR");
     fresh.event = Some("ai-action-summit-2025".into());
     let data = pledgewatch::domain::records::DataSet {
         format: pledgewatch::domain::records::FORMAT.to_owned(),
@@ -370,7 +370,7 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
 
     // Nothing drops silently: a pledge no rate converts (dated after the ECB file ends) is
     // named under the events chart, with its event.
-    let mut late = crate::helpers::test_commitment("no-rate-yet", "1000000", "1000000", "USD");
+    let mut late = crate::helpers::test_commitment("no-rate-yet", "1000000.00", "1000000.00", "USD");
     late.event = Some("ai-impact-summit-2026".into());
     late.announced_on = Some("2026-11-27".into());
     let data = pledgewatch::domain::records::DataSet {

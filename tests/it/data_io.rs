@@ -15,6 +15,7 @@ crate::harness::tests! {
     importing_the_same_files_again_changes_nothing,
     export_then_import_into_an_empty_database_gives_the_same_answers,
     the_export_endpoints_filter_and_stream,
+    the_counted_columns_of_the_csv_add_up_to_the_totals,
     a_large_export_streams_in_flat_memory,
     a_streamed_csv_import_equals_the_same_set_read_whole,
     ]
@@ -240,7 +241,7 @@ async fn the_export_endpoints_filter_and_stream(backend: Backend) {
     assert_eq!(slugs, expected, "same rows, same order as the GraphQL list");
     let package = rows.iter().find(|r| &r[0] == "fr-ai-investment-109bn").unwrap();
     assert!(package[1].starts_with("€109bn"), "accents intact: {}", &package[1]);
-    assert_eq!((&package[6], &package[7], &package[8]), ("109000000000", "109000000000", "EUR"));
+    assert_eq!((&package[6], &package[7], &package[8]), ("109000000000.00", "109000000000.00", "EUR"));
     assert!(package[16].contains("<https://"), "sources readable with their URLs: {}", &package[16]);
 
     // The spreadsheet variant: byte-order mark and CRLF.
@@ -265,6 +266,114 @@ async fn the_export_endpoints_filter_and_stream(backend: Backend) {
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let response = get(app.address, "/export/commitments.csv?colour=red").await;
     assert_eq!(response.status().as_u16(), 400);
+}
+
+/// Sums a CSV column of decimals (`,` decimal separator for the French variant).
+fn column_sum(rows: &[csv::StringRecord], index: usize, comma: bool) -> rust_decimal::Decimal {
+    rows.iter()
+        .filter(|r| !r[index].is_empty())
+        .map(|r| {
+            let text = if comma { r[index].replace(',', ".") } else { r[index].to_owned() };
+            rust_decimal::Decimal::from_str_exact(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+        })
+        .sum()
+}
+
+/// Asserts that the counted columns of the CSV export add up to `totals` for the same
+/// filter, and that the rows left out are those `totals` excludes.
+async fn assert_counted_columns_add_up(app: &TestApp, params: &str, filter: Value, currency: &str) {
+    let dec = |v: &Value| rust_decimal::Decimal::from_str_exact(v.as_str().unwrap()).unwrap();
+    {
+        let query = r#"query T($f: CommitmentFilter, $c: String) { totals(filter: $f, currency: $c) {
+            grandTotal { count low high lowScenario highScenario } excluded { reason commitment { slug } } } }"#;
+        let (_, body) = app.as_token(None, query, json!({ "f": filter, "c": currency })).await;
+        let totals = &body["data"]["totals"];
+        let grand = &totals["grandTotal"];
+        let text = get(app.address, &format!("/export/commitments.csv?{params}")).await.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let at = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let (low, high) = (column_sum(&rows, at("counted_low"), false), column_sum(&rows, at("counted_high"), false));
+        assert_eq!((low, high), (dec(&grand["lowScenario"]), dec(&grand["highScenario"])), "{params}: {grand}");
+        assert_eq!((low, high), (dec(&grand["low"]), dec(&grand["high"])), "{params}: {grand}");
+        assert!(rows.iter().all(|r| r[at("counted_currency")] == *currency), "{params}");
+        // Every row says how it counts; those left out have no counted amount and are the
+        // ones `totals` lists as excluded.
+        let left_out: Vec<&str> = rows
+            .iter()
+            .filter(|r| ["no-rate", "withdrawn", "retracted", "unquantified"].contains(&&r[at("counted_as")]))
+            .map(|r| &r[0])
+            .collect();
+        let mut excluded: Vec<&str> =
+            totals["excluded"].as_array().unwrap().iter().map(|e| e["commitment"]["slug"].as_str().unwrap()).collect();
+        excluded.sort();
+        let mut left_out_sorted = left_out.clone();
+        left_out_sorted.sort();
+        assert_eq!(left_out_sorted, excluded, "{params}");
+        let counted_rows = rows.len() - left_out.len();
+        assert_eq!(counted_rows as i64, grand["count"].as_i64().unwrap(), "{params}");
+        for unconverted in rows.iter().filter(|r| &r[at("counted_as")] == "no-rate") {
+            assert!(unconverted[at("counted_note")].contains(&format!("no EUR/{currency} rate")), "{unconverted:?}");
+            assert_eq!(&unconverted[at("counted_low")], "", "{unconverted:?}");
+        }
+    }
+}
+
+async fn the_counted_columns_of_the_csv_add_up_to_the_totals(backend: Backend) {
+    // The test set has no USD rate for Choose France 2025's day: its rows are named, not
+    // dropped, and the columns still add up.
+    let Some(fixture) = TestApp::spawn(backend).await else { return };
+    assert_counted_columns_add_up(&fixture, "currency=USD", json!({}), "USD").await;
+    let text = get(fixture.address, "/export/commitments.csv?currency=USD").await.text().await.unwrap();
+    assert!(text.contains(",no-rate,"), "{text}");
+    drop(fixture);
+
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let summit = json!({ "events": ["ai-action-summit-2025"] });
+    assert_counted_columns_add_up(&app, "events=ai-action-summit-2025", summit, "EUR").await;
+    assert_counted_columns_add_up(&app, "", json!({}), "EUR").await;
+    assert_counted_columns_add_up(&app, "currency=USD", json!({}), "USD").await;
+
+    // The summit's rows, as a journalist reads them.
+    let text = get(app.address, "/export/commitments.csv?events=ai-action-summit-2025").await.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = |slug: &str| rows.iter().find(|r| &r[0] == slug).unwrap_or_else(|| panic!("no row {slug}"));
+    let package = row("fr-ai-investment-109bn");
+    assert_eq!(&package[at("counted_as")], "remainder");
+    assert!(package[at("counted_note")].starts_with("its amount minus its parts"), "{:?}", package);
+    let detail = row("eu-investai-gigafactories-fund");
+    assert_eq!((&detail[at("counted_as")], &detail[at("counted_low")]), ("detail", "0.00"));
+    assert_eq!(&detail[at("counted_note")], "inside eu-investai-200bn: counted there, so 0 here");
+    let apollo = row("apollo-ai-energy-france");
+    assert_eq!((&apollo[at("counted_as")], &apollo[at("counted_low")]), ("part", "4844961240.31"));
+    assert_eq!(&apollo[at("rates")], "USD 1.032 per EUR, 2025-02-10");
+
+    // French Excel: byte-order mark, `;`, CRLF, decimal comma in the counted columns; the
+    // same sums.
+    let bytes =
+        get(app.address, "/export/commitments.csv?events=ai-action-summit-2025&excel=fr").await.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}slug;title;".as_bytes()));
+    assert!(bytes.windows(2).any(|w| w == b"\r\n"));
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(&bytes[3..]);
+    let french: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let apollo = french.iter().find(|r| &r[0] == "apollo-ai-energy-france").unwrap();
+    assert_eq!(&apollo[at("counted_low")], "4844961240,31");
+    assert_eq!(&apollo[at("rates")], "USD 1,032 per EUR, 2025-02-10");
+    assert_eq!(column_sum(&french, at("counted_low"), true), column_sum(&rows, at("counted_low"), false));
+    let response = get(app.address, "/export/commitments.csv?excel=de").await;
+    assert_eq!(response.status().as_u16(), 400);
+
+    // JSON carries the same, per record.
+    let json: Value =
+        get(app.address, "/export/commitments.json?events=ai-action-summit-2025").await.json().await.unwrap();
+    let apollo = json.as_array().unwrap().iter().find(|c| c["slug"] == "apollo-ai-energy-france").unwrap();
+    assert_eq!(apollo["counted"]["as"], "part");
+    assert_eq!(apollo["counted"]["low"], "4844961240.31");
+    assert_eq!(apollo["counted"]["currency"], "EUR");
 }
 
 /// The server's peak resident memory, from /proc.

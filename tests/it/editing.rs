@@ -71,8 +71,8 @@ fn commitment_input(slug: &str, edit: impl FnOnce(&mut Value)) -> Value {
         "pledger": "france",
         "event": "ai-action-summit-2025",
         "announcedOn": "2025-02-10",
-        "amountLow": "1000000",
-        "amountHigh": "2000000",
+        "amountLow": "1000000.00",
+        "amountHigh": "2000000.00",
         "currency": "EUR",
         "recipientCountry": "FR",
         "kind": "INVESTMENT",
@@ -198,7 +198,7 @@ async fn each_validation_rule_names_its_field_and_writes_nothing(backend: Backen
         ("unknown currency", commitment_input("c1", |i| i["currency"] = json!("EUX")), "currency"),
         ("lower-case currency", commitment_input("c1", |i| i["currency"] = json!("eur")), "currency"),
         ("unknown country", commitment_input("c1", |i| i["recipientCountry"] = json!("XX")), "recipientCountry"),
-        ("low above high", commitment_input("c1", |i| i["amountLow"] = json!("3000000")), "amountLow"),
+        ("low above high", commitment_input("c1", |i| i["amountLow"] = json!("3000000.00")), "amountLow"),
         ("negative amount", commitment_input("c1", |i| i["amountLow"] = json!("-1")), "amountLow"),
         ("date before 1990", commitment_input("c1", |i| i["announcedOn"] = json!("1989-12-31")), "announcedOn"),
         ("date in the far future", commitment_input("c1", |i| i["announcedOn"] = json!("2101-01-01")), "announcedOn"),
@@ -331,12 +331,12 @@ async fn every_mutation_writes_one_audit_row_and_a_failed_one_none(backend: Back
     // One row for the commitment, one for the source created with it.
     assert_eq!(count(&app, "audit_log").await, audits + 2);
 
-    let patch = json!({ "title": "A corrected title", "amountHigh": "2500000" });
+    let patch = json!({ "title": "A corrected title", "amountHigh": "2500000.00" });
     let (_, body) =
         app.as_token(Some(&editor), UPDATE_COMMITMENT, json!({ "slug": "audited", "v": 1, "patch": patch })).await;
     assert_eq!(
         body["data"]["updateCommitment"],
-        json!({ "slug": "audited", "version": 2, "title": "A corrected title", "amount": { "low": "1000000", "high": "2500000" } })
+        json!({ "slug": "audited", "version": 2, "title": "A corrected title", "amount": { "low": "1000000.00", "high": "2500000.00" } })
     );
     // An update that changes nothing is not audited and keeps the version.
     let (_, body) = app
@@ -364,8 +364,8 @@ async fn every_mutation_writes_one_audit_row_and_a_failed_one_none(backend: Back
     assert_eq!(history[0]["action"], "UPDATE", "newest first");
     assert_eq!(history[0]["actor"], "desk");
     assert_eq!(history[0]["before"]["title"], "A test pledge");
-    assert_eq!(history[0]["before"]["amount_high"], "2000000", "{body}");
-    assert_eq!(history[0]["after"]["amount_high"], "2500000");
+    assert_eq!(history[0]["before"]["amount_high"], "2000000.00", "{body}");
+    assert_eq!(history[0]["after"]["amount_high"], "2500000.00");
     assert_eq!(history[1]["action"], "CREATE");
     assert!(history[1]["before"].is_null());
     assert_eq!(history[1]["after"]["sources"], json!(["audited-source"]));
@@ -580,7 +580,7 @@ async fn status_changes_and_retractions_keep_the_record_and_leave_the_totals(bac
     );
     // Kept, readable, out of every total.
     let (_, body) = app.as_token(None, COMMITMENT, json!({ "slug": "later-wrong" })).await;
-    assert_eq!(body["data"]["commitment"]["amount"], json!({ "low": "1000000", "high": "2000000" }));
+    assert_eq!(body["data"]["commitment"]["amount"], json!({ "low": "1000000.00", "high": "2000000.00" }));
     let without = app.query(summit_total).await.1["data"]["totals"]["grandTotal"].clone();
     let minus = |a: &Value, b: i64| {
         (a.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap() - rust_decimal::Decimal::from(b)).to_string()
@@ -608,7 +608,7 @@ async fn an_admin_deletion_is_kept_in_the_audit_log(backend: Backend) {
     assert_eq!(last["action"], "DELETE");
     assert!(last["after"].is_null());
     assert_eq!(last["before"]["title"], "A test pledge");
-    assert_eq!(last["before"]["amount_low"], "1000000");
+    assert_eq!(last["before"]["amount_low"], "1000000.00");
     assert_eq!(last["before"]["deletionReason"], "entered twice");
     // A commitment with parts cannot be deleted from under them.
     let (_, body) = app

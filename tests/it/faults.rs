@@ -57,8 +57,8 @@ async fn a_kill_during_a_stream_of_mutations_leaves_only_whole_transactions(back
                 for i in 0.. {
                     let slug = format!("kill-{writer}-{i}");
                     let query = r#"mutation C($slug: String!) { createCommitment(input: { slug: $slug, title: "Kill test",
-                        pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000",
-                        amountHigh: "2000000", currency: "EUR", kind: INVESTMENT, newSources: [{ slug: $slug,
+                        pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00",
+                        amountHigh: "2000000.00", currency: "EUR", kind: INVESTMENT, newSources: [{ slug: $slug,
                         url: "https://example.org/kill", publisher: "Example", title: "Kill" }] }) { slug } }"#;
                     let sent = client
                         .post(format!("http://{address}/graphql"))

@@ -121,7 +121,7 @@ async fn concurrent_creates_of_one_key_give_one_row_and_clear_refusals(backend: 
     let Some(app) = TestApp::spawn(backend).await else { return };
     let editor = app.token("desk", Role::Editor).await;
     let create = r#"mutation C($title: String!) { createCommitment(input: { slug: "raced", title: $title,
-        pledger: "france", announcedOn: "2025-02-10", amountLow: "1000000", amountHigh: "1000000", currency: "EUR",
+        pledger: "france", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "1000000.00", currency: "EUR",
         kind: INVESTMENT, sources: ["rtl-sommet-ia-2025"] }) { slug version title } }"#;
     let coalition = r#"mutation { createCoalition(input: { slug: "race-coalition", name: "Race", kind: COALITION,
         sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
@@ -192,7 +192,7 @@ async fn no_accepted_amount_can_make_a_total_fail(backend: Backend) {
     assert_eq!(scalar(&app.db, "SELECT COUNT(*) AS n FROM commitments WHERE slug = 'too-big'").await, 0);
     // Twenty rows at the largest accepted amount sum to 2 × 10^16 EUR: 2 × 10^18 cents, and
     // 100 of them would pass i64; the totals stay exact.
-    let largest = "1000000000000000";
+    let largest = "1000000000000000.00";
     for i in 0..100 {
         let (_, body) =
             app.as_token(Some(&editor), create, json!({ "slug": format!("huge-{i}"), "amount": largest })).await;
@@ -205,7 +205,7 @@ async fn no_accepted_amount_can_make_a_total_fail(backend: Backend) {
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(
         body["data"]["totals"]["grandTotal"],
-        json!({ "low": "100000000000000000", "high": "100000000000000000", "count": 100 })
+        json!({ "low": "100000000000000000.00", "high": "100000000000000000.00", "count": 100 })
     );
     let group = body["data"]["all"]["groups"]
         .as_array()
@@ -216,7 +216,7 @@ async fn no_accepted_amount_can_make_a_total_fail(backend: Backend) {
         .clone();
     assert_eq!(
         (group["low"].as_str(), group["high"].as_str()),
-        (Some("100000000000000000"), Some("100000000000000000"))
+        (Some("100000000000000000.00"), Some("100000000000000000.00"))
     );
     // In USD too (converted at each day's rate), and compared between events.
     let (status, body) = app

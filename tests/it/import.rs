@@ -21,9 +21,9 @@ async fn amounts_that_a_double_would_round_come_back_exactly(backend: Backend) {
     app.db.import(&data).await.unwrap();
 
     let cases = [
-        ("cents", "0.1", "999999999999999.99"),
+        ("cents", "0.10", "999999999999999.99"),
         ("four-decimals", "12345678901234.5678", "12345678901234.5678"),
-        ("dinars", "5", "999999999999999.999"),
+        ("dinars", "5.000", "999999999999999.999"),
     ];
     for (slug, low, high) in cases {
         let data = app.data("CommitmentBySlug", json!({ "slug": slug })).await;

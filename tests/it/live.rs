@@ -186,7 +186,7 @@ impl WsClient {
 
 const CREATE: &str = r#"mutation C($slug: String!, $pledger: String!) { createCommitment(input: {
     slug: $slug, title: "Live test", pledger: $pledger, event: "ai-action-summit-2025", announcedOn: "2025-02-10",
-    amountLow: "1000000", amountHigh: "2000000", currency: "EUR", kind: INVESTMENT,
+    amountLow: "1000000.00", amountHigh: "2000000.00", currency: "EUR", kind: INVESTMENT,
     newSources: [{ slug: $slug, url: "https://example.org/live", publisher: "Example", title: "Live" }] }) { version } }"#;
 
 const RETITLE: &str = r#"mutation U($slug: String!, $v: Int!, $title: String!) {
@@ -220,7 +220,7 @@ async fn totals_changed_takes_every_totals_argument(backend: Backend) {
 
     // A pledge larger than any, announced before the as-of day, takes the first place.
     let giant = r#"mutation { createCommitment(input: { slug: "live-giant", title: "Live test", pledger: "mistral-ai",
-        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "900000000000", amountHigh: "900000000000",
+        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "900000000000.00", amountHigh: "900000000000.00",
         currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "live-giant", url: "https://example.org/live",
         publisher: "Example", title: "Live" }] }) { version } }"#;
     let (_, body) = app.as_token(Some(&editor), giant, json!({})).await;

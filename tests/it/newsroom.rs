@@ -38,10 +38,10 @@ async fn a_day_of_writes(app: &TestApp) -> String {
     };
     let create = r#"mutation($slug: String!, $source: String!) { createCommitment(input: { slug: $slug,
         title: "A data centre in Lyon", pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10",
-        amountLow: "1000000", amountHigh: "2000000", currency: "EUR", kind: INVESTMENT, newSources: [{ slug: $source,
+        amountLow: "1000000.00", amountHigh: "2000000.00", currency: "EUR", kind: INVESTMENT, newSources: [{ slug: $source,
         url: "https://example.org/lyon", publisher: "Example", title: "Lyon" }] }) { version } }"#;
     write(editor.clone(), create, json!({ "slug": "lyon-dc", "source": "lyon-report" })).await;
-    let update = r#"mutation { updateCommitment(slug: "lyon-dc", expectedVersion: 1, patch: { amountHigh: "3000000" }) { version } }"#;
+    let update = r#"mutation { updateCommitment(slug: "lyon-dc", expectedVersion: 1, patch: { amountHigh: "3000000.00" }) { version } }"#;
     write(editor.clone(), update, json!({})).await;
     let status = r#"mutation { setCommitmentStatus(slug: "lyon-dc", expectedVersion: 2, status: IN_PROGRESS,
         effectiveOn: "2025-06-01", source: "lyon-report") { version } }"#;
@@ -84,10 +84,10 @@ async fn the_changes_feed_lists_each_write_once_newest_first_with_what_changed(b
     assert!(nodes.iter().all(|n| n["actor"] == if n["action"] == "DELETE" { "chief" } else { "desk" }), "{body}");
     // Each with what changed, before → after.
     let summary = |i: usize| nodes[i]["summary"].as_str().unwrap();
-    assert_eq!(summary(6), "commitment lyon-dc updated: amount_high 2000000 → 3000000");
+    assert_eq!(summary(6), "commitment lyon-dc updated: amount_high 2000000.00 → 3000000.00");
     assert_eq!(
         nodes[6]["fields"],
-        json!([{ "field": "amount_high", "before": "2000000", "after": "3000000",
+        json!([{ "field": "amount_high", "before": "2000000.00", "after": "3000000.00",
         "added": [], "removed": [] }])
     );
     assert_eq!(
@@ -222,7 +222,7 @@ async fn the_atom_feed_parses_and_has_one_entry_per_change(backend: Backend) {
     assert_eq!(feed.updated, feed.entries[0].updated);
     let update = feed.entries.iter().find(|e| e.title.value.contains(" updated: ")).unwrap();
     assert_eq!(update.authors[0].name, "desk");
-    assert_eq!(update.content.as_ref().and_then(|c| c.value.as_deref()), Some("amount_high: 2000000 → 3000000"));
+    assert_eq!(update.content.as_ref().and_then(|c| c.value.as_deref()), Some("amount_high: 2000000.00 → 3000000.00"));
 
     // Followed per coalition; a bad parameter is named.
     let response = get("?coalition=coalition-sustainable-ai&entities=SIGNATURE".into()).await;
@@ -290,8 +290,8 @@ async fn compare_events_takes_the_totals_filter_and_says_its_basis(backend: Back
         rust_decimal::Decimal::from(1_200_000_000)
     );
     assert_eq!(summit["low"], summit["asAnnounced"]["low"]);
-    assert_eq!(rows[1]["totals"]["low"], "15000000000", "{body}");
-    assert_eq!(rows[1]["totals"]["newMoney"]["low"], "15000000000");
+    assert_eq!(rows[1]["totals"]["low"], "15000000000.00", "{body}");
+    assert_eq!(rows[1]["totals"]["newMoney"]["low"], "15000000000.00");
     // The events are named once: in `slugs` or `series`, not in the filter.
     let (_, body) = app.as_token(None, compare, json!({ "filter": { "events": ["choose-france-2025"] } })).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "filter.events", "{body}");

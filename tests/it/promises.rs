@@ -69,7 +69,7 @@ async fn parts_above_their_headline_count_and_are_flagged(backend: Backend) {
     // The parts count (150), not the headline they exceed (100), and the reader is told.
     assert_eq!(
         (report["grandTotal"]["low"].as_str(), report["grandTotal"]["high"].as_str()),
-        (Some("150"), Some("150"))
+        (Some("150.00"), Some("150.00"))
     );
     assert_eq!(
         report["warnings"],
@@ -82,9 +82,9 @@ async fn choose_france_2025_confirms_twenty_point_eight_billion(backend: Backend
     let data = app.data("Totals", json!({ "filter": { "events": ["choose-france-2025"] } })).await;
     let grand = &totals_of(&data)["grandTotal"];
     let range = |l: &str, h: &str| json!({ "low": l, "high": h, "lowScenario": l, "highScenario": h });
-    assert_eq!(grand["confirmed"], range("20800000000", "20800000000"));
-    assert_eq!(grand["newMoney"], range("20000000000", "20000000000"));
-    assert_eq!(grand["asAnnounced"], range("37000000000", "40800000000"));
+    assert_eq!(grand["confirmed"], range("20800000000.00", "20800000000.00"));
+    assert_eq!(grand["newMoney"], range("20000000000.00", "20000000000.00"));
+    assert_eq!(grand["asAnnounced"], range("37000000000.00", "40800000000.00"));
 }
 
 async fn an_import_reaches_a_totals_subscriber_as_one_update(backend: Backend) {

@@ -117,7 +117,7 @@ async fn details_count_for_nothing_and_say_where_they_count(backend: Backend) {
         groups { contributions { commitment { slug } rule related { slug } reason original { low high currency } } } } }"#;
     let (_, body) = app.query(query).await;
     let report = &body["data"]["totals"];
-    assert_eq!(report["grandTotal"], json!({ "count": 2, "low": "0", "high": "0" }), "{body}");
+    assert_eq!(report["grandTotal"], json!({ "count": 2, "low": "0.00", "high": "0.00" }), "{body}");
     assert_eq!(report["excluded"], json!([]));
     let rows = report["groups"][0]["contributions"].as_array().unwrap();
     let slugs: Vec<&str> = rows.iter().map(|r| r["commitment"]["slug"].as_str().unwrap()).collect();
@@ -126,7 +126,7 @@ async fn details_count_for_nothing_and_say_where_they_count(backend: Backend) {
         assert_eq!(row["rule"], "DETAIL");
         assert_eq!(row["related"]["slug"], "eu-investai-200bn");
         assert_eq!(row["reason"], "inside eu-investai-200bn: counted there, so 0 here");
-        assert_eq!(row["original"], json!({ "low": "0", "high": "0", "currency": "EUR" }));
+        assert_eq!(row["original"], json!({ "low": "0.00", "high": "0.00", "currency": "EUR" }));
     }
 }
 
@@ -135,7 +135,7 @@ async fn details_count_for_nothing_and_say_where_they_count(backend: Backend) {
 /// ECB does not publish, so that no rate history ever converts it.)
 async fn compare_events_lists_what_it_cannot_convert(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let mut gulf = test_commitment("dirham-pledge", "1000000", "1000000", "AED");
+    let mut gulf = test_commitment("dirham-pledge", "1000000.00", "1000000.00", "AED");
     gulf.event = Some("gulf-test-forum".into());
     let data = DataSet {
         format: FORMAT.into(),
@@ -152,7 +152,7 @@ async fn compare_events_lists_what_it_cannot_convert(backend: Backend) {
     assert_eq!(events[0]["count"], 18);
     assert_eq!(events[0]["excluded"][0]["reason"], "UNQUANTIFIED");
     assert_eq!(events[1]["count"], 0);
-    assert_eq!(events[1]["totals"]["newMoney"], json!({ "low": "0", "high": "0" }));
+    assert_eq!(events[1]["totals"]["newMoney"], json!({ "low": "0.00", "high": "0.00" }));
     let excluded = &events[1]["excluded"];
     assert_eq!(excluded.as_array().map(Vec::len), Some(1), "{body}");
     assert_eq!(excluded[0]["commitment"]["slug"], "dirham-pledge");
@@ -234,7 +234,11 @@ async fn as_of_says_when_it_dates_a_figure_by_its_event(backend: Backend) {
         grandTotal { count low high } warnings { commitment { slug } code message } } }"#;
     let (_, body) = app.query(query).await;
     let report = &body["data"]["totals"];
-    assert_eq!(report["grandTotal"], json!({ "count": 3, "low": "43000000000", "high": "63000000000" }), "{body}");
+    assert_eq!(
+        report["grandTotal"],
+        json!({ "count": 3, "low": "43000000000.00", "high": "63000000000.00" }),
+        "{body}"
+    );
     assert_eq!(
         report["warnings"],
         json!([{ "commitment": { "slug": "iliad-ai-3bn" }, "code": "DATED_BY_EVENT",
@@ -251,7 +255,7 @@ async fn as_of_says_when_it_dates_a_figure_by_its_event(backend: Backend) {
 /// out by `minHigh: 30bn` although its shown high is €40.8bn.
 async fn groups_are_kept_and_ranked_by_the_figures_shown(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let query = r#"{ totals(groupBy: [EVENT], basis: AS_ANNOUNCED, having: { minHigh: "30000000000" }, orderBy: HIGH_ASC) {
+    let query = r#"{ totals(groupBy: [EVENT], basis: AS_ANNOUNCED, having: { minHigh: "30000000000.00" }, orderBy: HIGH_ASC) {
         groups { key { value } low high } } }"#;
     let (_, body) = app.query(query).await;
     let groups: Vec<(String, String, String)> = body["data"]["totals"]["groups"]
@@ -264,9 +268,9 @@ async fn groups_are_kept_and_ranked_by_the_figures_shown(backend: Backend) {
         })
         .collect();
     let expected = [
-        ("choose-france-2025", "37000000000", "40800000000"),
+        ("choose-france-2025", "37000000000.00", "40800000000.00"),
         ("ai-action-summit-2025", "319385467861.62", "319385467861.62"),
-        ("stargate-announcement-2025", "482765279521.1", "482765279521.1"),
+        ("stargate-announcement-2025", "482765279521.10", "482765279521.10"),
     ];
     assert_eq!(groups, expected.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())));
 }
@@ -317,14 +321,14 @@ async fn a_headline_its_parts_exceed_counts_again_without_them(backend: Backend)
             .collect()
     };
     let (_, all) = app.as_token(None, query, json!({ "on": null })).await;
-    assert_eq!(total(&all), json!({ "count": 3, "low": "130", "high": "130" }), "{all}");
+    assert_eq!(total(&all), json!({ "count": 3, "low": "130.00", "high": "130.00" }), "{all}");
     // Before the late part was announced: the package counts in full.
     let (_, before) = app.as_token(None, query, json!({ "on": "2025-02-20" })).await;
-    assert_eq!(total(&before), json!({ "count": 2, "low": "100", "high": "100" }), "{before}");
+    assert_eq!(total(&before), json!({ "count": 2, "low": "100.00", "high": "100.00" }), "{before}");
     let row = |c: &str, r: &str, low: &str| (c.to_owned(), r.to_owned(), low.to_owned());
     assert_eq!(
         contributions(&before),
-        [row("gw-head", "-", "100"), row("gw-head", "gw-early", "-80"), row("gw-early", "-", "80")],
+        [row("gw-head", "-", "100.00"), row("gw-head", "gw-early", "-80.00"), row("gw-early", "-", "80.00")],
         "{before}"
     );
     // The late part withdrawn: the same, now and as of today.
@@ -335,11 +339,11 @@ async fn a_headline_its_parts_exceed_counts_again_without_them(backend: Backend)
     let (_, body) = app.as_token(Some(&editor), set, json!({ "v": version })).await;
     assert_eq!(body["data"]["setCommitmentStatus"]["status"], "WITHDRAWN", "{body}");
     let (_, now) = app.as_token(None, query, json!({ "on": null })).await;
-    assert_eq!(total(&now), json!({ "count": 2, "low": "100", "high": "100" }), "{now}");
+    assert_eq!(total(&now), json!({ "count": 2, "low": "100.00", "high": "100.00" }), "{now}");
     let today = chrono::Utc::now().date_naive().to_string();
     let (_, as_of) = app.as_token(None, query, json!({ "on": today })).await;
     assert_eq!(total(&as_of), total(&now), "{as_of}");
     // Before the withdrawal took effect, all three count again.
     let (_, march) = app.as_token(None, query, json!({ "on": "2025-03-15" })).await;
-    assert_eq!(total(&march), json!({ "count": 3, "low": "130", "high": "130" }), "{march}");
+    assert_eq!(total(&march), json!({ "count": 3, "low": "130.00", "high": "130.00" }), "{march}");
 }

@@ -55,7 +55,7 @@ async fn summit_commitments_come_back_with_their_sources(backend: Backend) {
     let headline = nodes.as_array().unwrap().iter().find(|n| n["slug"] == "fr-ai-investment-109bn").unwrap();
     assert_eq!(
         headline["amount"],
-        json!({ "low": "109000000000", "high": "109000000000", "currency": "EUR", "kind": "POINT" })
+        json!({ "low": "109000000000.00", "high": "109000000000.00", "currency": "EUR", "kind": "POINT" })
     );
     assert_eq!(headline["pledger"]["slug"], "various-private-investors");
     assert_eq!(headline["parts"].as_array().unwrap().len(), 13);
@@ -117,12 +117,12 @@ async fn every_filter_selects_exactly_its_rows(backend: Backend) {
         ),
         (
             "amountMin",
-            json!({ "amountMin": "100000000000" }),
+            json!({ "amountMin": "100000000000.00" }),
             vec!["eu-investai-200bn", "fr-ai-investment-109bn", "stargate-500bn", "stargate-initial-100bn"],
         ),
         (
             "amountMax (up-to figures match, unquantified ones never do)",
-            json!({ "amountMax": "400000000" }),
+            json!({ "amountMax": "400000000.00" }),
             vec![
                 "astrazeneca-choose-france-2024",
                 "current-ai-initial-400m",
@@ -169,7 +169,7 @@ async fn every_filter_selects_exactly_its_rows(backend: Backend) {
         ("text in a pledger alias", json!({ "text": "emirats" }), vec!["uae-mgx-ai-campus-france"]),
         (
             "combined filters",
-            json!({ "events": ["choose-france-2024"], "topLevel": false, "amountMin": "1000000000" }),
+            json!({ "events": ["choose-france-2024"], "topLevel": false, "amountMin": "1000000000.00" }),
             vec!["amazon-choose-france-2024", "microsoft-choose-france-2024"],
         ),
     ];
@@ -246,7 +246,10 @@ async fn lookups_by_slug_return_the_whole_record(backend: Backend) {
 
     let data = app.data("CommitmentBySlug", json!({ "slug": "uae-mgx-ai-campus-france" })).await;
     let c = &data["commitment"];
-    assert_eq!(c["amount"], json!({ "low": "30000000000", "high": "50000000000", "currency": "EUR", "kind": "RANGE" }));
+    assert_eq!(
+        c["amount"],
+        json!({ "low": "30000000000.00", "high": "50000000000.00", "currency": "EUR", "kind": "RANGE" })
+    );
     assert_eq!(c["announcedOn"], "2025-02-06");
     assert_eq!(c["relation"], "PART_OF");
     assert_eq!(c["parent"]["slug"], "fr-ai-investment-109bn");
@@ -260,7 +263,7 @@ async fn lookups_by_slug_return_the_whole_record(backend: Backend) {
     let evroc = app.data("CommitmentBySlug", json!({ "slug": "evroc-mougins-ai-data-centre" })).await;
     assert_eq!(
         evroc["commitment"]["amount"],
-        json!({ "low": null, "high": "4000000000", "currency": "EUR", "kind": "UP_TO" })
+        json!({ "low": null, "high": "4000000000.00", "currency": "EUR", "kind": "UP_TO" })
     );
     let mistral = app.data("CommitmentBySlug", json!({ "slug": "mistral-ai-essonne-data-centre" })).await;
     assert_eq!(
@@ -275,7 +278,7 @@ async fn lookups_by_slug_return_the_whole_record(backend: Backend) {
         json!([{
             "earlier": { "slug": "fr-ai-investment-109bn" },
             "later": { "slug": "choose-france-2025-total" },
-            "amount": { "low": "17000000000", "high": "20800000000", "currency": "EUR" }
+            "amount": { "low": "17000000000.00", "high": "20800000000.00", "currency": "EUR" }
         }])
     );
 
@@ -284,7 +287,7 @@ async fn lookups_by_slug_return_the_whole_record(backend: Backend) {
     assert_eq!(data["actor"]["kind"], "FOUNDATION");
     assert_eq!(
         data["actor"]["fundraisingTarget"]["amount"],
-        json!({ "low": "2500000000", "high": "2500000000", "currency": "USD", "kind": "POINT" })
+        json!({ "low": "2500000000.00", "high": "2500000000.00", "currency": "USD", "kind": "POINT" })
     );
     assert_eq!(data["actor"]["fundraisingTarget"]["horizonYear"], 2030);
     assert_eq!(data["event"]["startDate"], "2024-05-13");
@@ -558,7 +561,7 @@ async fn decimals_are_accepted_as_strings_only(backend: Backend) {
     assert!(message.contains("never as a JSON number"), "{message}");
     assert_eq!(body["data"], Value::Null);
 
-    let (_, body) = app.operation("CommitmentSlugs", json!({ "filter": { "amountMin": "100000000000" } })).await;
+    let (_, body) = app.operation("CommitmentSlugs", json!({ "filter": { "amountMin": "100000000000.00" } })).await;
     assert_eq!(body["data"]["commitments"]["totalCount"], 4);
 }
 
@@ -697,7 +700,7 @@ async fn repeated_reads_come_from_the_response_cache_until_any_write(backend: Ba
         .as_token(
             Some(&editor),
             r#"mutation { createCommitment(input: { slug: "cache-test", title: "Cache test", pledger: "france",
-                event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000", amountHigh: "1000000",
+                event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "1000000.00",
                 currency: "EUR", kind: INVESTMENT, sources: ["elysee-business-day-2025-02-11"] }) { slug } }"#,
             json!({}),
         )
@@ -715,7 +718,7 @@ async fn repeated_reads_come_from_the_response_cache_until_any_write(backend: Ba
         format: pledgewatch::domain::records::FORMAT.to_owned(),
         ..Default::default()
     };
-    let mut c = crate::helpers::test_commitment("cache-test-cli", "2000000", "2000000", "EUR");
+    let mut c = crate::helpers::test_commitment("cache-test-cli", "2000000.00", "2000000.00", "EUR");
     c.event = Some("ai-action-summit-2025".into());
     c.sources = vec!["elysee-business-day-2025-02-11".into()];
     data.commitments.push(c);

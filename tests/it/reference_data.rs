@@ -44,14 +44,14 @@ async fn choose_france_editions_compare_in_one_query_oldest_first(backend: Backe
         })
         .collect();
     let expected = [
-        ("choose-france-2018", 1, "2100000000", "3500000000"),
-        ("choose-france-2019", 1, "547000000", "600000000"),
-        ("choose-france-2020", 1, "4000000000", "4000000000"),
-        ("choose-france-2021", 1, "3500000000", "3500000000"),
-        ("choose-france-2022", 1, "6700000000", "6800000000"),
-        ("choose-france-2023", 1, "13000000000", "13000000000"),
-        ("choose-france-2024", 6, "15000000000", "15000000000"),
-        ("choose-france-2025", 5, "37000000000", "40800000000"),
+        ("choose-france-2018", 1, "2100000000.00", "3500000000.00"),
+        ("choose-france-2019", 1, "547000000.00", "600000000.00"),
+        ("choose-france-2020", 1, "4000000000.00", "4000000000.00"),
+        ("choose-france-2021", 1, "3500000000.00", "3500000000.00"),
+        ("choose-france-2022", 1, "6700000000.00", "6800000000.00"),
+        ("choose-france-2023", 1, "13000000000.00", "13000000000.00"),
+        ("choose-france-2024", 6, "15000000000.00", "15000000000.00"),
+        ("choose-france-2025", 5, "37000000000.00", "40800000000.00"),
     ];
     assert_eq!(got, expected.map(|(a, n, l, h)| (a.to_owned(), n, l.to_owned(), h.to_owned())), "{body}");
     // Oldest first, all in euros: no rate needed, nothing left out.
@@ -106,7 +106,11 @@ async fn the_uk_summit_of_2023_converts_at_the_last_rate_before_its_sunday_relea
     let (_, body) = app.query(query).await;
     let report = &body["data"]["totals"];
     // The package and its three parts (IFM £10bn, Iberdrola £7bn, Microsoft £2.5bn): £29.5bn once.
-    assert_eq!(report["grandTotal"], json!({ "count": 4, "low": "33979128752.1", "high": "33979128752.1" }), "{body}");
+    assert_eq!(
+        report["grandTotal"],
+        json!({ "count": 4, "low": "33979128752.10", "high": "33979128752.10" }),
+        "{body}"
+    );
     assert_eq!(report["ratesUsed"], json!([{ "date": "2023-11-24", "quote": "GBP", "rate": "0.86818" }]));
     assert_eq!(report["excluded"], json!([]));
 }
@@ -121,7 +125,7 @@ async fn reliance_rupees_convert_at_the_ecb_rate_of_their_day(backend: Backend) 
     let report = &body["data"]["totals"];
     assert_eq!(report["grandTotal"]["count"], 1, "{body}");
     assert_eq!(report["grandTotal"]["low"], "93298377541.21");
-    assert_eq!(report["grandTotal"]["byCurrency"], json!([{ "currency": "INR", "low": "10000000000000" }]));
+    assert_eq!(report["grandTotal"]["byCurrency"], json!([{ "currency": "INR", "low": "10000000000000.00" }]));
     assert_eq!(report["ratesUsed"], json!([{ "date": "2026-02-19", "quote": "INR", "rate": "107.183" }]));
 }
 
@@ -228,15 +232,15 @@ async fn edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new(backend: 
                 contributions { commitment { slug } rule related { slug } reason original { low } } } } }"#;
     let (_, body) = app.as_token(None, query, json!({})).await;
     let row = &body["data"]["compareEvents"][0];
-    assert_eq!(row["totals"]["asAnnounced"], json!({ "low": "30400000000", "high": "30400000000" }), "{body}");
-    assert_eq!(row["totals"]["newMoney"], json!({ "low": "9200000000", "high": "9200000000" }), "{body}");
+    assert_eq!(row["totals"]["asAnnounced"], json!({ "low": "30400000000.00", "high": "30400000000.00" }), "{body}");
+    assert_eq!(row["totals"]["newMoney"], json!({ "low": "9200000000.00", "high": "9200000000.00" }), "{body}");
     assert_eq!(row["excluded"], json!([]));
     let overlaps = &body["data"]["commitment"]["overlaps"];
     assert_eq!(overlaps.as_array().map(Vec::len), Some(1), "{body}");
     let overlap = &overlaps[0];
     assert_eq!(overlap["later"]["slug"], "choose-france-edition-france-2025-total");
     assert_eq!(overlap["earlier"], Value::Null);
-    assert_eq!(overlap["amount"], json!({ "low": "21200000000", "high": "21200000000", "currency": "EUR" }));
+    assert_eq!(overlap["amount"], json!({ "low": "21200000000.00", "high": "21200000000.00", "currency": "EUR" }));
     assert!(overlap["note"].as_str().unwrap().contains("€21.2bn had already been announced"), "{overlap}");
     assert_eq!(overlap["sources"].as_array().map(Vec::len), Some(3));
     // The aggregate's new money is its remainder less the €21.2bn: €30.4bn − €4bn (Iliad,
@@ -254,7 +258,7 @@ async fn edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new(backend: 
     new_money.sort();
     assert_eq!(
         new_money,
-        [("iliad", "4000000000"), ("sesterce", "1500000000"), ("various-private-investors", "3700000000")]
+        [("iliad", "4000000000.00"), ("sesterce", "1500000000.00"), ("various-private-investors", "3700000000.00")]
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let aggregate = groups.iter().find(|g| g["key"][0]["value"] == "various-private-investors").unwrap();
@@ -265,7 +269,7 @@ async fn edition_france_counts_its_30_4bn_announced_of_which_9_2bn_new(backend: 
         .find(|c| c["rule"] == "OVERLAP")
         .unwrap_or_else(|| panic!("{aggregate}"));
     assert_eq!(overlap_row["related"], Value::Null);
-    assert_eq!(overlap_row["original"]["low"], "-21200000000");
+    assert_eq!(overlap_row["original"]["low"], "-21200000000.00");
     assert_eq!(overlap_row["reason"], "minus money announced before, not recorded here one by one");
 }
 

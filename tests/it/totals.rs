@@ -53,10 +53,10 @@ async fn the_summit_total_reproduces_the_headline_figures(backend: Backend) {
     // the package's carve-out of Apollo's $5bn in the package's (euro) group; and $5bn +
     // $400m in dollars.
     let report = totals(&app, json!({ "filter": summit, "groupBy": ["CURRENCY"], "basis": "AS_ANNOUNCED" })).await;
-    assert_eq!(group(&report, "EUR")["byCurrency"][0]["low"], "319000000000");
-    assert_eq!(group(&report, "EUR")["byCurrency"][0]["high"], "319000000000");
-    assert_eq!(group(&report, "EUR")["byCurrency"][1]["low"], "-5000000000");
-    assert_eq!(group(&report, "USD")["byCurrency"][0]["low"], "5400000000");
+    assert_eq!(group(&report, "EUR")["byCurrency"][0]["low"], "319000000000.00");
+    assert_eq!(group(&report, "EUR")["byCurrency"][0]["high"], "319000000000.00");
+    assert_eq!(group(&report, "EUR")["byCurrency"][1]["low"], "-5000000000.00");
+    assert_eq!(group(&report, "USD")["byCurrency"][0]["low"], "5400000000.00");
 
     // The package of €109bn comes back exactly: its parts (one in USD) and its remainder
     // are all French investments.
@@ -69,7 +69,10 @@ async fn the_summit_total_reproduces_the_headline_figures(backend: Backend) {
         .iter()
         .find(|g| g["key"][0]["value"] == "INVESTMENT" && g["key"][1]["value"] == "FR")
         .unwrap();
-    assert_eq!((investment["low"].as_str(), investment["high"].as_str()), (Some("109000000000"), Some("109000000000")));
+    assert_eq!(
+        (investment["low"].as_str(), investment["high"].as_str()),
+        (Some("109000000000.00"), Some("109000000000.00"))
+    );
     assert_groups_add_up(&report);
 
     // New money: Amazon's €1.2bn of May 2024 is counted at Choose France 2024, not again.
@@ -79,7 +82,7 @@ async fn the_summit_total_reproduces_the_headline_figures(backend: Backend) {
     assert_eq!(grand["low"], "318185467861.62");
     assert_eq!(grand["high"], "318185467861.62");
     assert_eq!(grand["asAnnounced"]["low"], "319385467861.62");
-    assert_eq!(grand["represented"]["low"], "1200000000");
+    assert_eq!(grand["represented"]["low"], "1200000000.00");
     assert_eq!(grand["count"], 18); // 19 matched, Mistral's unquantified one excluded
     let rates: Vec<(&str, &str)> = report["ratesUsed"]
         .as_array()
@@ -121,11 +124,11 @@ async fn grouped_by_pledger_the_parts_and_the_remainder_add_up(backend: Backend)
         (g["low"].as_str().unwrap().to_owned(), g["high"].as_str().unwrap().to_owned())
     };
     let pair = |l: &str, h: &str| (l.to_owned(), h.to_owned());
-    assert_eq!(range("united-arab-emirates"), pair("30000000000", "50000000000"));
-    assert_eq!(range("evroc"), pair("0", "4000000000")); // "up to €4bn"
-    assert_eq!(range("amazon"), pair("4800000000", "4800000000")); // €6bn minus May 2024's €1.2bn
+    assert_eq!(range("united-arab-emirates"), pair("30000000000.00", "50000000000.00"));
+    assert_eq!(range("evroc"), pair("0.00", "4000000000.00")); // "up to €4bn"
+    assert_eq!(range("amazon"), pair("4800000000.00", "4800000000.00")); // €6bn minus May 2024's €1.2bn
     assert_eq!(range("apollo"), pair("4844961240.31", "4844961240.31")); // $5bn / 1.032
-    assert_eq!(range("european-commission"), pair("200000000000", "200000000000")); // details not added
+    assert_eq!(range("european-commission"), pair("200000000000.00", "200000000000.00")); // details not added
     // Mistral's unquantified data centre is not counted: it is listed as excluded.
     assert!(report["groups"].as_array().unwrap().iter().all(|g| g["key"][0]["value"] != "mistral-ai"));
     // The unattributed remainder of the €109bn: 109 - 78.93 - $5bn in the low scenario,
@@ -163,16 +166,16 @@ async fn grouped_by_pledger_the_parts_and_the_remainder_add_up(backend: Backend)
     let rows = data["totals"]["groups"][0]["contributions"].as_array().unwrap().clone();
     let own = rows.iter().find(|r| r["rule"] == "OWN").unwrap();
     assert_eq!(own["commitment"]["slug"], "fr-ai-investment-109bn");
-    assert_eq!(own["original"]["low"], "109000000000");
+    assert_eq!(own["original"]["low"], "109000000000.00");
     let carve_outs: Vec<&Value> = rows.iter().filter(|r| r["rule"] == "CARVE_OUT").collect();
     assert_eq!(carve_outs.len(), 12); // 13 parts, one unquantified
     let apollo = carve_outs.iter().find(|r| r["related"]["slug"] == "apollo-ai-energy-france").unwrap();
-    assert_eq!(apollo["original"], json!({ "low": "-5000000000", "high": "-5000000000", "currency": "USD" }));
+    assert_eq!(apollo["original"], json!({ "low": "-5000000000.00", "high": "-5000000000.00", "currency": "USD" }));
     assert_eq!(apollo["converted"]["low"], "-4844961240.31");
     let evroc = carve_outs.iter().find(|r| r["related"]["slug"] == "evroc-mougins-ai-data-centre").unwrap();
     assert_eq!(
         (evroc["original"]["low"].as_str(), evroc["original"]["high"].as_str()),
-        (Some("0"), Some("-4000000000"))
+        (Some("0.00"), Some("-4000000000.00"))
     );
 }
 
@@ -182,16 +185,16 @@ async fn usd_figures_convert_with_the_rate_shown(backend: Backend) {
 
     let report = totals(&app, json!({ "filter": stargate })).await;
     // $500bn (its $100bn part inside) at the ECB rate of 21 Jan 2025, 1.0357.
-    assert_eq!(report["grandTotal"]["low"], "482765279521.1");
+    assert_eq!(report["grandTotal"]["low"], "482765279521.10");
     assert_eq!(
         report["ratesUsed"],
         json!([{ "date": "2025-01-21", "base": "EUR", "quote": "USD", "rate": "1.0357", "averageYear": null, "averageOf": null }])
     );
-    assert_eq!(report["grandTotal"]["byCurrency"][0]["low"], "500000000000");
+    assert_eq!(report["grandTotal"]["byCurrency"][0]["low"], "500000000000.00");
 
     // In dollars: no conversion at all.
     let report = totals(&app, json!({ "filter": stargate, "currency": "USD" })).await;
-    assert_eq!(report["grandTotal"]["low"], "500000000000");
+    assert_eq!(report["grandTotal"]["low"], "500000000000.00");
     assert_eq!(report["ratesUsed"], json!([]));
 
     // One fixed date for every amount: 10 Feb 2025, 1.032.
@@ -214,7 +217,7 @@ async fn usd_figures_convert_with_the_rate_shown(backend: Backend) {
     // No rate that week: never dropped silently.
     let report =
         totals(&app, json!({ "filter": stargate, "fx": { "method": "FIXED_DATE", "date": "2020-01-01" } })).await;
-    assert_eq!(report["grandTotal"]["low"], "0");
+    assert_eq!(report["grandTotal"]["low"], "0.00");
     assert_eq!(report["groups"], json!([]));
     let excluded = report["excluded"].as_array().unwrap();
     assert_eq!(excluded.len(), 2, "{report}");
@@ -235,7 +238,7 @@ async fn choose_france_2024_compares_against_the_summit(backend: Backend) {
     let cf2024 = &rows[1];
     assert_eq!(
         (cf2024["totals"]["low"].as_str(), cf2024["totals"]["high"].as_str()),
-        (Some("15000000000"), Some("15000000000"))
+        (Some("15000000000.00"), Some("15000000000.00"))
     );
     assert_eq!(cf2024["count"], 6);
     assert_eq!(cf2024["pledgers"], 6);
@@ -244,9 +247,9 @@ async fn choose_france_2024_compares_against_the_summit(backend: Backend) {
 
     // Choose France 2025: €37–40.8bn announced, of which €17–20.8bn re-presented summit money.
     let cf2025 = &rows[2];
-    assert_eq!(cf2025["totals"]["asAnnounced"], json!({ "low": "37000000000", "high": "40800000000" }));
-    assert_eq!(cf2025["totals"]["represented"], json!({ "low": "17000000000", "high": "20800000000" }));
-    assert_eq!(cf2025["totals"]["newMoney"], json!({ "low": "20000000000", "high": "20000000000" }));
+    assert_eq!(cf2025["totals"]["asAnnounced"], json!({ "low": "37000000000.00", "high": "40800000000.00" }));
+    assert_eq!(cf2025["totals"]["represented"], json!({ "low": "17000000000.00", "high": "20800000000.00" }));
+    assert_eq!(cf2025["totals"]["newMoney"], json!({ "low": "20000000000.00", "high": "20000000000.00" }));
 
     let (_, body) = app.operation("CompareEvents", json!({ "slugs": [SUMMIT, "no-such-event"] })).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
@@ -257,8 +260,8 @@ async fn the_foundation_target_pledged_and_share(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let data = app.data("Foundation", json!({ "slug": "current-ai" })).await;
     let f = &data["foundation"];
-    assert_eq!(f["target"], json!({ "low": "2500000000", "high": "2500000000", "currency": "USD" }));
-    assert_eq!(f["pledged"], json!({ "low": "400000000", "high": "400000000", "count": 1 }));
+    assert_eq!(f["target"], json!({ "low": "2500000000.00", "high": "2500000000.00", "currency": "USD" }));
+    assert_eq!(f["pledged"], json!({ "low": "400000000.00", "high": "400000000.00", "count": 1 }));
     assert_eq!(f["share"], json!({ "low": "0.16", "high": "0.16" }));
     assert_eq!(f["contributions"][0]["commitment"]["slug"], "current-ai-initial-400m");
 
@@ -308,7 +311,10 @@ async fn as_of_before_the_summit_gives_zero(backend: Backend) {
     let summit = json!({ "events": [SUMMIT] });
     let report = totals(&app, json!({ "filter": summit, "asOf": "2025-02-05" })).await;
     assert_eq!(report["grandTotal"]["count"], 0);
-    assert_eq!((report["grandTotal"]["low"].as_str(), report["grandTotal"]["high"].as_str()), (Some("0"), Some("0")));
+    assert_eq!(
+        (report["grandTotal"]["low"].as_str(), report["grandTotal"]["high"].as_str()),
+        (Some("0.00"), Some("0.00"))
+    );
 
     // On the 9th: the package (minus what its parts announced by then), the UAE campus,
     // Bpifrance, Iliad (dated by the summit's start) and Current AI; Mistral's unquantified
@@ -319,7 +325,7 @@ async fn as_of_before_the_summit_gives_zero(backend: Backend) {
     // The package's remainder: €109bn minus its parts by then (the UAE's €30–50bn campus,
     // Iliad's €3bn), as an interval.
     let remainder = group(&report, "various-private-investors");
-    assert_eq!((&remainder["low"], &remainder["high"]), (&json!("56000000000"), &json!("76000000000")));
+    assert_eq!((&remainder["low"], &remainder["high"]), (&json!("56000000000.00"), &json!("76000000000.00")));
     assert_groups_add_up(&report);
 }
 
@@ -330,7 +336,7 @@ async fn grouping_ordering_and_having_follow_the_arguments(backend: Backend) {
         json!({
             "filter": { "events": [SUMMIT] },
             "groupBy": ["PLEDGER"],
-            "having": { "minHigh": "10000000000" },
+            "having": { "minHigh": "10000000000.00" },
             "orderBy": "HIGH_DESC",
         }),
     )
@@ -355,7 +361,7 @@ async fn grouping_ordering_and_having_follow_the_arguments(backend: Backend) {
         assert_eq!(report["grandTotal"]["low"], "835950747382.72", "{group_by}");
     }
     let report = totals(&app, json!({ "groupBy": ["YEAR"] })).await;
-    assert_eq!(group(&report, "2024")["low"], "15000000000");
+    assert_eq!(group(&report, "2024")["low"], "15000000000.00");
 
     // Typed errors name the field.
     let cases = [
@@ -402,9 +408,9 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let cf2024 = json!({ "filter": { "events": ["choose-france-2024"] } });
     // Asked twice: the second answer comes from the cache.
-    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000");
+    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000.00");
     let (hits, _) = app.db.totals_cache_stats();
-    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000");
+    assert_eq!(totals(&app, cf2024.clone()).await["grandTotal"]["low"], "15000000000.00");
     assert_eq!(app.db.totals_cache_stats().0, hits + 1);
 
     // A part withdrawn: its money returns to the headline's remainder, nothing is lost and
@@ -420,7 +426,7 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     import(&app, vec![microsoft], vec![]).await;
     let before = json!({ "filter": { "events": ["choose-france-2024"] }, "groupBy": ["PLEDGER"] });
     let report = totals(&app, before.clone()).await;
-    assert_eq!(group(&report, "various-private-investors")["low"], "12585000000"); // 8.585 + 4
+    assert_eq!(group(&report, "various-private-investors")["low"], "12585000000.00"); // 8.585 + 4
     assert!(report["groups"].as_array().unwrap().iter().all(|g| g["key"][0]["value"] != "microsoft"));
     let excluded = &report["excluded"];
     assert_eq!(
@@ -431,13 +437,13 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     let mut as_of = before.clone();
     as_of["asOf"] = json!("2024-05-31");
     let report = totals(&app, as_of).await;
-    assert_eq!(group(&report, "microsoft")["low"], "4000000000");
-    assert_eq!(group(&report, "various-private-investors")["low"], "8585000000");
+    assert_eq!(group(&report, "microsoft")["low"], "4000000000.00");
+    assert_eq!(group(&report, "various-private-investors")["low"], "8585000000.00");
     // Asking for withdrawn commitments counts the part again, still once.
     let mut all = before;
     all["filter"]["statuses"] = json!(["ANNOUNCED", "WITHDRAWN"]);
     let report = totals(&app, all).await;
-    assert_eq!(report["grandTotal"]["low"], "15000000000");
+    assert_eq!(report["grandTotal"]["low"], "15000000000.00");
 
     // 0.10 + 0.20 and 10^15 − 0.01 (the largest amount recorded is 10^15): sums that
     // doubles get wrong.
@@ -454,7 +460,7 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
         json!({ "filter": { "events": ["choose-france-2024"], "pledgers": ["france"], "amountMax": "1" } }),
     )
     .await;
-    assert_eq!(only_cents["grandTotal"]["low"], "0.3");
+    assert_eq!(only_cents["grandTotal"]["low"], "0.30");
 }
 
 /// The counted rows, without their ids, in a stable order.
@@ -474,7 +480,7 @@ async fn incremental_rebuilds_equal_a_full_rebuild(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     // Writes touching a part (status), an overlap's earlier side and a new family.
     let mut apollo = reference_commitment("apollo-ai-energy-france");
-    apollo.amount_high = Some("6000000000".into());
+    apollo.amount_high = Some("6000000000.00".into());
     let mut amazon_2024 = reference_commitment("amazon-choose-france-2024");
     amazon_2024.status = "DELIVERED".into();
     amazon_2024.status_history.push(StatusRecord {
@@ -520,7 +526,7 @@ async fn ecb_rates_from_the_history_csv_convert_any_currency(backend: Backend) {
     let rates =
         pledgewatch::ecb::read_history(csv.as_bytes(), &selection, &["ecb-eurofxref-mirror-h0tbird".into()]).unwrap();
     assert_eq!(rates.len(), 2);
-    let mut pounds = test_commitment("a-thousand-pounds", "1000", "1000", "GBP");
+    let mut pounds = test_commitment("a-thousand-pounds", "1000.00", "1000.00", "GBP");
     pounds.announced_on = Some("2025-02-15".into()); // a Saturday: Friday's rate
     import(&app, vec![pounds], rates).await;
     let filter = json!({ "currencies": ["GBP"] });

@@ -56,12 +56,10 @@ impl Pair {
         Pair { low: self.low.min(self.high), high: self.low.max(self.high) }
     }
 
-    /// The pair as decimals of a currency with `exponent`.
+    /// The pair as decimals of a currency with `exponent`, written with its minor-unit
+    /// digits ("318185467861.62", "109000000000.00").
     pub fn to_decimals(self, exponent: u32) -> (Decimal, Decimal) {
-        (
-            Decimal::from_i128_with_scale(self.low, exponent).normalize(),
-            Decimal::from_i128_with_scale(self.high, exponent).normalize(),
-        )
+        (Decimal::from_i128_with_scale(self.low, exponent), Decimal::from_i128_with_scale(self.high, exponent))
     }
 }
 
@@ -297,5 +295,6 @@ impl Totals {
     }
 }
 
+pub mod ledger;
 #[cfg(test)]
 mod tests;

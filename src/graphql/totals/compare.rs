@@ -71,7 +71,7 @@ impl EventComparison {
     /// This event's total divided by the first event's, on `basis`, per scenario (6
     /// decimals; null when the first event's total is zero).
     async fn ratio_to_first(&self) -> Option<TotalRatio> {
-        self.ratio.map(|(low, high)| TotalRatio { low: Decimal(low), high: Decimal(high) })
+        self.ratio.map(|(low, high)| TotalRatio { low: Decimal::exact(low), high: Decimal::exact(high) })
     }
     /// The exchange rates applied to this event.
     async fn rates_used(&self) -> Vec<RateUsed> {

@@ -407,7 +407,10 @@ impl TotalsQueryRoot {
         let share = target.as_ref().and_then(|t| {
             let low = t.amount_low.map(i128::from)?;
             let high = t.amount_high.map(i128::from)?;
-            Some(TotalRatio { low: Decimal(ratio(pledged.low, high)?), high: Decimal(ratio(pledged.high, low)?) })
+            Some(TotalRatio {
+                low: Decimal::exact(ratio(pledged.low, high)?),
+                high: Decimal::exact(ratio(pledged.high, low)?),
+            })
         });
         Ok(Some(Foundation {
             target: target.map(|t| MoneyRange::from_stored(t.amount_low, t.amount_high, &t.currency)).transpose()?,

@@ -42,7 +42,7 @@ pub(super) fn rates_used(rates: &[fx::EuroRate]) -> Vec<RateUsed> {
             date: Date(r.on),
             base: fx::EURO.to_owned(),
             quote: r.quote.clone(),
-            rate: Decimal(r.rate),
+            rate: Decimal::exact(r.rate),
             average_year: r.average_of.map(|(y, _)| y),
             average_of: r.average_of.map(|(_, n)| n as i32),
         })

@@ -338,42 +338,53 @@ impl Db {
                 None => expr.is_null(),
             });
         }
-        let mut select = from_counted(as_of);
-        for (name, c) in [
-            ("commitment_id", Ca::CommitmentId),
-            ("related_id", Ca::RelatedId),
-            ("rule", Ca::Rule),
-            ("amount_low", Ca::AmountLow),
-            ("amount_high", Ca::AmountHigh),
-            ("currency", Ca::Currency),
-            ("rate_date", Ca::RateDate),
-        ] {
-            select.expr_as(col(c), Alias::new(name));
-        }
+        let mut select = contribution_select(as_of);
         select
             .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())).add(stored_rows_are_linear()))
-            .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
-            .order_by((Alias::new("ca"), Ca::Id), Order::Asc)
             .limit(limit);
         let mut rows = ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?;
         for resolved in self.resolved_varying(self.conn(), query, as_of).await? {
             if &resolved.key != key {
                 continue;
             }
-            let row = resolved.row;
-            rows.push(ContributionRow {
-                commitment_id: row.owner,
-                related_id: row.related,
-                rule: row.rule.as_str().to_owned(),
-                amount_low: row.low,
-                amount_high: row.high,
-                currency: row.currency.as_str().to_owned(),
-                rate_date: row.date,
-            });
+            rows.push(resolved.into());
         }
         // Stable: each commitment's rows keep their order (its own row first).
         rows.sort_by_key(|r| r.commitment_id);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+
+    /// The counted rows of varying families under `query` (no grouping), resolved once for
+    /// the whole filter: [`Db::counted_rows_of`] takes them for each page of an export.
+    pub async fn varying_rows(&self, query: &TotalsQuery) -> StorageResult<Vec<ContributionRow>> {
+        let query = TotalsQuery { group_by: Vec::new(), ..query.clone() };
+        let as_of = self.as_of(&query);
+        Ok(self.resolved_varying(self.conn(), &query, as_of).await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Every counted row of the commitments `ids` under `query` (unquantified rows
+    /// included), by commitment: the stored rows, and those of `varying` (from
+    /// [`Db::varying_rows`]) owned by `ids`. One statement.
+    pub async fn counted_rows_of(
+        &self,
+        query: &TotalsQuery,
+        ids: &[i64],
+        varying: &[ContributionRow],
+    ) -> StorageResult<Vec<ContributionRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let as_of = self.as_of(query);
+        let mut select = contribution_select(as_of);
+        select.cond_where(
+            counted_condition(&query.filter, as_of, self.text_index())
+                .add(col(Ca::CommitmentId).is_in(ids.iter().copied()))
+                .add(stored_rows_are_linear()),
+        );
+        let mut rows = ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?;
+        rows.extend(varying.iter().filter(|r| ids.contains(&r.commitment_id)).cloned());
+        rows.sort_by_key(|r| r.commitment_id);
         Ok(rows)
     }
 
@@ -389,6 +400,39 @@ impl Db {
         }
         let rows = Id::find_by_statement(statement(self.conn(), select)).all(self.conn()).await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}
+
+/// The columns of a [`ContributionRow`], each commitment's rows in stored order.
+fn contribution_select(as_of: Option<AsOf>) -> SelectStatement {
+    let mut select = from_counted(as_of);
+    for (name, c) in [
+        ("commitment_id", Ca::CommitmentId),
+        ("related_id", Ca::RelatedId),
+        ("rule", Ca::Rule),
+        ("amount_low", Ca::AmountLow),
+        ("amount_high", Ca::AmountHigh),
+        ("currency", Ca::Currency),
+        ("rate_date", Ca::RateDate),
+    ] {
+        select.expr_as(col(c), Alias::new(name));
+    }
+    select.order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc).order_by((Alias::new("ca"), Ca::Id), Order::Asc);
+    select
+}
+
+impl From<varying::Resolved> for ContributionRow {
+    fn from(resolved: varying::Resolved) -> Self {
+        let row = resolved.row;
+        ContributionRow {
+            commitment_id: row.owner,
+            related_id: row.related,
+            rule: row.rule.as_str().to_owned(),
+            amount_low: row.low,
+            amount_high: row.high,
+            currency: row.currency.as_str().to_owned(),
+            rate_date: row.date,
+        }
     }
 }
 
