@@ -4,8 +4,8 @@
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::types::PageInfo;
 use super::{ContextExt, mutation::authorize};
+use super::{inputs::window, types::PageInfo};
 use crate::{
     auth::Role,
     domain::{FieldError, changes},
@@ -182,23 +182,22 @@ impl AuditQuery {
         #[graphql(desc = "Only this coalition and its signatures.")] coalition: Option<String>,
         #[graphql(desc = "Most changes (default 50, at most 500).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the page before.")] after: Option<String>,
+        #[graphql(desc = "The changes just newer than `before` (or the oldest): paging backwards.")] last: Option<i32>,
+        #[graphql(desc = "The `startCursor` of the page after.")] before: Option<String>,
     ) -> Result<ChangeConnection, ApiError> {
         let subjects: Vec<Subject> = entities.unwrap_or_default().into_iter().map(Into::into).collect();
         if subjects.contains(&Subject::Token) {
             authorize(ctx, Role::Admin)?;
         }
-        let first = first.unwrap_or(50);
-        if !(0..=500).contains(&first) {
-            return Err(FieldError::new("first", "must be between 0 and 500").into());
-        }
+        let window = window(first, after.as_deref(), last, before.as_deref(), (50, 500))?;
         if let (Some(since), Some(until)) = (since, until)
             && until < since
         {
             return Err(FieldError::new("until", "is before since").into());
         }
         let filter = ChangesFilter { since, until, subjects, event, coalition };
-        let page = ctx.db()?.changes(&filter, first as u64, after.as_deref()).await.api()?;
-        let page_info = PageInfo::of(&page, after.is_some());
+        let page = ctx.db()?.changes(&filter, window).await.api()?;
+        let page_info = PageInfo::of(&page);
         let edges = page.rows.into_iter().map(|(row, cursor)| ChangeEdge { node: AuditEntry(row), cursor }).collect();
         Ok(ChangeConnection { edges, page_info })
     }

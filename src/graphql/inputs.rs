@@ -17,24 +17,52 @@ use crate::{
         text,
     },
     error::ApiError,
-    storage::read::CommitmentFilter,
+    storage::read::{CommitmentFilter, Window},
 };
 
 /// Checks `first` against the page-size limits.
 pub(crate) fn page_size(ctx: &Context<'_>, first: Option<i32>) -> Result<u64, ApiError> {
     let limits = ctx.limits();
-    let first = first.unwrap_or(limits.default_page_size as i32);
-    if first < 0 {
-        return Err(FieldError::new("first", "must not be negative").into());
+    checked_size("first", first, limits.default_page_size, limits.max_page_size)
+}
+
+/// A page size under `field`: `default` when not given, refused above `max`.
+fn checked_size(field: &str, size: Option<i32>, default: u32, max: u32) -> Result<u64, ApiError> {
+    let size = size.unwrap_or(default as i32);
+    if size < 0 {
+        return Err(FieldError::new(field, "must not be negative").into());
     }
-    if first as u32 > limits.max_page_size {
-        return Err(FieldError::new(
-            "first",
-            format!("{first} is above the page-size limit of {}", limits.max_page_size),
-        )
-        .into());
+    if size as u32 > max {
+        return Err(FieldError::new(field, format!("{size} is above the page-size limit of {max}")).into());
     }
-    Ok(first as u64)
+    Ok(size as u64)
+}
+
+/// Relay's page arguments as a window: `first` rows after `after`, or `last` rows before
+/// `before` (the two directions do not mix). Sizes default to `default` and stop at `max`.
+pub(crate) fn window<'a>(
+    first: Option<i32>,
+    after: Option<&'a str>,
+    last: Option<i32>,
+    before: Option<&'a str>,
+    (default, max): (u32, u32),
+) -> Result<Window<'a>, ApiError> {
+    if last.is_some() || before.is_some() {
+        if first.is_some() {
+            return Err(FieldError::new("last", "cannot be used with first: ask one direction at a time").into());
+        }
+        if after.is_some() {
+            return Err(FieldError::new("after", "goes with first; with last, page with before").into());
+        }
+        return Ok(Window::Last { size: checked_size("last", last, default, max)?, before });
+    }
+    Ok(Window::First { size: checked_size("first", first, default, max)?, after })
+}
+
+/// The configured default and largest page sizes.
+pub(crate) fn page_limits(ctx: &Context<'_>) -> (u32, u32) {
+    let limits = ctx.limits();
+    (limits.default_page_size, limits.max_page_size)
 }
 
 /// Ordering of the commitments list.

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object};
 
 use super::{
     ContextExt,
-    inputs::{ActorFilterInput, CommitmentFilterInput, CommitmentOrderBy, page_size},
+    inputs::{ActorFilterInput, CommitmentFilterInput, CommitmentOrderBy, page_limits, page_size, window},
     types::*,
 };
 use crate::{
@@ -18,18 +18,31 @@ pub(crate) async fn commitments_page(
     ctx: &Context<'_>,
     filter: CommitmentFilter,
     order_by: CommitmentOrderBy,
-    first: Option<i32>,
-    after: Option<String>,
+    page: PageArgs,
 ) -> Result<CommitmentConnection, ApiError> {
-    let first = page_size(ctx, first)?;
+    let window = page.window(ctx)?;
     let order = match order_by {
         CommitmentOrderBy::AnnouncedOnDesc => CommitmentOrder::AnnouncedOnDesc,
         CommitmentOrderBy::AnnouncedOnAsc => CommitmentOrder::AnnouncedOnAsc,
         CommitmentOrderBy::TitleAsc => CommitmentOrder::TitleAsc,
         CommitmentOrderBy::UpdatedAtDesc => CommitmentOrder::UpdatedAtDesc,
     };
-    let page = ctx.db()?.commitments_page(&filter, order, first, after.as_deref()).await.api()?;
-    Ok(CommitmentConnection::new(page, after.is_some(), CountQuery::Commitments(Box::new(filter))))
+    let page = ctx.db()?.commitments_page(&filter, order, window).await.api()?;
+    Ok(CommitmentConnection::new(page, CountQuery::Commitments(Box::new(filter))))
+}
+
+/// Relay's page arguments of a connection field.
+pub(crate) struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    fn window(&self, ctx: &Context<'_>) -> Result<crate::storage::read::Window<'_>, ApiError> {
+        window(self.first, self.after.as_deref(), self.last, self.before.as_deref(), page_limits(ctx))
+    }
 }
 
 /// Commitments.
@@ -40,7 +53,8 @@ pub struct CommitmentQuery;
 impl CommitmentQuery {
     /// Commitments matching `filter`, a page at a time (keyset cursors: a deep page costs
     /// what the first costs).
-    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first.or(last))")]
+    #[allow(clippy::too_many_arguments)]
     async fn commitments(
         &self,
         ctx: &Context<'_>,
@@ -51,9 +65,14 @@ impl CommitmentQuery {
         >,
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor` of the previous page).")]
         after: Option<String>,
+        #[graphql(desc = "The rows just before `before` (or the list's last rows): paging backwards.")] last: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor before which the page ends (`pageInfo.startCursor` of the next page).")]
+        before: Option<String>,
     ) -> Result<CommitmentConnection, ApiError> {
         let filter = filter.unwrap_or_default().into_filter()?;
-        commitments_page(ctx, filter, order_by.unwrap_or_default(), first, after).await
+        commitments_page(ctx, filter, order_by.unwrap_or_default(), PageArgs { first, after, last, before }).await
     }
 
     /// The commitment with this slug.
@@ -69,15 +88,18 @@ pub struct DirectoryQuery;
 #[Object]
 impl DirectoryQuery {
     /// Actors by slug, a page at a time.
-    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first.or(last))")]
     async fn actors(
         &self,
         ctx: &Context<'_>,
         filter: Option<ActorFilterInput>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<ActorConnection, ApiError> {
-        let first = page_size(ctx, first)?;
+        let page_args = PageArgs { first, after, last, before };
+        let window = page_args.window(ctx)?;
         let input = filter.unwrap_or_default();
         if let Some(query) = &input.text {
             text::check_search("filter.text", query)?;
@@ -92,8 +114,8 @@ impl DirectoryQuery {
             countries: country_codes("filter.countries", input.countries)?,
             text: input.text,
         };
-        let page = ctx.db()?.actors_page(&filter, first, after.as_deref()).await.api()?;
-        Ok(ActorConnection::new(page, after.is_some(), CountQuery::Actors(filter)))
+        let page = ctx.db()?.actors_page(&filter, window).await.api()?;
+        Ok(ActorConnection::new(page, CountQuery::Actors(filter)))
     }
 
     /// The actor with this slug.
@@ -102,16 +124,18 @@ impl DirectoryQuery {
     }
 
     /// Events by slug, a page at a time.
-    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first.or(last))")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<EventConnection, ApiError> {
-        let first = page_size(ctx, first)?;
-        let page = ctx.db()?.events_page(first, after.as_deref()).await.api()?;
-        Ok(EventConnection::new(page, after.is_some(), CountQuery::Events))
+        let page_args = PageArgs { first, after, last, before };
+        let page = ctx.db()?.events_page(page_args.window(ctx)?).await.api()?;
+        Ok(EventConnection::new(page, CountQuery::Events))
     }
 
     /// The event with this slug.
@@ -120,16 +144,18 @@ impl DirectoryQuery {
     }
 
     /// Coalitions and declarations by slug, a page at a time.
-    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first)")]
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::cost::pages(first.or(last))")]
     async fn coalitions(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<CoalitionConnection, ApiError> {
-        let first = page_size(ctx, first)?;
-        let page = ctx.db()?.coalitions_page(first, after.as_deref()).await.api()?;
-        Ok(CoalitionConnection::new(page, after.is_some(), CountQuery::Coalitions))
+        let page_args = PageArgs { first, after, last, before };
+        let page = ctx.db()?.coalitions_page(page_args.window(ctx)?).await.api()?;
+        Ok(CoalitionConnection::new(page, CountQuery::Coalitions))
     }
 
     /// The coalition or declaration with this slug.

@@ -107,7 +107,7 @@ pub(super) async fn changes_atom(
         Ok(parsed) => parsed,
         Err(error) => return refusal(error.into()),
     };
-    let page = match state.db.changes(&filter, first, None).await.api() {
+    let page = match state.db.changes(&filter, crate::storage::read::Window::first(first, None)).await.api() {
         Ok(page) => page,
         Err(error) => return refusal(error),
     };

@@ -142,8 +142,7 @@ impl Db {
     pub async fn changes(
         &self,
         filter: &ChangesFilter,
-        first: u64,
-        after: Option<&str>,
+        window: super::read::Window<'_>,
     ) -> StorageResult<super::read::Page<audit_entry::Model>> {
         use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
         // Slugs never hold LIKE wildcards, but a filter is a user's text.
@@ -198,25 +197,23 @@ impl Db {
                     ),
             );
         }
-        if let Some(cursor) = after {
-            let key = super::cursor::decode("after", CHANGES_CURSOR, 1, cursor)?;
+        // Newest first: `after` reads older entries, `before` newer ones (backwards).
+        let key = window.key(CHANGES_CURSOR, 1)?;
+        if let Some(key) = key {
+            let field = if window.backward() { "before" } else { "after" };
             let id: i64 = key[0]
                 .as_deref()
                 .and_then(|k| k.parse().ok())
-                .ok_or_else(|| crate::domain::FieldError::new("after", "is not a cursor of this list and ordering"))?;
-            query = query.filter(audit_entry::Column::Id.lt(id));
+                .ok_or_else(|| crate::domain::FieldError::new(field, "is not a cursor of this list and ordering"))?;
+            query = query.filter(if window.backward() {
+                audit_entry::Column::Id.gt(id)
+            } else {
+                audit_entry::Column::Id.lt(id)
+            });
         }
-        let mut rows = query.order_by_desc(audit_entry::Column::Id).limit(first + 1).all(self.conn()).await?;
-        let has_next = rows.len() as u64 > first;
-        rows.truncate(first as usize);
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                let cursor = super::cursor::encode(CHANGES_CURSOR, &[Some(r.id.to_string())]);
-                (r, cursor)
-            })
-            .collect();
-        Ok(super::read::Page { rows, has_next })
+        let order = if window.backward() { sea_orm::Order::Asc } else { sea_orm::Order::Desc };
+        let rows = query.order_by(audit_entry::Column::Id, order).limit(window.size() + 1).all(self.conn()).await?;
+        Ok(window.page(rows, |r| super::cursor::encode(CHANGES_CURSOR, &[Some(r.id.to_string())])))
     }
 }
 

@@ -390,7 +390,13 @@ impl Db {
         after: Option<&str>,
         size: u64,
     ) -> StorageResult<(Vec<CommitmentRow>, Option<String>)> {
-        let page = self.commitments_page(filter, super::read::CommitmentOrder::AnnouncedOnDesc, size, after).await?;
+        let page = self
+            .commitments_page(
+                filter,
+                super::read::CommitmentOrder::AnnouncedOnDesc,
+                super::read::Window::first(size, after),
+            )
+            .await?;
         let next = if page.has_next { page.rows.last().map(|(_, c)| c.clone()) } else { None };
         let models: Vec<commitment::Model> = page.rows.into_iter().map(|(m, _)| m).collect();
         let actor_ids: Vec<i64> = models.iter().map(|m| m.pledger_id).collect();

@@ -650,6 +650,8 @@ crate::harness::tests! {
     summit_commitments_come_back_with_their_sources,
     every_filter_selects_exactly_its_rows,
     paging_forward_visits_every_row_once_in_order,
+    paging_backward_gives_the_same_rows_in_the_same_order,
+    every_amount_on_the_wire_has_its_currencys_digits,
     a_cursor_from_another_ordering_is_refused_on_the_after_field,
     lookups_by_slug_return_the_whole_record,
     search_ignores_accents_and_case,
@@ -734,4 +736,156 @@ async fn repeated_reads_come_from_the_response_cache_until_any_write(backend: Ba
     let (cache, latest) = ask(None).await;
     assert_eq!(cache, "miss");
     assert_eq!(low(&latest) - low(&after), rust_decimal::Decimal::from(2_000_000));
+}
+
+/// Walks a connection to its end, forwards (`first`/`after`) or backwards (`last`/`before`),
+/// returning the slugs in list order and each page's `pageInfo`.
+async fn walk(app: &TestApp, field: &str, args: &str, backward: bool) -> (Vec<String>, Vec<Value>) {
+    let (mut slugs, mut infos) = (Vec::new(), Vec::new());
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let paging = match (&cursor, backward) {
+            (None, false) => "first: 7".to_owned(),
+            (Some(c), false) => format!("first: 7, after: {c:?}"),
+            (None, true) => "last: 7".to_owned(),
+            (Some(c), true) => format!("last: 7, before: {c:?}"),
+        };
+        let sep = if args.is_empty() { "" } else { ", " };
+        let query = format!(
+            "{{ {field}({args}{sep}{paging}) {{ nodes {{ slug }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+        );
+        let (_, body) = app.query(&query).await;
+        let connection = &body["data"][field];
+        let page: Vec<String> = connection["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["slug"].as_str().unwrap().to_owned())
+            .collect();
+        let info = connection["pageInfo"].clone();
+        if backward {
+            slugs.splice(0..0, page);
+        } else {
+            slugs.extend(page);
+        }
+        let more = if backward { info["hasPreviousPage"] == true } else { info["hasNextPage"] == true };
+        cursor = if backward { info["startCursor"].as_str() } else { info["endCursor"].as_str() }.map(str::to_owned);
+        infos.push(info);
+        if !more {
+            return (slugs, infos);
+        }
+    }
+    panic!("{field} did not end");
+}
+
+/// Relay's `last`/`before`: read backwards, every list gives the rows of the forward walk,
+/// in the same order, whatever the ordering (undated rows included), and says where it
+/// stands.
+async fn paging_backward_gives_the_same_rows_in_the_same_order(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    for (field, args) in [
+        ("commitments", ""),
+        ("commitments", "orderBy: ANNOUNCED_ON_ASC"),
+        ("commitments", "orderBy: TITLE_ASC"),
+        ("commitments", "orderBy: UPDATED_AT_DESC"),
+        ("commitments", r#"filter: { events: ["ai-action-summit-2025"] }"#),
+        ("actors", ""),
+        ("events", ""),
+        ("coalitions", ""),
+    ] {
+        let (forward, _) = walk(&app, field, args, false).await;
+        let (backward, infos) = walk(&app, field, args, true).await;
+        assert!(forward.len() > 7 || field != "commitments", "{field}({args}): {}", forward.len());
+        assert_eq!(backward, forward, "{field}({args})");
+        // The first backward page is the list's end: nothing after it, rows before it.
+        if forward.len() > 7 {
+            assert_eq!(
+                (infos[0]["hasNextPage"].as_bool(), infos[0]["hasPreviousPage"].as_bool()),
+                (Some(false), Some(true))
+            );
+            let last = infos.last().unwrap();
+            assert_eq!((last["hasNextPage"].as_bool(), last["hasPreviousPage"].as_bool()), (Some(true), Some(false)));
+        }
+    }
+    // A page back from the middle is the page before it.
+    let (all, _) = walk(&app, "commitments", "", false).await;
+    let (_, body) = app.query(r#"{ commitments(first: 10) { pageInfo { endCursor } } }"#).await;
+    let cursor = body["data"]["commitments"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let (_, body) =
+        app.query(&format!(r#"{{ commitments(last: 3, before: {cursor:?}) {{ nodes {{ slug }} }} }}"#)).await;
+    let back: Vec<&str> =
+        body["data"]["commitments"]["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap()).collect();
+    assert_eq!(back, all[6..9].iter().map(String::as_str).collect::<Vec<_>>());
+    // The two directions do not mix; the error names the argument.
+    for (args, field) in [("first: 2, last: 2", "last"), (r#"last: 2, after: "x""#, "after"), ("last: -1", "last")] {
+        let (_, body) = app.query(&format!("{{ commitments({args}) {{ nodes {{ slug }} }} }}")).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{args}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{args}: {body}");
+    }
+    // The changes feed pages backwards too (each import that changes something is one).
+    for i in 0..5 {
+        let data = DataSet {
+            format: FORMAT.into(),
+            sources: vec![test_source()],
+            commitments: vec![test_commitment(&format!("paging-{i}"), "1", "1", "EUR")],
+            ..DataSet::default()
+        };
+        app.db.import(&data).await.expect("imports");
+    }
+    let app = &app;
+    let changes = |args: &str| {
+        let query = format!("{{ changes({args}) {{ nodes {{ summary }} pageInfo {{ startCursor endCursor }} }} }}");
+        async move { app.query(&query).await.1["data"]["changes"].clone() }
+    };
+    let newest = changes("first: 5").await;
+    let older_cursor = newest["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let again = changes(&format!("last: 4, before: {older_cursor:?}")).await;
+    assert_eq!(again["nodes"], json!(newest["nodes"].as_array().unwrap()[..4]), "{again}");
+}
+
+/// Money is written with its currency's minor-unit digits everywhere it is read: two for
+/// EUR and USD ("109000000000.00"), none for JPY; rates without trailing zeros.
+async fn every_amount_on_the_wire_has_its_currencys_digits(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let data = DataSet {
+        format: FORMAT.into(),
+        sources: vec![test_source()],
+        commitments: vec![
+            test_commitment("yen-digits", "5000000000", "5000000000", "JPY"),
+            test_commitment("cent-digits", "750000000.1", "750000000.1", "EUR"),
+        ],
+        ..DataSet::default()
+    };
+    app.db.import(&data).await.expect("imports");
+    let (_, body) = app.query(r#"{ commitments(first: 500) { nodes { slug amount { low high currency } } } }"#).await;
+    let digits = |currency: &str| if currency == "JPY" || currency == "KRW" { 0 } else { 2 };
+    let scale = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
+    let nodes = body["data"]["commitments"]["nodes"].as_array().unwrap();
+    assert!(nodes.len() > 20);
+    for node in nodes {
+        let currency = node["amount"]["currency"].as_str().unwrap();
+        for end in ["low", "high"] {
+            if let Some(v) = node["amount"][end].as_str() {
+                assert_eq!(scale(v), digits(currency), "{node}");
+            }
+        }
+    }
+    let amount = |slug: &str| nodes.iter().find(|n| n["slug"] == slug).unwrap()["amount"]["low"].clone();
+    assert_eq!(amount("yen-digits"), "5000000000");
+    assert_eq!(amount("cent-digits"), "750000000.10");
+    // Totals in EUR and JPY, and the rates beside them.
+    for (currency, want) in [("EUR", 2), ("JPY", 0)] {
+        let query = format!(
+            r#"{{ totals(currency: "{currency}", groupBy: [CURRENCY]) {{ grandTotal {{ low high }} groups {{ low high byCurrency {{ low high }} }} ratesUsed {{ rate }} }} }}"#
+        );
+        let (_, body) = app.query(&query).await;
+        let totals = &body["data"]["totals"];
+        assert_eq!(scale(totals["grandTotal"]["low"].as_str().unwrap()), want, "{body}");
+        for group in totals["groups"].as_array().unwrap() {
+            assert_eq!(scale(group["high"].as_str().unwrap()), want, "{group}");
+        }
+        for rate in totals["ratesUsed"].as_array().unwrap() {
+            assert!(!rate["rate"].as_str().unwrap().ends_with('0'), "{rate}");
+        }
+    }
 }

@@ -288,7 +288,7 @@ pub struct PageInfo {
     pub has_next_page: bool,
     /// Whether rows precede this page (true when `after` was given).
     pub has_previous_page: bool,
-    /// Cursor of the first row.
+    /// Cursor of the first row: pass it as `before` (with `last`) for the page before.
     pub start_cursor: Option<String>,
     /// Cursor of the last row: pass it as `after` for the next page.
     pub end_cursor: Option<String>,
@@ -296,10 +296,10 @@ pub struct PageInfo {
 
 impl PageInfo {
     /// The page info of a storage page.
-    pub fn of<T>(page: &Page<T>, has_previous_page: bool) -> Self {
+    pub fn of<T>(page: &Page<T>) -> Self {
         Self {
             has_next_page: page.has_next,
-            has_previous_page,
+            has_previous_page: page.has_previous,
             start_cursor: page.rows.first().map(|(_, c)| c.clone()),
             end_cursor: page.rows.last().map(|(_, c)| c.clone()),
         }
@@ -313,7 +313,7 @@ macro_rules! connection {
         pub struct $edge {
             /// The row.
             pub node: $node,
-            /// Pass as `after` to continue after this row.
+            /// Pass as `after` to continue after this row, or as `before` to read the rows before it.
             pub cursor: String,
         }
 
@@ -331,8 +331,8 @@ macro_rules! connection {
 
         impl $connection {
             /// Wraps a storage page.
-            pub fn new(page: Page<$model>, has_previous: bool, count: CountQuery) -> Self {
-                let page_info = PageInfo::of(&page, has_previous);
+            pub fn new(page: Page<$model>, count: CountQuery) -> Self {
+                let page_info = PageInfo::of(&page);
                 let edges = page.rows.into_iter().map(|(row, cursor)| $edge { node: $node(row), cursor }).collect();
                 Self { edges, page_info, count }
             }

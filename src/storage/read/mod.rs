@@ -65,6 +65,68 @@ pub struct Page<T> {
     pub rows: Vec<(T, String)>,
     /// Whether rows follow the last one.
     pub has_next: bool,
+    /// Whether rows come before the first one (for a forward page: whether it started after
+    /// a cursor, as Relay allows).
+    pub has_previous: bool,
+}
+
+/// Which rows of an ordered list a page holds (Relay's `first`/`after` and `last`/`before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window<'a> {
+    /// The `size` rows after the cursor (from the start without one).
+    First { size: u64, after: Option<&'a str> },
+    /// The `size` rows before the cursor (up to the end without one).
+    Last { size: u64, before: Option<&'a str> },
+}
+
+impl<'a> Window<'a> {
+    /// The first `size` rows after `after`.
+    pub fn first(size: u64, after: Option<&'a str>) -> Self {
+        Self::First { size, after }
+    }
+
+    /// Rows wanted.
+    pub fn size(self) -> u64 {
+        match self {
+            Self::First { size, .. } | Self::Last { size, .. } => size,
+        }
+    }
+
+    /// Whether the list is read backwards from the cursor.
+    pub fn backward(self) -> bool {
+        matches!(self, Self::Last { .. })
+    }
+
+    /// The cursor decoded as a key of `len` values, refused under the argument's name.
+    pub(crate) fn key(self, tag: &str, len: usize) -> Result<Option<Vec<Option<String>>>, crate::domain::FieldError> {
+        match self {
+            Self::First { after: Some(c), .. } => cursor::decode("after", tag, len, c).map(Some),
+            Self::Last { before: Some(c), .. } => cursor::decode("before", tag, len, c).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// A page from rows read up to `size + 1` deep in scan order (backwards for `Last`):
+    /// cut to `size`, in the list's order, each with its cursor.
+    pub(crate) fn page<T>(self, mut rows: Vec<T>, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() as u64 > self.size();
+        rows.truncate(self.size() as usize);
+        let (has_next, has_previous) = match self {
+            Self::First { after, .. } => (more, after.is_some()),
+            Self::Last { before, .. } => {
+                rows.reverse();
+                (before.is_some(), more)
+            }
+        };
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let cursor = cursor_of(&row);
+                (row, cursor)
+            })
+            .collect();
+        Page { rows, has_next, has_previous }
+    }
 }
 
 /// Counts of a coalition's signatures by stance.
@@ -125,34 +187,37 @@ impl Db {
         TextIndex::of(self.conn().get_database_backend())
     }
 
-    /// A page of commitments after `after`, at most `first` rows.
+    /// A page of commitments: `first` after a cursor or `last` before one.
     pub async fn commitments_page(
         &self,
         filter: &CommitmentFilter,
         order: CommitmentOrder,
-        first: u64,
-        after: Option<&str>,
+        window: Window<'_>,
     ) -> StorageResult<Page<commitment::Model>> {
         use commitment::Column as C;
         let mut select = commitment::Entity::find().filter(commitment_condition(filter, self.text_index()));
         let tag = filter::order_tag(order);
-        let key = after.map(|a| cursor::decode("after", tag, 2, a)).transpose()?;
-        let limit = first + 1;
-        let mut rows = match order {
+        let key = window.key(tag, 2)?;
+        let limit = window.size() + 1;
+        // Read backwards, every comparison and direction flips; the page is turned round at
+        // the end.
+        let back = window.backward();
+        let (asc, desc) = if back { (Order::Desc, Order::Asc) } else { (Order::Asc, Order::Desc) };
+        let rows = match order {
             CommitmentOrder::AnnouncedOnDesc | CommitmentOrder::AnnouncedOnAsc => {
-                // After a cursor: dated rows in date order, then undated ones (NULLS LAST),
-                // two range scans that each follow an index from the cursor on. One
-                // condition with an OR for the undated rows made the databases walk every
-                // row before the cursor (a page 1000 deep cost 2.4 times the first at a
-                // million rows).
-                let descending = order == CommitmentOrder::AnnouncedOnDesc;
+                // Dated rows in date order, then undated ones (NULLS LAST); read backwards,
+                // the undated ones come first. After a cursor, two range scans that each
+                // follow an index from the cursor on: one condition with an OR for the
+                // undated rows made the databases walk every row before the cursor (a page
+                // 1000 deep cost 2.4 times the first at a million rows).
+                let descending = (order == CommitmentOrder::AnnouncedOnDesc) != back;
                 let direction = if descending { Order::Desc } else { Order::Asc };
-                let (after_date, after_id) = match &key {
+                let (cursor_date, cursor_id) = match &key {
                     Some(key) => (parse_key_date(&key[0])?, Some(parse_key_id(&key[1])?)),
                     None => (None, None),
                 };
-                let id_after = |id: i64| if descending { C::Id.lt(id) } else { C::Id.gt(id) };
-                if key.is_none() {
+                let id_beyond = |id: i64| if descending { C::Id.lt(id) } else { C::Id.gt(id) };
+                if key.is_none() && !back {
                     // The first page: one ordered scan (the index's own order).
                     select
                         .order_by_with_nulls(C::AnnouncedOn, direction.clone(), NullOrdering::Last)
@@ -161,32 +226,40 @@ impl Db {
                         .all(self.conn())
                         .await?
                 } else {
+                    // The two parts in scan order, and where the cursor is.
+                    let parts = if back { [false, true] } else { [true, false] };
+                    let cursor_part = key.as_ref().map(|_| cursor_date.is_some());
                     let mut rows = Vec::new();
-                    let among_undated = after_id.is_some() && after_date.is_none();
-                    if !among_undated {
-                        let mut dated = select.clone().filter(C::AnnouncedOn.is_not_null());
-                        if let (Some(d), Some(id)) = (after_date, after_id) {
-                            let (from, beyond) = if descending {
-                                (C::AnnouncedOn.lte(d), C::AnnouncedOn.lt(d))
-                            } else {
-                                (C::AnnouncedOn.gte(d), C::AnnouncedOn.gt(d))
-                            };
-                            dated = dated.filter(from).filter(Condition::any().add(beyond).add(id_after(id)));
+                    let mut passed_cursor = cursor_part.is_none();
+                    for dated in parts {
+                        if (rows.len() as u64) >= limit {
+                            break;
                         }
-                        rows = dated
-                            .order_by(C::AnnouncedOn, direction.clone())
-                            .order_by(C::Id, direction.clone())
-                            .limit(limit)
-                            .all(self.conn())
-                            .await?;
-                    }
-                    if (rows.len() as u64) < limit {
-                        let mut undated = select.filter(C::AnnouncedOn.is_null());
-                        if let (true, Some(id)) = (among_undated, after_id) {
-                            undated = undated.filter(id_after(id));
+                        let here = cursor_part == Some(dated);
+                        if !(passed_cursor || here) {
+                            continue; // a part wholly before the cursor
                         }
                         let rest = limit - rows.len() as u64;
-                        rows.extend(undated.order_by(C::Id, direction).limit(rest).all(self.conn()).await?);
+                        let part = if dated {
+                            let mut part = select.clone().filter(C::AnnouncedOn.is_not_null());
+                            if let (true, Some(d), Some(id)) = (here, cursor_date, cursor_id) {
+                                let (from, beyond) = if descending {
+                                    (C::AnnouncedOn.lte(d), C::AnnouncedOn.lt(d))
+                                } else {
+                                    (C::AnnouncedOn.gte(d), C::AnnouncedOn.gt(d))
+                                };
+                                part = part.filter(from).filter(Condition::any().add(beyond).add(id_beyond(id)));
+                            }
+                            part.order_by(C::AnnouncedOn, direction.clone()).order_by(C::Id, direction.clone())
+                        } else {
+                            let mut part = select.clone().filter(C::AnnouncedOn.is_null());
+                            if let (true, Some(id)) = (here, cursor_id) {
+                                part = part.filter(id_beyond(id));
+                            }
+                            part.order_by(C::Id, direction.clone())
+                        };
+                        rows.extend(part.limit(rest).all(self.conn()).await?);
+                        passed_cursor = true;
                     }
                     rows
                 }
@@ -199,44 +272,48 @@ impl Db {
                         .map(|at| at.with_timezone(&chrono::Utc))
                         .ok_or_else(|| FieldError::new("after", "is not a cursor of this list and ordering"))?;
                     let id = parse_key_id(&key[1])?;
-                    select = select.filter(C::UpdatedAt.lte(at)).filter(
-                        Condition::any()
-                            .add(C::UpdatedAt.lt(at))
-                            .add(Condition::all().add(C::UpdatedAt.eq(at)).add(C::Id.lt(id))),
-                    );
+                    select = if back {
+                        select.filter(C::UpdatedAt.gte(at)).filter(
+                            Condition::any()
+                                .add(C::UpdatedAt.gt(at))
+                                .add(Condition::all().add(C::UpdatedAt.eq(at)).add(C::Id.gt(id))),
+                        )
+                    } else {
+                        select.filter(C::UpdatedAt.lte(at)).filter(
+                            Condition::any()
+                                .add(C::UpdatedAt.lt(at))
+                                .add(Condition::all().add(C::UpdatedAt.eq(at)).add(C::Id.lt(id))),
+                        )
+                    };
                 }
-                select.order_by_desc(C::UpdatedAt).order_by_desc(C::Id).limit(limit).all(self.conn()).await?
+                select.order_by(C::UpdatedAt, desc.clone()).order_by(C::Id, desc).limit(limit).all(self.conn()).await?
             }
             CommitmentOrder::TitleAsc => {
                 if let Some(key) = &key {
                     let title = key[0].clone().unwrap_or_default();
                     let id = parse_key_id(&key[1])?;
+                    let (beyond, id_beyond) = if back {
+                        (C::Title.lt(title.clone()), C::Id.lt(id))
+                    } else {
+                        (C::Title.gt(title.clone()), C::Id.gt(id))
+                    };
                     select = select.filter(
-                        Condition::any()
-                            .add(C::Title.gt(title.clone()))
-                            .add(Condition::all().add(C::Title.eq(title)).add(C::Id.gt(id))),
+                        Condition::any().add(beyond).add(Condition::all().add(C::Title.eq(title)).add(id_beyond)),
                     );
                 }
-                select.order_by_asc(C::Title).order_by_asc(C::Id).limit(limit).all(self.conn()).await?
+                select.order_by(C::Title, asc.clone()).order_by(C::Id, asc).limit(limit).all(self.conn()).await?
             }
         };
-        let has_next = rows.len() as u64 > first;
-        rows.truncate(first as usize);
-        let rows = rows
-            .into_iter()
-            .map(|row| {
-                let first_key = match order {
-                    CommitmentOrder::TitleAsc => Some(row.title.clone()),
-                    CommitmentOrder::UpdatedAtDesc => {
-                        Some(row.updated_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                    }
-                    _ => date_text(row.announced_on),
-                };
-                let cursor = cursor::encode(tag, &[first_key, Some(row.id.to_string())]);
-                (row, cursor)
-            })
-            .collect();
-        Ok(Page { rows, has_next })
+        Ok(window.page(rows, |row| {
+            let first_key = match order {
+                CommitmentOrder::TitleAsc => Some(row.title.clone()),
+                CommitmentOrder::UpdatedAtDesc => {
+                    Some(row.updated_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                }
+                _ => date_text(row.announced_on),
+            };
+            cursor::encode(tag, &[first_key, Some(row.id.to_string())])
+        }))
     }
 
     /// How many commitments match `filter`.
@@ -268,14 +345,9 @@ impl Db {
     }
 
     /// A page of actors ordered by slug.
-    pub async fn actors_page(
-        &self,
-        filter: &ActorFilter,
-        first: u64,
-        after: Option<&str>,
-    ) -> StorageResult<Page<actor::Model>> {
+    pub async fn actors_page(&self, filter: &ActorFilter, window: Window<'_>) -> StorageResult<Page<actor::Model>> {
         let select = actor::Entity::find().filter(actor_condition(filter));
-        page_by_slug(self, select, actor::Column::Slug, "actors", first, after, |a| a.slug.clone()).await
+        page_by_slug(self, select, actor::Column::Slug, "actors", window, |a| a.slug.clone()).await
     }
 
     /// How many actors match `filter`.
@@ -294,16 +366,14 @@ impl Db {
     }
 
     /// A page of events ordered by slug.
-    pub async fn events_page(&self, first: u64, after: Option<&str>) -> StorageResult<Page<event::Model>> {
-        page_by_slug(self, event::Entity::find(), event::Column::Slug, "events", first, after, |e| e.slug.clone()).await
+    pub async fn events_page(&self, window: Window<'_>) -> StorageResult<Page<event::Model>> {
+        page_by_slug(self, event::Entity::find(), event::Column::Slug, "events", window, |e| e.slug.clone()).await
     }
 
     /// A page of coalitions ordered by slug.
-    pub async fn coalitions_page(&self, first: u64, after: Option<&str>) -> StorageResult<Page<coalition::Model>> {
-        page_by_slug(self, coalition::Entity::find(), coalition::Column::Slug, "coalitions", first, after, |c| {
-            c.slug.clone()
-        })
-        .await
+    pub async fn coalitions_page(&self, window: Window<'_>) -> StorageResult<Page<coalition::Model>> {
+        page_by_slug(self, coalition::Entity::find(), coalition::Column::Slug, "coalitions", window, |c| c.slug.clone())
+            .await
     }
 }
 
@@ -313,8 +383,7 @@ async fn page_by_slug<E, F>(
     select: Select<E>,
     slug: E::Column,
     tag: &str,
-    first: u64,
-    after: Option<&str>,
+    window: Window<'_>,
     slug_of: F,
 ) -> StorageResult<Page<E::Model>>
 where
@@ -322,19 +391,17 @@ where
     F: Fn(&E::Model) -> String,
 {
     let mut select = select;
-    if let Some(after) = after {
-        let key = cursor::decode("after", tag, 1, after)?;
-        select = select.filter(slug.gt(key[0].clone().unwrap_or_default()));
-    }
-    let mut rows = select.order_by_asc(slug).limit(first + 1).all(db.conn()).await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            let cursor = cursor::encode(tag, &[Some(slug_of(&row))]);
-            (row, cursor)
-        })
-        .collect();
-    Ok(Page { rows, has_next })
+    let key = window.key(tag, 1)?.map(|key| key[0].clone().unwrap_or_default());
+    let rows = if window.backward() {
+        if let Some(key) = key {
+            select = select.filter(slug.lt(key));
+        }
+        select.order_by_desc(slug).limit(window.size() + 1).all(db.conn()).await?
+    } else {
+        if let Some(key) = key {
+            select = select.filter(slug.gt(key));
+        }
+        select.order_by_asc(slug).limit(window.size() + 1).all(db.conn()).await?
+    };
+    Ok(window.page(rows, |row| cursor::encode(tag, &[Some(slug_of(row))])))
 }
