@@ -231,9 +231,9 @@ impl DbArgs {
         }
     }
 
-    /// Opens and migrates the database.
+    /// Opens and migrates the database, creating a SQLite file that is missing.
     pub async fn open(&self) -> anyhow::Result<Db> {
-        let db = Db::connect(&self.database_url, &self.pool())
+        let db = Db::connect(&creating(&self.database_url), &self.pool())
             .await
             .with_context(|| format!("cannot open database {}", redact(&self.database_url)))?;
         db.migrate().await.context("cannot migrate the database")?;
@@ -250,6 +250,16 @@ impl DbArgs {
         }
         self.open().await
     }
+}
+
+/// A SQLite URL that creates its file when missing (`mode=rwc`) unless it says its own mode
+/// (`sqlite:///srv/x.db` → `sqlite:///srv/x.db?mode=rwc`); other URLs as they are.
+pub(crate) fn creating(url: &str) -> String {
+    if sqlite_file(url).is_none() || url.contains("mode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
 }
 
 /// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), if it names one.

@@ -256,4 +256,13 @@ mod tests {
         assert_eq!(redact("postgres://pw:secret@localhost/db"), "postgres://pw:***@localhost/db");
         assert_eq!(redact("sqlite://pledgewatch.db?mode=rwc"), "sqlite://pledgewatch.db?mode=rwc");
     }
+
+    #[test]
+    fn the_commands_that_create_a_database_create_a_sqlite_file_given_without_a_mode() {
+        use super::args::creating;
+        assert_eq!(creating("sqlite:///srv/pw.db"), "sqlite:///srv/pw.db?mode=rwc");
+        assert_eq!(creating("sqlite://pw.db?cache=shared"), "sqlite://pw.db?cache=shared&mode=rwc");
+        assert_eq!(creating("sqlite://pw.db?mode=ro"), "sqlite://pw.db?mode=ro");
+        assert_eq!(creating("postgres://u@h/db"), "postgres://u@h/db");
+    }
 }
