@@ -15,6 +15,12 @@ The reported counts of signatories and members (REPORTED_COUNTS below) are trans
 the data README's notes on disagreeing counts ("Reported totals", "Counts disagree",
 "Counts unchanged from base"); each names sources of sources.csv whose quotes state the count,
 and the converter stops if a source or coalition is missing.
+
+The competing claims (CLAIMS below) are transcribed from the data README's "Disagreements
+between sources" and from the quotes of sources.csv: each claim names the sources whose
+quotes state it. Where the CSV records both figures as one low/high pair, the preferred
+claim is that pair, the tracker's reading of the disagreement, with both figures' sources;
+the converter stops if a preferred claim differs from the recorded amount.
 """
 import csv
 import json
@@ -39,6 +45,45 @@ SERIES = {
     "ai-action-summit-2025": "ai-summits",
     "ai-impact-summit-2026": "ai-summits",
 }
+
+# Competing claims about one figure: (slug, commitment, claimant, day or None, low, high,
+# currency, preferred, reason (preferred only), note, source ids).
+KEEP_BOTH = "Sources disagree and neither is the company's own statement; the range keeps both figures until one is confirmed."
+CLAIMS = [
+    ("apollo-usd-5bn", "apollo-ai-energy-france", "Verdict; Maddyness", "2025-02-10", "5000000000", "5000000000", "USD", True,
+     "Two outlets quote Apollo's tranche in dollars ('an initial $5bn', '5 milliards de dollars'); LeMagIT's euro figure comes in a one-line list that ties Apollo to Digital Realty.",
+     None, ["verdict-109bn", "maddyness-109bn-2025-02-10"]),
+    ("apollo-eur-5bn", "apollo-ai-energy-france", "LeMagIT", None, "5000000000", "5000000000", "EUR", False, None,
+     "'Apollo pour Digital Reality (5 mds €)'", ["lemagit-109bn"]),
+    ("digital-realty-5-6bn", "digital-realty-data-centres-france", "pledgewatch: the two reported figures", "2025-02-10",
+     "5000000000", "6000000000", "EUR", True, KEEP_BOTH, None,
+     ["maddyness-109bn-2025-02-10", "sipoch-leparisien-109bn", "verdict-109bn", "getai4all-summit"]),
+    ("digital-realty-5bn", "digital-realty-data-centres-france", "Maddyness; Le Parisien (via Sipoch)", "2025-02-10",
+     "5000000000", "5000000000", "EUR", False, None, "13 new data centres in Marseille and the Paris region",
+     ["maddyness-109bn-2025-02-10", "sipoch-leparisien-109bn"]),
+    ("digital-realty-6bn", "digital-realty-data-centres-france", "Verdict; GetAI4All", None, "6000000000", "6000000000", "EUR",
+     False, None, "Verdict: investments 'could total €6bn'", ["verdict-109bn", "getai4all-summit"]),
+    ("sesterce-400-450m", "sesterce-valence-ai-data-centre", "pledgewatch: the two reported figures", None, "400000000",
+     "450000000", "EUR", True, KEEP_BOTH, None, ["jdn-sesterce-2025-02", "lemagit-109bn"]),
+    ("sesterce-450m", "sesterce-valence-ai-data-centre", "Journal du Net", None, "450000000", "450000000", "EUR", False, None,
+     "private investment, operational by end-2026", ["jdn-sesterce-2025-02"]),
+    ("sesterce-400m", "sesterce-valence-ai-data-centre", "LeMagIT", None, "400000000", "400000000", "EUR", False, None, None,
+     ["lemagit-109bn"]),
+    ("choose-france-2025-37-40-8bn", "choose-france-2025-total", "pledgewatch: the two reported totals", "2025-05-19",
+     "37000000000", "40800000000", "EUR", True,
+     "The two totals count differently (AFP, Journal du Net and Cityra: €20bn new + €17bn of February pledges; the Élysée via Maddyness: €20.8bn of February pledges); the range keeps both.",
+     None, ["jdn-cf2025", "cityramag-cf2025", "maddyness-cf2025-2025-05-19"]),
+    ("choose-france-2025-37bn", "choose-france-2025-total", "Journal du Net; Cityra (AFP's breakdown)", "2025-05-19",
+     "37000000000", "37000000000", "EUR", False, None, "€20bn entirely new + €17bn announced in February",
+     ["jdn-cf2025", "cityramag-cf2025"]),
+    ("choose-france-2025-40-8bn", "choose-france-2025-total", "the Élysée via Maddyness", "2025-05-19", "40800000000",
+     "40800000000", "EUR", False, None, "of which €20.8bn concretise AI-summit announcements", ["maddyness-cf2025-2025-05-19"]),
+    ("campus-ia-mgx-eur-8-5bn", "campus-ia-mgx-phase-1", "Maddyness", "2025-05-19", "8500000000", "8500000000", "EUR", True,
+     "Maddyness gives the campus's first phase in euros on the day of Choose France; Semafor's dollar price came two days later without a breakdown.",
+     None, ["maddyness-cf2025-2025-05-19"]),
+    ("campus-ia-mgx-usd-9-6bn", "campus-ia-mgx-phase-1", "Semafor", "2025-05-21", "9600000000", "9600000000", "USD", False,
+     None, "'USD 9.6bn price tag'", ["semafor-mgx-2025-05-21"]),
+]
 
 # Counts of signatories or members as sources reported them: (coalition, day of the report
 # or None, low, high (None: open, "over 100"), kind, wording, note, source ids). COUNT counts
@@ -335,6 +380,28 @@ def main(folder):
             "kind": kind,
             "wording": wording,
             **({"note": note} if note else {}),
+            "sources": sources,
+        })
+    commitments = {c["slug"]: c for c in out["commitments"]}
+    out["claims"] = []
+    for slug, commitment, claimant, on, low, high, currency, preferred, reason, note, sources in CLAIMS:
+        record = commitments.get(commitment)
+        missing = [s for s in sources if s not in known_sources] + ([commitment] if record is None else [])
+        if missing:
+            sys.exit(f"claim {slug}: unknown {missing}")
+        if preferred and (record["amount_low"], record["amount_high"], record["currency"]) != (low, high, currency):
+            sys.exit(f"claim {slug}: the preferred claim must be the recorded amount of {commitment}")
+        out["claims"].append({
+            "slug": slug,
+            "commitment": commitment,
+            "claimant": claimant,
+            "claimed_on": on,
+            "amount_low": low,
+            "amount_high": high,
+            "currency": currency,
+            "preferred": preferred,
+            **({"reason": reason} if reason else {}),
+            **({"notes": note} if note else {}),
             "sources": sources,
         })
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod api_token;
 pub mod audit_entry;
+pub mod claim;
 pub mod coalition;
 pub mod commitment;
 pub mod counted_amount;

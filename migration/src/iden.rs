@@ -254,3 +254,20 @@ pub enum CommitmentRetraction {
 pub enum SourceVersion {
     Version,
 }
+
+#[derive(DeriveIden)]
+pub enum Claims {
+    Table,
+    Id,
+    Slug,
+    CommitmentId,
+    Claimant,
+    ClaimedOn,
+    AmountLow,
+    AmountHigh,
+    Currency,
+    CurrencyExponent,
+    Preferred,
+    Reason,
+    Notes,
+}

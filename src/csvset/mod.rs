@@ -79,9 +79,21 @@ impl Origins {
 }
 
 fn spec_of(collection: &str) -> Option<&'static FileSpec> {
-    [&SOURCES, &ACTORS, &EVENTS, &COMMITMENTS, &TARGETS, &OVERLAPS, &COALITIONS, &SIGNATURES, &REPORTED_COUNTS, &RATES]
-        .into_iter()
-        .find(|s| s.file.trim_end_matches(".csv") == collection)
+    [
+        &SOURCES,
+        &ACTORS,
+        &EVENTS,
+        &COMMITMENTS,
+        &TARGETS,
+        &OVERLAPS,
+        &COALITIONS,
+        &SIGNATURES,
+        &REPORTED_COUNTS,
+        &CLAIMS,
+        &RATES,
+    ]
+    .into_iter()
+    .find(|s| s.file.trim_end_matches(".csv") == collection)
 }
 
 /// `amountLow` → `amount_low`, `sources[2]` → `sources`, `parent` → `parent`.
@@ -284,6 +296,8 @@ impl SetReader {
         self.read(&SIGNATURES, &mut data.signatures, &mut origins, &["coalition", "actor", "stance"]);
         let required = ["coalition", "kind", "wording"];
         self.read(&REPORTED_COUNTS, &mut data.reported_counts, &mut origins, &required);
+        let required = ["slug", "commitment", "claimant", "currency"];
+        self.read(&CLAIMS, &mut data.claims, &mut origins, &required);
         self.read(&RATES, &mut data.exchange_rates, &mut origins, &["date", "base", "quote", "rate"]);
         (data, origins)
     }
@@ -421,6 +435,7 @@ pub fn read_dir(dir: &Path) -> Result<(DataSet, Origins), Vec<CsvProblem>> {
     data.coalitions = tail.coalitions;
     data.signatures = tail.signatures;
     data.reported_counts = tail.reported_counts;
+    data.claims = tail.claims;
     data.exchange_rates = tail.exchange_rates;
     origins.lines.extend(tail_origins.lines);
     let mut problems = reader.take_problems();

@@ -102,6 +102,25 @@ pub(super) const REPORTED_COUNTS: FileSpec = FileSpec {
     bools: &[],
     ints: &["count_low", "count_high"],
 };
+pub(super) const CLAIMS: FileSpec = FileSpec {
+    file: "claims.csv",
+    columns: &[
+        "slug",
+        "commitment",
+        "claimant",
+        "claimed_on",
+        "amount_low",
+        "amount_high",
+        "currency",
+        "preferred",
+        "reason",
+        "notes",
+        "sources",
+    ],
+    lists: &["sources"],
+    bools: &["preferred"],
+    ints: &[],
+};
 pub(super) const RATES: FileSpec = FileSpec {
     file: "exchange_rates.csv",
     columns: &["date", "base", "quote", "rate", "sources"],
@@ -111,7 +130,7 @@ pub(super) const RATES: FileSpec = FileSpec {
 };
 
 /// The files of a set, in import order.
-pub const FILES: [&str; 11] = [
+pub const FILES: [&str; 12] = [
     SOURCES.file,
     ACTORS.file,
     EVENTS.file,
@@ -122,6 +141,7 @@ pub const FILES: [&str; 11] = [
     COALITIONS.file,
     SIGNATURES.file,
     REPORTED_COUNTS.file,
+    CLAIMS.file,
     RATES.file,
 ];
 

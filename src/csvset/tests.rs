@@ -41,6 +41,8 @@ fn the_reference_data_survives_a_round_trip_through_csv() {
     assert_eq!(back.signatures, data.signatures);
     assert_eq!(back.reported_counts, data.reported_counts);
     assert!(!data.reported_counts.is_empty());
+    assert_eq!(back.claims, data.claims);
+    assert!(!data.claims.is_empty());
     assert_eq!(back.exchange_rates, data.exchange_rates);
     assert_eq!(back.events, data.events);
 }

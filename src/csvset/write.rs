@@ -87,6 +87,7 @@ pub fn write_dir(data: &DataSet, dir: &Path) -> Result<Vec<PathBuf>, String> {
         write_file(dir, &COALITIONS, &data.coalitions, none)?,
         write_file(dir, &SIGNATURES, &data.signatures, none)?,
         write_file(dir, &REPORTED_COUNTS, &data.reported_counts, none)?,
+        write_file(dir, &CLAIMS, &data.claims, none)?,
         write_file(dir, &RATES, &data.exchange_rates, none)?,
     ])
 }

@@ -5,7 +5,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    actor, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source, status_history,
+    actor, claim, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source,
+    status_history,
 };
 
 use crate::storage::{
@@ -89,6 +90,10 @@ grouped_loader!(
     ActorSignaturesLoader, signature::Model, signatures_of_actors, |s| s.actor_id
 );
 grouped_loader!(
+    /// Claims by commitment id.
+    ClaimsLoader, claim::Model, claims_of, |c| c.commitment_id
+);
+grouped_loader!(
     /// Reported counts by coalition id.
     ReportedCountsLoader, reported_count::Model, reported_counts_of, |r| r.coalition_id
 );
@@ -166,6 +171,7 @@ pub struct Loaders {
     pub actor_signatures: DataLoader<ActorSignaturesLoader>,
     pub event_coalitions: DataLoader<EventCoalitionsLoader>,
     pub reported_counts: DataLoader<ReportedCountsLoader>,
+    pub claims: DataLoader<ClaimsLoader>,
 }
 
 impl Loaders {
@@ -188,6 +194,7 @@ impl Loaders {
             actor_signatures: new(ActorSignaturesLoader(db.clone())),
             event_coalitions: new(EventCoalitionsLoader(db.clone())),
             reported_counts: new(ReportedCountsLoader(db.clone())),
+            claims: new(ClaimsLoader(db.clone())),
         }
     }
 }

@@ -127,12 +127,14 @@ impl Subscription {
         having: Option<TotalsHaving>,
         order_by: Option<TotalsOrder>,
         first: Option<i32>,
+        claims: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = Result<TotalsReport, ApiError>> + use<>, ApiError> {
         let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
         let db: Db = ctx.db()?.clone();
+        let claims = claims.unwrap_or_default();
         // Subscribe before the first answer, so no change falls between the two.
         let mut receiver = db.subscribe();
-        let first = request.run(&db).await?;
+        let first = request.run_claimed(&db, &claims).await?;
         Ok(async_stream::stream! {
             let mut last = first.fingerprint();
             yield Ok(first);
@@ -140,7 +142,7 @@ impl Subscription {
                 if !change.totals {
                     continue;
                 }
-                match request.run(&db).await {
+                match request.run_claimed(&db, &claims).await {
                     Ok(report) => {
                         let fingerprint = report.fingerprint();
                         if fingerprint != last {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{
-    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature, source,
-    source_link, status_history,
+    actor, claim, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature,
+    source, source_link, status_history,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -14,8 +14,8 @@ use super::{Db, StorageResult, read::Linked};
 use crate::domain::{
     money::from_minor_units,
     records::{
-        ActorRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, OverlapRecord, RateRecord,
-        ReportedCountRecord, RetractionRecord, SignatureRecord, SourceRecord, StatusRecord, TargetRecord,
+        ActorRecord, ClaimRecord, CoalitionRecord, CommitmentRecord, DataSet, EventRecord, FORMAT, OverlapRecord,
+        RateRecord, ReportedCountRecord, RetractionRecord, SignatureRecord, SourceRecord, StatusRecord, TargetRecord,
     },
 };
 
@@ -337,6 +337,22 @@ impl Db {
                 wording: m.wording.clone(),
                 note: m.note.clone(),
                 sources: source_slugs(conn, Linked::ReportedCount, m.id).await?,
+            });
+        }
+        for m in claim::Entity::find().order_by_asc(claim::Column::Id).all(conn).await? {
+            let exponent = u32::try_from(m.currency_exponent).unwrap_or(2);
+            data.claims.push(ClaimRecord {
+                slug: m.slug.clone(),
+                commitment: slug_of::<commitment::Entity, _>(conn, Some(m.commitment_id)).await?.unwrap_or_default(),
+                claimant: m.claimant.clone(),
+                claimed_on: date(m.claimed_on),
+                amount_low: m.amount_low.map(|v| from_minor_units(v, exponent).to_string()),
+                amount_high: m.amount_high.map(|v| from_minor_units(v, exponent).to_string()),
+                currency: m.currency.clone(),
+                preferred: m.preferred,
+                reason: m.reason.clone(),
+                notes: m.notes.clone(),
+                sources: source_slugs(conn, Linked::Claim, m.id).await?,
             });
         }
         for m in exchange_rate::Entity::find().order_by_asc(exchange_rate::Column::Id).all(conn).await? {

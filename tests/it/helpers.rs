@@ -156,6 +156,14 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// The `data` of an anonymous query given as text, which must succeed.
+    pub async fn data_of(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.as_token(None, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"].clone()
+    }
+
     /// Runs a named operation that must succeed, returning `data`.
     pub async fn data(&self, name: &str, variables: Value) -> Value {
         let (status, body) = self.operation(name, variables).await;

@@ -91,7 +91,7 @@ async fn importing_the_reference_data_again_changes_nothing(backend: Backend) {
     assert_eq!(row_counts(&app.db).await, rows, "no row added or removed, and no audit row");
     assert_eq!(app.db.data_version().await.unwrap(), version, "nothing readable changed");
     assert_eq!(scalar(&app.db, versions).await, commitment_versions, "no commitment was rewritten");
-    assert_eq!((summary.inserted, summary.updated, summary.unchanged), (0, 0, 660));
+    assert_eq!((summary.inserted, summary.updated, summary.unchanged), (0, 0, 673));
 }
 
 async fn the_reference_data_loads_completely_into_an_empty_database(backend: Backend) {
@@ -111,6 +111,7 @@ async fn the_reference_data_loads_completely_into_an_empty_database(backend: Bac
         ("coalitions", data.coalitions.len()),
         ("signatures", data.signatures.len()),
         ("reported_counts", data.reported_counts.len()),
+        ("claims", data.claims.len()),
         ("exchange_rates", data.exchange_rates.len()),
     ];
     for (table, records) in expected {
@@ -125,8 +126,8 @@ async fn the_reference_data_loads_completely_into_an_empty_database(backend: Bac
     assert_eq!(scalar(&app.db, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'IMPORT'").await, 1);
     let records: usize = expected.iter().map(|(_, n)| n).sum();
     // 190 sources, 134 actors, 20 events, 55 commitments, 1 target, 4 overlaps, 9 coalitions,
-    // 205 signatures, 17 reported counts, 25 rates.
-    assert_eq!((summary.inserted, records), (660, 660));
+    // 205 signatures, 17 reported counts, 13 claims, 25 rates.
+    assert_eq!((summary.inserted, records), (673, 673));
 }
 
 async fn a_parent_cycle_is_refused(backend: Backend) {

@@ -15,6 +15,8 @@ crate::harness::tests! {
         the_atom_feed_parses_and_has_one_entry_per_change,
         compare_events_takes_the_totals_filter_and_says_its_basis,
         french_names_are_found_and_shown_on_request,
+        competing_claims_are_kept_and_a_total_can_be_asked_under_each,
+        a_claim_must_be_sourced_and_one_per_commitment_preferred,
     ]
 }
 
@@ -365,4 +367,169 @@ async fn french_names_are_found_and_shown_on_request(backend: Backend) {
 /// `+` and `:` of an RFC 3339 time, escaped for a query string.
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
+}
+
+const CLAIMS_TOTALS: &str = r#"query($f: CommitmentFilter, $claims: [String!], $g: [TotalsDimension!]) {
+  totals(filter: $f, claims: $claims, groupBy: $g) {
+    grandTotal { count low high asAnnounced { low high } }
+    groups { key { value } low high }
+    claimsUsed { slug commitment { slug } }
+  } }"#;
+
+/// Sources disagree about Apollo's $5bn or €5bn: both claims are kept with their sources,
+/// the preferred one (what totals count) says why, and a total can be asked under the other.
+async fn competing_claims_are_kept_and_a_total_can_be_asked_under_each(backend: Backend) {
+    let Some(app) = TestApp::spawn_current(backend).await else { return };
+    let query = r#"{ commitment(slug: "apollo-ai-energy-france") { amount { low high currency }
+        claims { slug claimant claimedOn preferred reason amount { low high currency } sources { url } } } }"#;
+    let (_, body) = app.query(query).await;
+    let commitment = &body["data"]["commitment"];
+    let claims = commitment["claims"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let slugs: Vec<&str> = claims.iter().map(|c| c["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["apollo-usd-5bn", "apollo-eur-5bn"], "the preferred claim first");
+    assert_eq!(claims[0]["preferred"], true);
+    assert_eq!(claims[0]["amount"], commitment["amount"], "the preferred claim is the recorded amount");
+    assert!(claims[0]["reason"].as_str().unwrap().starts_with("Two outlets quote Apollo's tranche in dollars"));
+    assert_eq!(claims[0]["sources"].as_array().unwrap().len(), 2);
+    assert_eq!(claims[1]["amount"], json!({ "low": "5000000000.00", "high": "5000000000.00", "currency": "EUR" }));
+    assert_eq!((claims[1]["preferred"].as_bool(), claims[1]["reason"].as_str()), (Some(false), None));
+    assert_eq!(claims[1]["claimant"], "LeMagIT");
+
+    // The summit under each claim: Apollo's group moves by the difference, its package's
+    // remainder the other way, and the summit's total not at all (a part of the €109bn).
+    let summit = json!({ "events": ["ai-action-summit-2025"] });
+    let ask = |claims: Value| {
+        let variables = json!({ "f": summit, "claims": claims, "g": ["PLEDGER"] });
+        let app = &app;
+        async move { app.data_of(CLAIMS_TOTALS, variables).await["totals"].clone() }
+    };
+    let recorded = ask(json!(null)).await;
+    let under_euro = ask(json!(["apollo-eur-5bn"])).await;
+    let group = |report: &Value, pledger: &str| {
+        report["groups"].as_array().unwrap().iter().find(|g| g["key"][0]["value"] == pledger).unwrap()["low"].clone()
+    };
+    assert_eq!(recorded["grandTotal"]["low"], "318185467861.62");
+    assert_eq!(under_euro["grandTotal"], recorded["grandTotal"], "{under_euro}");
+    assert_eq!(group(&recorded, "apollo"), "4844961240.31");
+    assert_eq!(group(&under_euro, "apollo"), "5000000000.00");
+    assert_eq!(recorded["claimsUsed"], json!([]));
+    assert_eq!(
+        under_euro["claimsUsed"],
+        json!([{ "slug": "apollo-eur-5bn", "commitment": { "slug": "apollo-ai-energy-france" } }])
+    );
+
+    // A headline's disagreement moves its event's total: Choose France 2025 under €37bn or €40.8bn.
+    let edition = json!({ "events": ["choose-france-2025"] });
+    let ask = |claims: Value| {
+        let variables = json!({ "f": edition, "claims": claims, "g": null });
+        let app = &app;
+        async move { app.data_of(CLAIMS_TOTALS, variables).await["totals"]["grandTotal"]["asAnnounced"].clone() }
+    };
+    let recorded = ask(json!(null)).await;
+    let low = ask(json!(["choose-france-2025-37bn"])).await;
+    let high = ask(json!(["choose-france-2025-40-8bn"])).await;
+    let dec = |v: &Value| rust_decimal::Decimal::from_str_exact(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        dec(&recorded["high"]) - dec(&low["high"]),
+        rust_decimal::Decimal::new(3_800_000_000, 0),
+        "{recorded} {low}"
+    );
+    assert_eq!(
+        dec(&high["low"]) - dec(&recorded["low"]),
+        rust_decimal::Decimal::new(3_800_000_000, 0),
+        "{recorded} {high}"
+    );
+    assert_eq!((low["low"].clone(), high["high"].clone()), (recorded["low"].clone(), recorded["high"].clone()));
+
+    // Nothing was written: the recorded answer is the same, and the audit log did not grow.
+    let audit = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            use sea_orm::{EntityTrait, PaginatorTrait};
+            entity::audit_entry::Entity::find().count(db.conn()).await.unwrap()
+        }
+    };
+    let before = audit(&app).await;
+    ask(json!(["choose-france-2025-37bn"])).await;
+    assert_eq!(ask(json!(null)).await, recorded);
+    assert_eq!(audit(&app).await, before);
+
+    // The recorded figure is the preferred claim: an edit of the amount alone is refused,
+    // naming the claim to supersede; the title can still be edited.
+    let editor = app.token("desk", Role::Editor).await;
+    let update = r#"mutation U($slug: String!, $v: Int!, $patch: CommitmentPatch!) {
+        updateCommitment(slug: $slug, expectedVersion: $v, patch: $patch) { version } }"#;
+    let version = app.data_of(r#"{ commitment(slug: "apollo-ai-energy-france") { version } }"#, json!({})).await;
+    let version = version["commitment"]["version"].clone();
+    let patch = json!({ "amountLow": "6000000000", "amountHigh": "6000000000", "sources": ["verdict-109bn"] });
+    let (_, body) = app
+        .as_token(Some(&editor), update, json!({ "slug": "apollo-ai-energy-france", "v": version, "patch": patch }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "amountLow", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("\"apollo-usd-5bn\""), "{body}");
+    let patch = json!({ "title": "Apollo: an initial $5bn tranche", "sources": ["verdict-109bn"] });
+    let (_, body) = app
+        .as_token(Some(&editor), update, json!({ "slug": "apollo-ai-energy-france", "v": version, "patch": patch }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    // Bad requests name the claim.
+    for (claims, field) in
+        [(json!(["no-such-claim"]), "claims[0]"), (json!(["apollo-usd-5bn", "apollo-eur-5bn"]), "claims[1]")]
+    {
+        let (_, body) = app.as_token(None, CLAIMS_TOTALS, json!({ "f": summit, "claims": claims })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+}
+
+/// An import refuses a claim without a source, a preferred claim that is not the recorded
+/// amount, and a commitment with two preferred claims; and writes nothing.
+async fn a_claim_must_be_sourced_and_one_per_commitment_preferred(backend: Backend) {
+    use pledgewatch::domain::records::{ClaimRecord, DataSet, FORMAT};
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let claim = |slug: &str, low: &str, preferred: bool, sources: Vec<String>| ClaimRecord {
+        slug: slug.into(),
+        commitment: "apollo-ai-energy-france".into(),
+        claimant: "A test outlet".into(),
+        claimed_on: None,
+        amount_low: Some(low.into()),
+        amount_high: Some(low.into()),
+        currency: "USD".into(),
+        preferred,
+        reason: preferred.then(|| "Tested".to_owned()),
+        notes: None,
+        sources,
+    };
+    let source = vec!["verdict-109bn".to_owned()];
+    let cases = [
+        (vec![claim("unsourced", "5000000000", true, vec![])], "sources"),
+        (vec![claim("not-recorded", "6000000000", true, source.clone())], "preferred"),
+        (
+            vec![
+                claim("first", "5000000000", true, source.clone()),
+                claim("second", "5000000000", true, source.clone()),
+            ],
+            "preferred",
+        ),
+        (vec![claim("none-preferred", "6000000000", false, source.clone())], "preferred"),
+    ];
+    for (claims, field) in cases {
+        let data = DataSet { format: FORMAT.into(), claims, ..Default::default() };
+        let Err(pledgewatch::storage::import::ImportError::Invalid(problems)) = app.db.import(&data).await else {
+            panic!("the import must fail")
+        };
+        assert_eq!(problems[0].collection, "claims");
+        assert_eq!(problems[0].error.field, field, "{problems:?}");
+    }
+    let (_, body) = app.query(r#"{ commitment(slug: "apollo-ai-energy-france") { claims { slug } } }"#).await;
+    assert_eq!(body["data"]["commitment"]["claims"], json!([]), "{body}");
+    // A good pair is written, and exported back.
+    let claims =
+        vec![claim("usd", "5000000000.00", true, source.clone()), claim("later", "6000000000.00", false, source)];
+    app.db
+        .import(&DataSet { format: FORMAT.into(), claims: claims.clone(), ..Default::default() })
+        .await
+        .expect("imports");
+    assert_eq!(app.db.export().await.expect("exports").claims, claims);
 }

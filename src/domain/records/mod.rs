@@ -57,6 +57,9 @@ pub struct DataSet {
     pub signatures: Vec<SignatureRecord>,
     #[serde(default)]
     pub reported_counts: Vec<ReportedCountRecord>,
+    /// Competing claims about commitments' figures (after the commitments).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimRecord>,
     #[serde(default)]
     pub exchange_rates: Vec<RateRecord>,
 }
@@ -274,6 +277,34 @@ pub struct ReportedCountRecord {
     pub wording: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    pub sources: Vec<String>,
+}
+
+/// One claim about a commitment's figure: what a source (or the tracker's reading of several)
+/// says the amount is. One claim per commitment is `preferred`, with its `reason`: its amount
+/// is the commitment's recorded amount, the one totals count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRecord {
+    pub slug: String,
+    pub commitment: String,
+    /// Who makes the claim ("Verdict; Maddyness").
+    pub claimant: String,
+    /// The day the claim was made or the announcement it reports, when known.
+    #[serde(default)]
+    pub claimed_on: Option<String>,
+    #[serde(default)]
+    pub amount_low: Option<String>,
+    #[serde(default)]
+    pub amount_high: Option<String>,
+    pub currency: String,
+    #[serde(default)]
+    pub preferred: bool,
+    /// Why this claim is preferred (required for the preferred one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     pub sources: Vec<String>,
 }
 

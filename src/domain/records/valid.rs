@@ -128,6 +128,20 @@ pub struct ValidSignature {
     pub notes: Option<String>,
 }
 
+/// A checked claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidClaim {
+    pub slug: String,
+    pub commitment: String,
+    pub claimant: String,
+    pub claimed_on: Option<NaiveDate>,
+    pub money: Money,
+    pub preferred: bool,
+    pub reason: Option<String>,
+    pub notes: Option<String>,
+    pub sources: Vec<String>,
+}
+
 /// A checked reported count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidReportedCount {

@@ -374,6 +374,30 @@ impl ReportedCountRecord {
     }
 }
 
+impl ClaimRecord {
+    /// Checks a claim: it names who claims what, with a source; a preferred claim says why.
+    pub fn validate(&self) -> Result<ValidClaim, FieldError> {
+        check_slug("slug", &self.slug)?;
+        check_slug("commitment", &self.commitment)?;
+        check_line("claimant", &self.claimant, MAX_NAME_LEN)?;
+        let reason = opt_text("reason", &self.reason)?;
+        if self.preferred && reason.is_none() {
+            return Err(FieldError::new("reason", "a preferred claim says why it is preferred"));
+        }
+        Ok(ValidClaim {
+            slug: self.slug.clone(),
+            commitment: self.commitment.clone(),
+            claimant: self.claimant.clone(),
+            claimed_on: opt_date("claimedOn", &self.claimed_on)?,
+            money: money(&self.amount_low, &self.amount_high, &self.currency)?,
+            preferred: self.preferred,
+            reason,
+            notes: opt_text("notes", &self.notes)?,
+            sources: sources(&self.sources, true)?,
+        })
+    }
+}
+
 impl RateRecord {
     /// Checks an exchange rate.
     pub fn validate(&self) -> Result<ValidRate, FieldError> {

@@ -256,6 +256,8 @@ pub struct TotalsReport {
     pub(super) query: Arc<TotalsQuery>,
     pub(super) basis: TotalsBasis,
     pub(super) groups: Vec<Group>,
+    /// The alternative claims the figures are computed under (none: the recorded ones).
+    pub(super) claims: Vec<entity::claim::Model>,
 }
 
 impl TotalsReport {
@@ -290,6 +292,13 @@ impl TotalsReport {
     /// The total of every group (before `having` and `first`).
     async fn grand_total(&self) -> TotalsAmounts {
         TotalsAmounts::of(&self.report.grand, self.query.currency, self.basis)
+    }
+    /// The alternative claims these figures are computed under, in place of the recorded
+    /// (preferred) ones (`totals(claims:)`); empty for the recorded figures. An answer under
+    /// claims is computed for the request, never from the cache; its `excluded`, `warnings`
+    /// and contributions describe the recorded data.
+    async fn claims_used(&self) -> Vec<crate::graphql::types::Claim> {
+        self.claims.iter().cloned().map(crate::graphql::types::Claim).collect()
     }
     /// Every exchange rate applied.
     async fn rates_used(&self) -> Vec<RateUsed> {

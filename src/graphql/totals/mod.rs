@@ -235,7 +235,41 @@ impl TotalsRequest {
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
         let report = db.totals(&self.query).await.api()?;
         let groups = self.shape.apply(&report.groups);
-        Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups })
+        Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups, claims: Vec::new() })
+    }
+
+    /// Runs the request, under these claims when there are any.
+    pub(crate) async fn run_claimed(
+        &self,
+        db: &crate::storage::Db,
+        claims: &[String],
+    ) -> Result<TotalsReport, ApiError> {
+        if claims.is_empty() { self.run(db).await } else { self.run_under_claims(db, claims).await }
+    }
+
+    /// Runs the request with these claims in place of their commitments' recorded ones
+    /// (`claims[i]` names a bad one): computed for this request, never cached.
+    pub(crate) async fn run_under_claims(
+        &self,
+        db: &crate::storage::Db,
+        slugs: &[String],
+    ) -> Result<TotalsReport, ApiError> {
+        crate::domain::text::check_list_len("claims", slugs.len())?;
+        let found = db.claims_by_slugs(slugs).await.api()?;
+        let mut claims: Vec<entity::claim::Model> = Vec::with_capacity(slugs.len());
+        for (i, slug) in slugs.iter().enumerate() {
+            let field = format!("claims[{i}]");
+            let Some(claim) = found.iter().find(|c| &c.slug == slug) else {
+                return Err(FieldError::new(field, format!("no claim {slug:?}")).into());
+            };
+            if claims.iter().any(|c| c.commitment_id == claim.commitment_id) {
+                return Err(FieldError::new(field, "another claim about the same commitment is already asked").into());
+            }
+            claims.push(claim.clone());
+        }
+        let report = Arc::new(db.totals_under_claims(&self.query, &claims).await.api()?);
+        let groups = self.shape.apply(&report.groups);
+        Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups, claims })
     }
 }
 
@@ -288,9 +322,12 @@ impl TotalsQueryRoot {
         #[graphql(desc = "Keep only groups within these bounds.")] having: Option<TotalsHaving>,
         #[graphql(desc = "Group order (default KEY).")] order_by: Option<TotalsOrder>,
         #[graphql(desc = "Most groups (default and maximum 500).")] first: Option<i32>,
+        #[graphql(desc = "Claims (`Commitment.claims`, by slug) to count instead of the recorded ones, at most \
+                          one per commitment: how much a disagreement between sources moves the total.")]
+        claims: Option<Vec<String>>,
     ) -> Result<TotalsReport, ApiError> {
         let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
-        request.run(ctx.db()?).await
+        request.run_claimed(ctx.db()?, &claims.unwrap_or_default()).await
     }
 
     /// Events side by side: new money and money presented again, counts, distinct pledgers,

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{commitment, overlap, status_history};
+use entity::{claim, commitment, overlap, status_history};
 
 use super::*;
 use crate::domain::status;
@@ -122,6 +122,14 @@ impl Commitment {
             .map(|row| StatusChange { correction: corrections.get(&row.id).copied().unwrap_or(false), row })
             .collect())
     }
+    /// What each source says the figure is, when sources disagree: the preferred claim first
+    /// (the recorded amount, the one totals count, with why it is preferred), then the
+    /// others; `totals(claims:)` gives a total under them. Empty when no disagreement is
+    /// recorded.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>, ApiError> {
+        let rows = loaded(ctx.loaders()?.claims.load_one(self.0.id).await)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Claim).collect())
+    }
     /// Money this commitment presents again from an earlier one, or that a later one
     /// presents again from it.
     async fn overlaps(&self, ctx: &Context<'_>) -> Result<Vec<Overlap>, ApiError> {
@@ -222,5 +230,50 @@ impl Overlap {
     /// Sources of the overlap.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
         sources(ctx, Linked::Overlap, self.0.id).await
+    }
+}
+
+/// One claim about a commitment's figure: what a source (or the tracker's reading of
+/// several) says the amount is, on what day, with its sources.
+#[derive(Clone)]
+pub struct Claim(pub claim::Model);
+
+#[Object]
+impl Claim {
+    /// Stable identifier: pass it to `totals(claims:)`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// The commitment the claim is about.
+    async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.commitment_id).await)?.map(Commitment))
+    }
+    /// Who makes the claim ("Verdict; Maddyness").
+    async fn claimant(&self) -> &str {
+        &self.0.claimant
+    }
+    /// The day of the claim or of the announcement it reports, when known.
+    async fn claimed_on(&self) -> Option<Date> {
+        self.0.claimed_on.map(Date)
+    }
+    /// The amount claimed.
+    async fn amount(&self) -> Result<MoneyRange, ApiError> {
+        MoneyRange::from_stored(self.0.amount_low, self.0.amount_high, &self.0.currency)
+    }
+    /// Whether this is the claim the commitment records and totals count.
+    async fn preferred(&self) -> bool {
+        self.0.preferred
+    }
+    /// Why it is preferred (the preferred claim only).
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// The claim in the source's words, or what else it says.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The sources stating it (at least one).
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
+        sources(ctx, Linked::Claim, self.0.id).await
     }
 }

@@ -30,7 +30,8 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: Vec<Numbered
         .commitments
         .iter()
         .filter_map(|c| c.parent.clone())
-        .chain(data.overlaps.iter().flat_map(|o| std::iter::once(o.later.clone()).chain(o.earlier.clone())));
+        .chain(data.overlaps.iter().flat_map(|o| std::iter::once(o.later.clone()).chain(o.earlier.clone())))
+        .chain(data.claims.iter().map(|c| c.commitment.clone()));
     cx.ids.commitments =
         Ids::load::<commitment::Entity>(cx.txn, commitment::Column::Id, commitment::Column::Slug, referenced.collect())
             .await?;

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    actor, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature, source,
-    source_link,
+    actor, claim, coalition, commitment, event, exchange_rate, fundraising_target, overlap, reported_count, signature,
+    source, source_link,
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
@@ -185,6 +185,7 @@ stored!(signature, versioned);
 stored!(overlap);
 stored!(fundraising_target);
 stored!(reported_count);
+stored!(claim);
 stored!(exchange_rate);
 
 impl Stored for source::Model {

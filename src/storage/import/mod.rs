@@ -3,6 +3,7 @@
 //! same file again changes nothing.
 
 mod actors;
+mod claims;
 mod coalitions;
 mod commitments;
 mod context;
@@ -173,6 +174,7 @@ impl Db {
         let coalitions = check!(coalitions, r => r.slug);
         let signatures = check!(signatures, r => format!("{} / {}", r.coalition, r.actor));
         let reported = check!(reported_counts, r => format!("{} / {}", r.coalition, r.wording));
+        let claims = check!(claims, r => r.slug);
         let rates = check!(exchange_rates, r => format!("{} {}/{}", r.date, r.base, r.quote));
         if !problems.is_empty() {
             return Ok(problems);
@@ -189,6 +191,7 @@ impl Db {
         coalitions::import(&mut cx, data, &coalitions).await?;
         coalitions::signatures(&mut cx, &signatures).await?;
         coalitions::reported_counts(&mut cx, &reported).await?;
+        claims::import(&mut cx, &claims).await?;
         rates::import(&mut cx, &rates).await?;
         Ok(cx.problems)
     }

@@ -25,6 +25,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
         .chain(data.coalitions.iter().flat_map(|r| r.sources.clone()))
         .chain(data.signatures.iter().flat_map(|r| r.sources.clone()))
         .chain(data.reported_counts.iter().flat_map(|r| r.sources.clone()))
+        .chain(data.claims.iter().flat_map(|r| r.sources.clone()))
         .chain(data.exchange_rates.iter().flat_map(|r| r.sources.clone()));
     cx.ids.sources =
         Ids::load::<source::Entity>(cx.txn, source::Column::Id, source::Column::Slug, referenced.collect()).await?;

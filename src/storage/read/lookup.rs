@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use entity::{
-    actor, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source, status_history,
+    actor, claim, coalition, commitment, event, fundraising_target, overlap, reported_count, signature, source,
+    status_history,
 };
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
@@ -122,6 +123,21 @@ impl Db {
             .order_by_asc(status_history::Column::Id)
             .all(self.conn())
             .await?)
+    }
+
+    /// The claims about these commitments: the preferred first, then as recorded.
+    pub async fn claims_of(&self, commitment_ids: &[i64]) -> StorageResult<Vec<claim::Model>> {
+        Ok(claim::Entity::find()
+            .filter(claim::Column::CommitmentId.is_in(commitment_ids.iter().copied()))
+            .order_by_desc(claim::Column::Preferred)
+            .order_by_asc(claim::Column::Id)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// The claims with these slugs (those that exist), in no particular order.
+    pub async fn claims_by_slugs(&self, slugs: &[String]) -> StorageResult<Vec<claim::Model>> {
+        Ok(claim::Entity::find().filter(claim::Column::Slug.is_in(slugs.iter().cloned())).all(self.conn()).await?)
     }
 
     /// The reported counts of these coalitions: by day, undated last, then as recorded.

@@ -37,6 +37,7 @@ pub enum Linked {
     Rate,
     Retraction,
     ReportedCount,
+    Claim,
 }
 
 impl Linked {
@@ -54,6 +55,7 @@ impl Linked {
             Self::Rate => "rate",
             Self::Retraction => "retraction",
             Self::ReportedCount => "reported_count",
+            Self::Claim => "claim",
         }
     }
 }

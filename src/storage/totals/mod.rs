@@ -388,6 +388,41 @@ impl Db {
         Ok(rows)
     }
 
+    /// The report `query` would give if each of `claims` replaced its commitment's recorded
+    /// (preferred) amount: the same engine on the data as changed inside a transaction that
+    /// is rolled back, so nothing is written, no one else sees the change, and the answer is
+    /// never cached. On SQLite the transaction holds the write lock while it runs.
+    pub async fn totals_under_claims(
+        &self,
+        query: &TotalsQuery,
+        claims: &[entity::claim::Model],
+    ) -> StorageResult<Report> {
+        use entity::commitment::{Column as C, Entity as Commitments};
+        use sea_orm::{EntityTrait, QueryFilter, TransactionTrait};
+        let txn = self.conn().begin().await?;
+        let mut changed = std::collections::HashSet::new();
+        for claim in claims {
+            Commitments::update_many()
+                .col_expr(C::AmountLow, Expr::value(claim.amount_low))
+                .col_expr(C::AmountHigh, Expr::value(claim.amount_high))
+                .col_expr(C::Currency, Expr::value(claim.currency.clone()))
+                .col_expr(C::CurrencyExponent, Expr::value(claim.currency_exponent))
+                .filter(sea_orm::ColumnTrait::eq(&C::Id, claim.commitment_id))
+                .exec(&txn)
+                .await?;
+            changed.insert(claim.commitment_id);
+        }
+        super::counting::rebuild_counted_for(&txn, &changed).await?;
+        let as_of = self.as_of(query);
+        let mut linear = Linear::new();
+        for (bucket, sums) in self.linear(&txn, query, as_of, Source::Table).await? {
+            linear.entry(bucket).or_default().add(sums);
+        }
+        let report = self.report_of(&txn, query, as_of, &linear).await;
+        txn.rollback().await?;
+        report
+    }
+
     fn as_of(&self, query: &TotalsQuery) -> Option<AsOf> {
         let joined = self.conn().get_database_backend() == sea_orm::DatabaseBackend::Postgres;
         query.as_of.map(|day| AsOf { day, joined })
