@@ -21,6 +21,7 @@ mod m20261128_000007_allow_unrecorded_earlier_overlaps;
 mod m20261128_000008_index_commitments_updated;
 mod m20261128_000009_add_french_names;
 mod m20261128_000010_create_claims;
+mod m20261128_000011_create_counted_history;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_index_commitments_updated::Migration),
             Box::new(m20261128_000009_add_french_names::Migration),
             Box::new(m20261128_000010_create_claims::Migration),
+            Box::new(m20261128_000011_create_counted_history::Migration),
         ]
     }
 }

@@ -52,6 +52,9 @@ pub struct TotalsQuery {
     pub fx: FxPolicy,
     /// Answer as of this date: only what was announced by then, with the status it had.
     pub as_of: Option<NaiveDate>,
+    /// Answer as the database knew it at this data version (transaction time): before the
+    /// edits, corrections and retractions written since.
+    pub known_at: Option<i64>,
 }
 
 /// Why a commitment matching the filter adds nothing to a total.

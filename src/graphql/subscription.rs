@@ -128,9 +128,11 @@ impl Subscription {
         order_by: Option<TotalsOrder>,
         first: Option<i32>,
         claims: Option<Vec<String>>,
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<impl Stream<Item = Result<TotalsReport, ApiError>> + use<>, ApiError> {
-        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
         let db: Db = ctx.db()?.clone();
+        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?
+            .known_at(crate::graphql::totals::known_version(&db, known_at).await?);
         let claims = claims.unwrap_or_default();
         // Subscribe before the first answer, so no change falls between the two.
         let mut receiver = db.subscribe();

@@ -209,6 +209,7 @@ pub(super) async fn commitments(state: AppState, params: Vec<(String, String)>, 
         currency,
         fx: FxPolicy::AnnouncementDate,
         as_of: None,
+        known_at: None,
     };
     // The first page is read before the status line is sent: a failure is still a proper
     // error answer, not a stream cut after a 200.

@@ -168,6 +168,7 @@ const ROOTS_PER_PASS: u64 = 2_000;
 /// so a total read after the commit sees exactly the written data.
 pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
     log_gap(conn).await?;
+    close_history(conn, None).await?;
     counted_amount::Entity::delete_many().exec(conn).await?;
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A bulk import may have grown the tables from nothing in this transaction, where
@@ -332,9 +333,11 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
         counted_amount::Entity::insert_many(rest).exec_without_returning(conn).await?;
         rest = tail;
     }
-    if replace {
-        for chunk in scope.chunks(ID_CHUNK) {
+    for chunk in scope.chunks(ID_CHUNK) {
+        if replace {
             log_counted_rows(conn, chunk, 1).await?;
+        } else {
+            open_history(conn, chunk).await?;
         }
     }
     Ok(())
@@ -356,6 +359,28 @@ pub(crate) async fn log_counted_rows<C: ConnectionTrait>(conn: &C, ids: &[i64], 
     let sql = format!(
         "INSERT INTO counted_changes (version, sign, {COUNTED_COLUMNS}) SELECT -1, {sign}, {COUNTED_COLUMNS} \
          FROM counted_amounts WHERE commitment_id IN ({})",
+        id_list(ids)
+    );
+    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+    if sign < 0 { close_history(conn, Some(ids)).await } else { open_history(conn, ids).await }
+}
+
+/// Ends the history of the counted rows of `ids` (all rows: `None`) at the version this
+/// write will commit (`-1` until [`bump_data_version`] stamps it): they are about to be
+/// replaced or deleted.
+pub(crate) async fn close_history<C: ConnectionTrait>(conn: &C, ids: Option<&[i64]>) -> Result<(), DbErr> {
+    let scope = ids.map(|ids| format!(" AND commitment_id IN ({})", id_list(ids))).unwrap_or_default();
+    let sql = format!("UPDATE counted_history SET known_until = -1 WHERE known_until IS NULL{scope}");
+    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+    Ok(())
+}
+
+/// Starts the history of the counted rows of `ids` as just written, from the version this
+/// write will commit.
+async fn open_history<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<(), DbErr> {
+    let sql = format!(
+        "INSERT INTO counted_history (id, {COUNTED_COLUMNS}, known_from, known_until) \
+         SELECT id, {COUNTED_COLUMNS}, -1, NULL FROM counted_amounts WHERE commitment_id IN ({})",
         id_list(ids)
     );
     conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
@@ -381,8 +406,19 @@ pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<()
     .one(conn)
     .await?;
     let Some(VersionRow { version }) = bumped else { return Ok(()) };
-    let stamp = format!("UPDATE counted_changes SET version = {version} WHERE version = -1");
-    conn.execute_raw(Statement::from_string(backend, stamp)).await?;
+    let now = chrono::Utc::now().timestamp_micros();
+    for stamp in [
+        format!("UPDATE counted_changes SET version = {version} WHERE version = -1"),
+        format!(
+            "UPDATE counted_history SET \
+             known_from = CASE WHEN known_from = -1 THEN {version} ELSE known_from END, \
+             known_until = CASE WHEN known_until = -1 THEN {version} ELSE known_until END \
+             WHERE known_from = -1 OR known_until = -1"
+        ),
+        format!("INSERT INTO version_times (version, written_at) VALUES ({version}, {now})"),
+    ] {
+        conn.execute_raw(Statement::from_string(backend, stamp)).await?;
+    }
     if version % 64 == 0 {
         let prune =
             format!("DELETE FROM counted_changes WHERE version >= 0 AND version <= {}", version - LOGGED_VERSIONS);
@@ -431,6 +467,40 @@ pub(crate) async fn counted_is_stale<C: ConnectionTrait>(conn: &C) -> Result<boo
 }
 
 impl super::Db {
+    /// The data version the database was at, at moment `at` (the last written by then), or
+    /// when the kept history starts (`None`: no history yet).
+    pub async fn version_known_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<i64, Option<chrono::DateTime<chrono::Utc>>>, DbErr> {
+        let conn = self.conn();
+        let backend = conn.get_database_backend();
+        let micros = at.timestamp_micros();
+        #[derive(Debug, FromQueryResult)]
+        struct Maybe {
+            version: Option<i64>,
+        }
+        let found = Maybe::find_by_statement(Statement::from_string(
+            backend,
+            format!("SELECT MAX(version) AS version FROM version_times WHERE written_at <= {micros}"),
+        ))
+        .one(conn)
+        .await?
+        .and_then(|m| m.version);
+        if let Some(version) = found {
+            return Ok(Ok(version));
+        }
+        let first = Maybe::find_by_statement(Statement::from_string(
+            backend,
+            "SELECT MIN(written_at) AS version FROM version_times".to_owned(),
+        ))
+        .one(conn)
+        .await?
+        .and_then(|m| m.version)
+        .and_then(chrono::DateTime::from_timestamp_micros);
+        Ok(Err(first))
+    }
+
     /// The current data version: incremented by every write that changes anything a
     /// query can read.
     pub async fn data_version(&self) -> Result<i64, DbErr> {

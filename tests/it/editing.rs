@@ -794,7 +794,9 @@ async fn a_status_change_costs_a_bounded_number_of_statements(backend: Backend) 
     // Appending a status must not cost more as the history grows (it cost 60, 69, then 78
     // statements on SQLite before the append was written as an append). 48–49 before the
     // change log of the counted amounts, which adds 3: the family's old rows, its new rows,
-    // and the stamp of the version.
+    // and the stamp of the version. 56–57 with the history of the counted rows (the old
+    // rows closed, the new ones opened, both stamped in one statement, the version's moment)
+    // and the check that a disputed figure stays its preferred claim.
     assert_eq!(costs[0], costs[2], "{costs:?}");
-    assert!(costs[0] <= 53, "{costs:?}");
+    assert!(costs[0] <= 57, "{costs:?}");
 }

@@ -17,6 +17,7 @@ crate::harness::tests! {
         french_names_are_found_and_shown_on_request,
         competing_claims_are_kept_and_a_total_can_be_asked_under_each,
         a_claim_must_be_sourced_and_one_per_commitment_preferred,
+        known_at_gives_each_past_state_exactly,
     ]
 }
 
@@ -473,6 +474,7 @@ async fn competing_claims_are_kept_and_a_total_can_be_asked_under_each(backend: 
         .await;
     assert!(body["errors"].is_null(), "{body}");
 
+    claims_with_known_at_are_refused(&app).await;
     // Bad requests name the claim.
     for (claims, field) in
         [(json!(["no-such-claim"]), "claims[0]"), (json!(["apollo-usd-5bn", "apollo-eur-5bn"]), "claims[1]")]
@@ -481,6 +483,13 @@ async fn competing_claims_are_kept_and_a_total_can_be_asked_under_each(backend: 
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
+}
+
+/// Claims apply to today's data: with `knownAt` they are refused on `claims`.
+async fn claims_with_known_at_are_refused(app: &TestApp) {
+    let query = r#"{ totals(claims: ["apollo-eur-5bn"], knownAt: "2030-01-01T00:00:00Z") { grandTotal { count } } }"#;
+    let (_, body) = app.query(query).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "claims", "{body}");
 }
 
 /// An import refuses a claim without a source, a preferred claim that is not the recorded
@@ -532,4 +541,93 @@ async fn a_claim_must_be_sourced_and_one_per_commitment_preferred(backend: Backe
         .await
         .expect("imports");
     assert_eq!(app.db.export().await.expect("exports").claims, claims);
+}
+
+const KNOWN: &str = r#"query($at: DateTime, $on: Date) {
+  totals(filter: { pledgers: ["france"], events: ["ai-action-summit-2025"] }, knownAt: $at, asOf: $on) {
+    grandTotal { count low high } excluded { reason commitment { slug } } } }"#;
+
+/// Transaction time: a figure created, revised, then retracted at known moments; asked
+/// `knownAt` each moment between, the totals are exactly what they were then (figures and
+/// exclusions), and combine with `asOf`.
+async fn known_at_gives_each_past_state_exactly(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let write = |query: &'static str| {
+        let (app, editor) = (&app, editor.clone());
+        async move {
+            let (_, body) = app.as_token(Some(&editor), query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{query}: {body}");
+        }
+    };
+    let moment = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let at = chrono::Utc::now().to_rfc3339();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        at
+    };
+    let total = |at: Option<String>, on: Option<&'static str>| {
+        let app = &app;
+        async move { app.data_of(KNOWN, json!({ "at": at, "on": on })).await["totals"].clone() }
+    };
+    let now = total(None, None).await;
+    let before = moment().await;
+    write(
+        r#"mutation { createCommitment(input: { slug: "known-dc", title: "A data centre in Nantes", pledger: "france",
+        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "2000000.00",
+        currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "nantes-report", url: "https://example.org/nantes",
+        publisher: "Example", title: "Nantes" }] }) { version } }"#,
+    )
+    .await;
+    let created = moment().await;
+    write(r#"mutation { updateCommitment(slug: "known-dc", expectedVersion: 1, patch: { amountHigh: "3000000.00" }) { version } }"#)
+        .await;
+    let revised = moment().await;
+    write(
+        r#"mutation { retractCommitment(slug: "known-dc", expectedVersion: 2, reason: "The figure was misread",
+        source: "nantes-report", retractedOn: "2025-07-01") { version } }"#,
+    )
+    .await;
+
+    let dec = |v: &Value| rust_decimal::Decimal::from_str(v.as_str().unwrap()).unwrap();
+    let plus = |report: &Value, low: i64, high: i64| {
+        let grand = &now["grandTotal"];
+        assert_eq!(report["grandTotal"]["count"], grand["count"].as_i64().unwrap() + 1, "{report}");
+        assert_eq!(
+            dec(&report["grandTotal"]["low"]) - dec(&grand["low"]),
+            rust_decimal::Decimal::from(low),
+            "{report}"
+        );
+        assert_eq!(
+            dec(&report["grandTotal"]["high"]) - dec(&grand["high"]),
+            rust_decimal::Decimal::from(high),
+            "{report}"
+        );
+    };
+    // Before the figure was written: the answer of that moment, which is today's without it.
+    assert_eq!(total(Some(before.clone()), None).await, now);
+    // Created: 1–2 million more; revised: 1–3 million; retracted: excluded, as today.
+    plus(&total(Some(created.clone()), None).await, 1_000_000, 2_000_000);
+    plus(&total(Some(revised.clone()), None).await, 1_000_000, 3_000_000);
+    let retracted = total(None, None).await;
+    assert_eq!(retracted["grandTotal"], now["grandTotal"]);
+    let excluded = |report: &Value| {
+        report["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["commitment"]["slug"] == "known-dc" && e["reason"] == "RETRACTED")
+    };
+    assert!(excluded(&retracted) && !excluded(&total(Some(revised.clone()), None).await));
+    assert_eq!(total(Some(chrono::Utc::now().to_rfc3339()), None).await, retracted);
+    // With asOf: as of the day after the announcement, as we knew it once revised.
+    plus(&total(Some(revised.clone()), Some("2025-02-11")).await, 1_000_000, 3_000_000);
+    // As of the day before its announcement it did not count, whenever asked.
+    assert_eq!(
+        total(Some(revised), Some("2025-02-09")).await["grandTotal"],
+        total(None, Some("2025-02-09")).await["grandTotal"]
+    );
+    // Before the history starts: refused on the argument.
+    let (_, body) = app.as_token(None, KNOWN, json!({ "at": "2001-01-01T00:00:00Z" })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "knownAt", "{body}");
 }

@@ -660,6 +660,7 @@ fn followed_queries() -> Vec<pledgewatch::storage::totals::TotalsQuery> {
         currency,
         fx: FxPolicy::AnnouncementDate,
         as_of: None,
+        known_at: None,
     };
     let mut by_sector = query(vec![Dimension::Event], eur);
     by_sector.filter.sectors = vec!["1".into()];

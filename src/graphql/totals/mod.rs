@@ -231,6 +231,12 @@ impl TotalsRequest {
         })
     }
 
+    /// The same request as the database knew it at `version` (transaction time).
+    pub(crate) fn known_at(mut self, version: Option<i64>) -> Self {
+        Arc::make_mut(&mut self.query).known_at = version;
+        self
+    }
+
     /// Runs the request (answered from the cache while the data version stands).
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
         let report = db.totals(&self.query).await.api()?;
@@ -255,6 +261,11 @@ impl TotalsRequest {
         slugs: &[String],
     ) -> Result<TotalsReport, ApiError> {
         crate::domain::text::check_list_len("claims", slugs.len())?;
+        if self.query.known_at.is_some() {
+            return Err(
+                FieldError::new("claims", "cannot be combined with knownAt: claims apply to today's data").into()
+            );
+        }
         let found = db.claims_by_slugs(slugs).await.api()?;
         let mut claims: Vec<entity::claim::Model> = Vec::with_capacity(slugs.len());
         for (i, slug) in slugs.iter().enumerate() {
@@ -290,7 +301,29 @@ impl TotalsArgs {
             currency: self.currency,
             fx: self.fx,
             as_of: self.as_of,
+            known_at: None,
         }
+    }
+}
+
+/// The data version a `knownAt` moment reads (`None`: now), or why it cannot be read.
+pub(crate) async fn known_version(
+    db: &crate::storage::Db,
+    known_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(at) = known_at else { return Ok(None) };
+    match db.version_known_at(at).await.map_err(crate::storage::StorageError::from).api()? {
+        Ok(version) => Ok(Some(version)),
+        Err(first) => Err(FieldError::new(
+            "knownAt",
+            match first {
+                Some(first) => {
+                    format!("the history of figures starts at {}: nothing earlier is known", first.to_rfc3339())
+                }
+                None => "no history of figures is kept yet".to_owned(),
+            },
+        )
+        .into()),
     }
 }
 
@@ -325,9 +358,15 @@ impl TotalsQueryRoot {
         #[graphql(desc = "Claims (`Commitment.claims`, by slug) to count instead of the recorded ones, at most \
                           one per commitment: how much a disagreement between sources moves the total.")]
         claims: Option<Vec<String>>,
+        #[graphql(desc = "Answer as the tracker knew it at this moment: the figures, exclusions and \
+                          statuses recorded then, before later edits, corrections and retractions. \
+                          Combines with `asOf`.")]
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<TotalsReport, ApiError> {
-        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?;
-        request.run_claimed(ctx.db()?, &claims.unwrap_or_default()).await
+        let db = ctx.db()?;
+        let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?
+            .known_at(known_version(db, known_at).await?);
+        request.run_claimed(db, &claims.unwrap_or_default()).await
     }
 
     /// Events side by side: new money and money presented again, counts, distinct pledgers,
@@ -348,6 +387,9 @@ impl TotalsQueryRoot {
         filter: Option<CommitmentFilterInput>,
         #[graphql(desc = "What `totals.low`/`high`, `ratioToFirst` and `topPledgers` are of (NEW_MONEY by default).")]
         basis: Option<TotalsBasis>,
+        #[graphql(desc = "Answer as the tracker knew it at this moment (see `totals`).")] known_at: Option<
+            chrono::DateTime<chrono::Utc>,
+        >,
     ) -> Result<Vec<EventComparison>, ApiError> {
         let basis = basis.unwrap_or(TotalsBasis::NewMoney);
         let currency = self::currency("currency", &currency)?;
@@ -360,6 +402,7 @@ impl TotalsQueryRoot {
         };
         let fx = fx.unwrap_or_default().into_policy("fx")?;
         let db = ctx.db()?;
+        let known = known_version(db, known_at).await?;
         let events = match (slugs, series) {
             (Some(_), Some(_)) => return Err(FieldError::new("series", "name events or a series, not both").into()),
             (None, None) => return Err(FieldError::new("slugs", "name 1 to 20 events, or a series").into()),
@@ -394,8 +437,14 @@ impl TotalsQueryRoot {
         for event in events {
             let slug = &event.slug;
             let filter = CommitmentFilter { events: vec![slug.clone()], ..within.clone() };
-            let base =
-                TotalsQuery { filter: filter.clone(), group_by: vec![], currency, fx, as_of: as_of.map(|d| d.0) };
+            let base = TotalsQuery {
+                filter: filter.clone(),
+                group_by: vec![],
+                currency,
+                fx,
+                as_of: as_of.map(|d| d.0),
+                known_at: known,
+            };
             let total = db.totals(&base).await.api()?;
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
             let pledger_report = db.totals(&by_pledger).await.api()?;
@@ -417,8 +466,12 @@ impl TotalsQueryRoot {
         ctx: &Context<'_>,
         slug: String,
         fx: Option<FxPolicyInput>,
+        #[graphql(desc = "Answer as the tracker knew it at this moment (see `totals`).")] known_at: Option<
+            chrono::DateTime<chrono::Utc>,
+        >,
     ) -> Result<Option<Foundation>, ApiError> {
         let db = ctx.db()?;
+        let known = known_version(db, known_at).await?;
         let Some(actor) = db.actor_by_slug(&slug).await.api()? else { return Ok(None) };
         if stored(kinds::ActorKind::parse("kind", &actor.kind))? != kinds::ActorKind::Foundation {
             return Err(FieldError::new("slug", format!("{slug:?} is not a foundation ({})", actor.kind)).into());
@@ -438,6 +491,7 @@ impl TotalsQueryRoot {
             currency,
             fx: fx.unwrap_or_default().into_policy("fx")?,
             as_of: None,
+            known_at: known,
         });
         let report = db.totals(&query).await.api()?;
         let pledged = report.grand.counted();

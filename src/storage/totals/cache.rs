@@ -95,6 +95,7 @@ struct Versions {
 fn follows_the_log(query: &TotalsQuery) -> bool {
     let f = &query.filter;
     query.as_of.is_none()
+        && query.known_at.is_none()
         && f.events.is_empty()
         && f.pledgers.is_empty()
         && f.beneficiaries.is_empty()

@@ -105,7 +105,7 @@ impl Db {
         source: Source,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
         let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
-            Source::Table => (from_counted(as_of), col),
+            Source::Table => (from_counted(as_of, query.known_at), col),
             Source::Log { .. } => {
                 (Query::select().from_as(Alias::new("counted_changes"), Alias::new("ca")).take(), |c| {
                     Expr::col((Alias::new("ca"), Alias::new("sign"))).mul(col(c))
@@ -226,7 +226,7 @@ impl Db {
         // `statuses` says whether the condition reads the statuses on the day (the joins are
         // only made for those).
         let ids = |cond: Condition, statuses: bool| {
-            let mut s = from_counted(as_of.filter(|_| statuses));
+            let mut s = from_counted(as_of.filter(|_| statuses), query.known_at);
             s.expr_as(col(Ca::CommitmentId), Alias::new("id"))
                 .cond_where(cond)
                 .order_by((Alias::new("ca"), Ca::CommitmentId), Order::Asc)
@@ -283,7 +283,7 @@ impl Db {
     /// Commitments counted by the total that carry a data-quality finding; at most `limit`.
     pub async fn totals_flagged(&self, query: &TotalsQuery, limit: u64) -> StorageResult<Vec<Flagged>> {
         let as_of = self.as_of(query);
-        let mut select = from_counted(as_of);
+        let mut select = from_counted(as_of, query.known_at);
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("commitment_id"))
             .expr_as(col(Ca::Flags), Alias::new("flags"))
@@ -307,7 +307,7 @@ impl Db {
     /// announcement day of their own; at most `limit` (none without `as_of`).
     pub async fn totals_dated_by_event(&self, query: &TotalsQuery, limit: u64) -> StorageResult<Vec<i64>> {
         let Some(as_of) = self.as_of(query) else { return Ok(Vec::new()) };
-        let mut select = from_counted(Some(as_of));
+        let mut select = from_counted(Some(as_of), query.known_at);
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("id"))
             .cond_where(
@@ -338,7 +338,7 @@ impl Db {
                 None => expr.is_null(),
             });
         }
-        let mut select = contribution_select(as_of);
+        let mut select = contribution_select(as_of, query.known_at);
         select
             .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())).add(stored_rows_are_linear()))
             .limit(limit);
@@ -376,7 +376,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let as_of = self.as_of(query);
-        let mut select = contribution_select(as_of);
+        let mut select = contribution_select(as_of, query.known_at);
         select.cond_where(
             counted_condition(&query.filter, as_of, self.text_index())
                 .add(col(Ca::CommitmentId).is_in(ids.iter().copied()))
@@ -439,8 +439,8 @@ impl Db {
 }
 
 /// The columns of a [`ContributionRow`], each commitment's rows in stored order.
-fn contribution_select(as_of: Option<AsOf>) -> SelectStatement {
-    let mut select = from_counted(as_of);
+fn contribution_select(as_of: Option<AsOf>, known: Option<i64>) -> SelectStatement {
+    let mut select = from_counted(as_of, known);
     for (name, c) in [
         ("commitment_id", Ca::CommitmentId),
         ("related_id", Ca::RelatedId),

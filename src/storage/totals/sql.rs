@@ -220,10 +220,22 @@ pub(super) fn rate_key_expr(query: &TotalsQuery) -> Option<Expr> {
     }
 }
 
-/// `FROM counted_amounts ca`, and with `as_of` the statuses on that day of the owner (`so`)
+/// `FROM counted_amounts ca` (with `known`, the history's rows of that version), and with `as_of` the statuses on that day of the owner (`so`)
 /// and of the related commitment (`sr`).
-pub(super) fn from_counted(as_of: Option<AsOf>) -> SelectStatement {
-    let mut select = Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take();
+pub(super) fn from_counted(as_of: Option<AsOf>, known: Option<i64>) -> SelectStatement {
+    let mut select = match known {
+        None => Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take(),
+        // As the database knew it at version `v`: the rows of the history that were the
+        // state then (same columns, same alias).
+        Some(v) => {
+            let column = |c: &str| Expr::col((Alias::new("ca"), Alias::new(c)));
+            Query::select()
+                .from_as(Alias::new("counted_history"), Alias::new("ca"))
+                .and_where(column("known_from").lte(v))
+                .cond_where(Condition::any().add(column("known_until").is_null()).add(column("known_until").gt(v)))
+                .take()
+        }
+    };
     if let Some(AsOf { day, joined: true }) = as_of {
         for (alias, column) in [("so", Ca::CommitmentId), ("sr", Ca::RelatedId)] {
             select.join_subquery(

@@ -45,7 +45,7 @@ impl Db {
         // Every counted member of a varying family (whatever the filter selects: a part left
         // out of a group still makes its headline give way), with its group key and whether
         // the filter selects it.
-        let mut select = from_counted(as_of);
+        let mut select = from_counted(as_of, query.known_at);
         select.expr_as(col(Ca::CommitmentId), Alias::new("id"));
         for (i, d) in query.group_by.iter().enumerate() {
             select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
