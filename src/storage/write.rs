@@ -88,38 +88,6 @@ pub struct Current {
     pub record: Record,
 }
 
-/// Refuses a commitment whose recorded amount no longer is its preferred claim's (an edit
-/// of a figure with competing claims): the figure totals count must stay the sourced claim
-/// that says why it is preferred.
-async fn preferred_claim_holds(txn: &DatabaseTransaction, commitment_id: i64) -> StorageResult<()> {
-    use entity::{claim, commitment};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let Some(preferred) = claim::Entity::find()
-        .filter(claim::Column::CommitmentId.eq(commitment_id))
-        .filter(claim::Column::Preferred.eq(true))
-        .one(txn)
-        .await?
-    else {
-        return Ok(());
-    };
-    let recorded = commitment::Entity::find_by_id(commitment_id).one(txn).await?;
-    let same = recorded.is_some_and(|m| {
-        (m.amount_low, m.amount_high, m.currency)
-            == (preferred.amount_low, preferred.amount_high, preferred.currency.clone())
-    });
-    if same {
-        return Ok(());
-    }
-    Err(StorageError::Invalid(FieldError::new(
-        "amountLow",
-        format!(
-            "this figure has competing claims and its recorded amount is the preferred claim {:?}: \
-             record the new figure as a claim and prefer it (import), rather than edit the amount",
-            preferred.slug
-        ),
-    )))
-}
-
 /// The row of `kind` with `key`, as it is now.
 async fn current<C: ConnectionTrait>(conn: &C, kind: Subject, key: &str) -> Result<Option<Current>, DbErr> {
     Ok(match kind {
@@ -349,9 +317,6 @@ impl Db {
         let after = current(&txn, edit.kind, &edit.key)
             .await?
             .ok_or_else(|| StorageError::Db(DbErr::Custom("an edited row is missing after its write".into())))?;
-        if edit.kind == Subject::Commitment {
-            preferred_claim_holds(&txn, after.id).await?;
-        }
         for s in &edit.new_sources {
             let created = current(&txn, Subject::Source, &s.slug).await?.map(|c| c.id);
             let json = serde_json::to_string(s).ok();

@@ -540,7 +540,20 @@ async fn a_claim_must_be_sourced_and_one_per_commitment_preferred(backend: Backe
         .import(&DataSet { format: FORMAT.into(), claims: claims.clone(), ..Default::default() })
         .await
         .expect("imports");
-    assert_eq!(app.db.export().await.expect("exports").claims, claims);
+    let exported = app.db.export().await.expect("exports");
+    assert_eq!(exported.claims, claims);
+    // A re-import that changes the disputed amount is refused on it, like an edit.
+    let mut apollo = exported.commitments.into_iter().find(|c| c.slug == "apollo-ai-energy-france").unwrap();
+    apollo.amount_high = Some("6000000000.00".into());
+    let data = DataSet { format: FORMAT.into(), commitments: vec![apollo], ..Default::default() };
+    let Err(pledgewatch::storage::import::ImportError::Invalid(problems)) = app.db.import(&data).await else {
+        panic!("the import must fail")
+    };
+    assert_eq!(
+        (problems[0].collection, problems[0].error.field.as_str()),
+        ("commitments", "amountLow"),
+        "{problems:?}"
+    );
 }
 
 const KNOWN: &str = r#"query($at: DateTime, $on: Date) {

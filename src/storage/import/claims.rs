@@ -5,18 +5,20 @@
 use std::collections::BTreeMap;
 
 use entity::{claim, commitment};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::context::{Ctx, minor};
 use crate::{
-    domain::{FieldError, records::ValidClaim},
+    domain::{
+        FieldError,
+        records::{DataSet, ValidClaim},
+    },
     storage::read::Linked,
 };
 
-/// Writes claims by slug, then checks each touched commitment's preferred claim.
+/// Writes claims by slug (the rule on preferred claims is checked by [`check`] once
+/// everything is written).
 pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidClaim)]) -> Result<(), DbErr> {
-    // The commitments whose claims this import wrote, with a claim of each to report on.
-    let mut touched: BTreeMap<i64, (usize, String)> = BTreeMap::new();
     for (index, c) in valid {
         cx.tick("claims", valid.len());
         let ids = &cx.ids;
@@ -35,23 +37,6 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidClaim)]) -> R
             }
         };
         let (amount_low, amount_high, currency, currency_exponent) = minor(&range);
-        if c.preferred {
-            let recorded = commitment::Entity::find_by_id(commitment_id).one(cx.txn).await?;
-            let same = recorded.as_ref().is_some_and(|m| {
-                (m.amount_low, m.amount_high, m.currency.as_str()) == (amount_low, amount_high, currency.as_str())
-            });
-            if !same {
-                let error = FieldError::new(
-                    "preferred",
-                    format!(
-                        "the preferred claim is the amount {} records (what totals count); record that amount or prefer another claim",
-                        c.commitment
-                    ),
-                );
-                cx.fail("claims", *index, &c.slug, error);
-                continue;
-            }
-        }
         let existing = claim::Entity::find().filter(claim::Column::Slug.eq(&c.slug)).one(cx.txn).await?;
         let fresh = claim::Model {
             id: 0,
@@ -68,21 +53,63 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidClaim)]) -> R
             notes: c.notes.clone(),
         };
         cx.save(existing, fresh, Linked::Claim, &sources).await?;
-        touched.entry(commitment_id).or_insert((*index, c.slug.clone()));
     }
-    for (commitment_id, (index, slug)) in touched {
-        let preferred = claim::Entity::find()
-            .filter(claim::Column::CommitmentId.eq(commitment_id))
-            .filter(claim::Column::Preferred.eq(true))
-            .count(cx.txn)
-            .await?;
-        if preferred != 1 {
-            let error = FieldError::new(
-                "preferred",
-                format!("a commitment with claims has exactly one preferred claim; this one's has {preferred}"),
-            );
-            cx.fail("claims", index, &slug, error);
+    Ok(())
+}
+
+/// Checks the rule on preferred claims for every commitment this import wrote or whose
+/// claims it wrote: a commitment with claims has exactly one preferred claim, and its
+/// recorded amount (what totals count) is that claim's. One statement when no claim is
+/// concerned, so an edit, a CSV re-import or the claims themselves cannot break it. A
+/// commitment of the data set is reported on its amount, a claim on `preferred`.
+pub(super) async fn check(cx: &mut Ctx<'_>, data: &DataSet) -> Result<(), DbErr> {
+    let mut concerned: BTreeMap<i64, (&'static str, usize, String)> = BTreeMap::new();
+    for (index, c) in data.claims.iter().enumerate() {
+        if let Ok(id) = cx.ids.commitments.get("commitment", "commitment", &c.commitment) {
+            concerned.entry(id).or_insert(("claims", index, c.slug.clone()));
         }
+    }
+    for (index, c) in data.commitments.iter().enumerate() {
+        if let Ok(id) = cx.ids.commitments.get("slug", "commitment", &c.slug) {
+            concerned.insert(id, ("commitments", index, c.slug.clone()));
+        }
+    }
+    let ids: Vec<i64> = concerned.keys().copied().collect();
+    let mut claims: Vec<claim::Model> = Vec::new();
+    for chunk in ids.chunks(5_000) {
+        claims.extend(
+            claim::Entity::find().filter(claim::Column::CommitmentId.is_in(chunk.iter().copied())).all(cx.txn).await?,
+        );
+    }
+    let mut by_commitment: BTreeMap<i64, Vec<claim::Model>> = BTreeMap::new();
+    for c in claims {
+        by_commitment.entry(c.commitment_id).or_default().push(c);
+    }
+    for (commitment_id, claims) in by_commitment {
+        let (collection, index, key) = concerned[&commitment_id].clone();
+        let preferred: Vec<&claim::Model> = claims.iter().filter(|c| c.preferred).collect();
+        let error = match preferred[..] {
+            [p] => {
+                let recorded = commitment::Entity::find_by_id(commitment_id).one(cx.txn).await?;
+                if recorded.is_some_and(|m| {
+                    (m.amount_low, m.amount_high, m.currency.as_str())
+                        == (p.amount_low, p.amount_high, p.currency.as_str())
+                }) {
+                    continue;
+                }
+                let message = format!(
+                    "this figure has competing claims and its recorded amount must be the preferred claim {:?} \
+                     (what totals count): record the new figure as a claim and prefer it",
+                    p.slug
+                );
+                FieldError::new(if collection == "commitments" { "amountLow" } else { "preferred" }, message)
+            }
+            _ => FieldError::new(
+                "preferred",
+                format!("a commitment with claims has exactly one preferred claim; this one has {}", preferred.len()),
+            ),
+        };
+        cx.fail(collection, index, &key, error);
     }
     Ok(())
 }

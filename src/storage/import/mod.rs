@@ -192,6 +192,7 @@ impl Db {
         coalitions::signatures(&mut cx, &signatures).await?;
         coalitions::reported_counts(&mut cx, &reported).await?;
         claims::import(&mut cx, &claims).await?;
+        claims::check(&mut cx, data).await?;
         rates::import(&mut cx, &rates).await?;
         Ok(cx.problems)
     }
