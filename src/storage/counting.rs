@@ -18,6 +18,8 @@ use crate::domain::{
     kinds::CommitmentRelation,
 };
 
+use super::history;
+
 /// Rows per INSERT: 29 columns each stays under SQLite's 32,766 parameters.
 const INSERT_CHUNK: usize = 500;
 
@@ -85,7 +87,7 @@ pub(crate) async fn load_rates<C: ConnectionTrait>(
 /// Ids per `IN (…)` list: far below both databases' parameter and statement limits.
 const ID_CHUNK: usize = 5_000;
 
-fn id_list(ids: &[i64]) -> String {
+pub(super) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
@@ -168,7 +170,7 @@ const ROOTS_PER_PASS: u64 = 2_000;
 /// so a total read after the commit sees exactly the written data.
 pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
     log_gap(conn).await?;
-    close_history(conn, None).await?;
+    history::close(conn, None).await?;
     counted_amount::Entity::delete_many().exec(conn).await?;
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A bulk import may have grown the tables from nothing in this transaction, where
@@ -337,14 +339,14 @@ async fn rebuild<C: ConnectionTrait>(conn: &C, scope: &[i64], replace: bool) -> 
         if replace {
             log_counted_rows(conn, chunk, 1).await?;
         } else {
-            open_history(conn, chunk).await?;
+            history::open(conn, chunk).await?;
         }
     }
     Ok(())
 }
 
 /// The columns of a counted row, as `counted_changes` copies them.
-const COUNTED_COLUMNS: &str = "commitment_id, related_id, rule, measure, is_primary, flags, amount_low, amount_high, \
+pub(super) const COUNTED_COLUMNS: &str = "commitment_id, related_id, rule, measure, is_primary, flags, amount_low, amount_high, \
      currency, currency_exponent, rate_date, rate_year, owner_on, related_on, announced_on, status, related_status, \
      event_id, pledger_id, pledger_kind, pledger_country, beneficiary_id, recipient_country, sector, kind, \
      owner_currency, year, month";
@@ -362,29 +364,7 @@ pub(crate) async fn log_counted_rows<C: ConnectionTrait>(conn: &C, ids: &[i64], 
         id_list(ids)
     );
     conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
-    if sign < 0 { close_history(conn, Some(ids)).await } else { open_history(conn, ids).await }
-}
-
-/// Ends the history of the counted rows of `ids` (all rows: `None`) at the version this
-/// write will commit (`-1` until [`bump_data_version`] stamps it): they are about to be
-/// replaced or deleted.
-pub(crate) async fn close_history<C: ConnectionTrait>(conn: &C, ids: Option<&[i64]>) -> Result<(), DbErr> {
-    let scope = ids.map(|ids| format!(" AND commitment_id IN ({})", id_list(ids))).unwrap_or_default();
-    let sql = format!("UPDATE counted_history SET known_until = -1 WHERE known_until IS NULL{scope}");
-    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
-    Ok(())
-}
-
-/// Starts the history of the counted rows of `ids` as just written, from the version this
-/// write will commit.
-async fn open_history<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<(), DbErr> {
-    let sql = format!(
-        "INSERT INTO counted_history (id, {COUNTED_COLUMNS}, known_from, known_until) \
-         SELECT id, {COUNTED_COLUMNS}, -1, NULL FROM counted_amounts WHERE commitment_id IN ({})",
-        id_list(ids)
-    );
-    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
-    Ok(())
+    if sign < 0 { history::close(conn, Some(ids)).await } else { history::open(conn, ids).await }
 }
 
 /// Versions of the change log kept: a total older than that is recomputed.
@@ -409,13 +389,8 @@ pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<()
     let now = chrono::Utc::now().timestamp_micros();
     for stamp in [
         format!("UPDATE counted_changes SET version = {version} WHERE version = -1"),
-        format!(
-            "UPDATE counted_history SET \
-             known_from = CASE WHEN known_from = -1 THEN {version} ELSE known_from END, \
-             known_until = CASE WHEN known_until = -1 THEN {version} ELSE known_until END \
-             WHERE known_from = -1 OR known_until = -1"
-        ),
-        format!("INSERT INTO version_times (version, written_at) VALUES ({version}, {now})"),
+        history::stamp(version),
+        history::moment(version, now),
     ] {
         conn.execute_raw(Statement::from_string(backend, stamp)).await?;
     }
@@ -467,40 +442,6 @@ pub(crate) async fn counted_is_stale<C: ConnectionTrait>(conn: &C) -> Result<boo
 }
 
 impl super::Db {
-    /// The data version the database was at, at moment `at` (the last written by then), or
-    /// when the kept history starts (`None`: no history yet).
-    pub async fn version_known_at(
-        &self,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Result<i64, Option<chrono::DateTime<chrono::Utc>>>, DbErr> {
-        let conn = self.conn();
-        let backend = conn.get_database_backend();
-        let micros = at.timestamp_micros();
-        #[derive(Debug, FromQueryResult)]
-        struct Maybe {
-            version: Option<i64>,
-        }
-        let found = Maybe::find_by_statement(Statement::from_string(
-            backend,
-            format!("SELECT MAX(version) AS version FROM version_times WHERE written_at <= {micros}"),
-        ))
-        .one(conn)
-        .await?
-        .and_then(|m| m.version);
-        if let Some(version) = found {
-            return Ok(Ok(version));
-        }
-        let first = Maybe::find_by_statement(Statement::from_string(
-            backend,
-            "SELECT MIN(written_at) AS version FROM version_times".to_owned(),
-        ))
-        .one(conn)
-        .await?
-        .and_then(|m| m.version)
-        .and_then(chrono::DateTime::from_timestamp_micros);
-        Ok(Err(first))
-    }
-
     /// The current data version: incremented by every write that changes anything a
     /// query can read.
     pub async fn data_version(&self) -> Result<i64, DbErr> {

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod counting;
 pub mod cursor;
 pub mod export;
+pub mod history;
 pub mod import;
 pub mod ledger;
 pub mod read;

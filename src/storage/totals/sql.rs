@@ -220,8 +220,8 @@ pub(super) fn rate_key_expr(query: &TotalsQuery) -> Option<Expr> {
     }
 }
 
-/// `FROM counted_amounts ca` (with `known`, the history's rows of that version), and with `as_of` the statuses on that day of the owner (`so`)
-/// and of the related commitment (`sr`).
+/// `FROM counted_amounts ca` (with `known`, the history's rows of that version), and with
+/// `as_of` the statuses on that day of the owner (`so`) and of the related commitment (`sr`).
 pub(super) fn from_counted(as_of: Option<AsOf>, known: Option<i64>) -> SelectStatement {
     let mut select = match known {
         None => Query::select().from_as(entity::counted_amount::Entity, Alias::new("ca")).take(),
