@@ -23,7 +23,7 @@ use crate::{
         FieldError,
         codes::CurrencyCode,
         fx::{EuroRate, FxPolicy},
-        report::{Pair, ledger::Line},
+        report::ledger::Line,
         totals::TotalsQuery,
     },
     error::{ApiError, code},
@@ -88,7 +88,7 @@ fn describe_rate(rate: &EuroRate) -> String {
 
 /// A counted amount in minor units of `currency`, with its digits.
 fn counted_amount(minor: i128, currency: CurrencyCode) -> String {
-    Pair { low: minor, high: minor }.to_decimals(currency.exponent()).0.to_string()
+    rust_decimal::Decimal::from_i128_with_scale(minor, currency.exponent()).to_string()
 }
 
 fn csv_record(row: &CommitmentRow, line: &Line, currency: CurrencyCode, dialect: Dialect) -> [String; 23] {

@@ -22,13 +22,6 @@ pub struct CountedColumns {
     ledger: Ledger,
 }
 
-impl CountedColumns {
-    /// The reporting currency.
-    pub fn currency(&self) -> CurrencyCode {
-        self.query.currency
-    }
-}
-
 impl Db {
     /// The counted columns of an export answering `query` (its filter is the export's).
     pub async fn counted_columns(&self, query: TotalsQuery) -> StorageResult<CountedColumns> {
