@@ -10,7 +10,7 @@ use super::{
 use crate::{
     domain::{codes::country_codes, text},
     error::{ApiError, ApiResultExt},
-    storage::read::{ActorFilter, CommitmentFilter, CommitmentOrder, SearchHit as Hit},
+    storage::read::{ActorFilter, CommitmentFilter, CommitmentOrder, Linked, SearchHit as Hit},
 };
 
 /// A page of commitments for a filter.
@@ -27,8 +27,51 @@ pub(crate) async fn commitments_page(
         CommitmentOrderBy::TitleAsc => CommitmentOrder::TitleAsc,
         CommitmentOrderBy::UpdatedAtDesc => CommitmentOrder::UpdatedAtDesc,
     };
-    let page = ctx.db()?.commitments_page(&filter, order, window).await.api()?;
+    let db = ctx.db()?;
+    let page = db.commitments_page(&filter, order, window).await.api()?;
+    read_ahead(ctx, db, &page).await?;
     Ok(CommitmentConnection::new(page, CountQuery::Commitments(Box::new(filter))))
+}
+
+/// Reads the pledgers (and beneficiaries), events and sources that the page's selection asks for, all at once
+/// and side by side (three statements on three connections), before the rows' fields run:
+/// without it each kind waits for its DataLoader's batching window, one after the other.
+/// Only in a query: a mutation's later fields could see rows read before its writes.
+async fn read_ahead(
+    ctx: &Context<'_>,
+    db: &crate::storage::Db,
+    page: &crate::storage::read::Page<entity::commitment::Model>,
+) -> Result<(), ApiError> {
+    use async_graphql::parser::types::OperationType;
+    if ctx.query_env.operation.node.ty != OperationType::Query || page.rows.is_empty() {
+        return Ok(());
+    }
+    let look = ctx.look_ahead();
+    let nodes = [look.field("nodes"), look.field("edges").field("node")];
+    let wants = |name: &str| nodes.iter().any(|n| n.field(name).exists());
+    let rows = || page.rows.iter().map(|(row, _)| row);
+    let distinct = |ids: &mut Vec<i64>| {
+        ids.sort_unstable();
+        ids.dedup();
+    };
+    let mut actor_ids: Vec<i64> = if wants("pledger") { rows().map(|r| r.pledger_id).collect() } else { vec![] };
+    if wants("beneficiary") {
+        actor_ids.extend(rows().filter_map(|r| r.beneficiary_id));
+    }
+    distinct(&mut actor_ids);
+    let mut event_ids: Vec<i64> = if wants("event") { rows().filter_map(|r| r.event_id).collect() } else { vec![] };
+    distinct(&mut event_ids);
+    let ids: Vec<i64> = if wants("sources") { rows().map(|r| r.id).collect() } else { vec![] };
+    let (actors, events, sources) = tokio::join!(
+        async { if actor_ids.is_empty() { Ok(vec![]) } else { db.actors_by_ids(&actor_ids).await } },
+        async { if event_ids.is_empty() { Ok(vec![]) } else { db.events_by_ids(&event_ids).await } },
+        async { if ids.is_empty() { Ok(Default::default()) } else { db.sources_of(Linked::Commitment, &ids).await } },
+    );
+    let prefetched = &ctx.loaders()?.prefetched;
+    prefetched.add_actors(actors.api()?);
+    prefetched.add_events(events.api()?);
+    prefetched.add_commitment_sources(&ids, sources.api()?);
+    Ok(())
 }
 
 /// Relay's page arguments of a connection field.

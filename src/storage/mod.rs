@@ -161,6 +161,10 @@ impl Db {
             .min_connections(1)
             .acquire_timeout(pool.acquire_timeout)
             .connect_timeout(pool.acquire_timeout)
+            // A ping only for a connection idle for a while (one that the database or a
+            // proxy may have dropped): pinging on every checkout cost a round trip per
+            // statement, a third of a computed page's round trips on PostgreSQL.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false);
         let mut conn = Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));

@@ -11,7 +11,7 @@ use std::{
     process::{Command, Stdio},
     sync::{
         OnceLock,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -274,5 +274,66 @@ impl Drop for OwnCluster {
         let data = self.data.to_str().unwrap_or_default().to_owned();
         let _ = as_postgres(&self.bin.join("pg_ctl"), &["-D", &data, "-m", "immediate", "stop"]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A TCP relay between the server and PostgreSQL that counts round trips: each time the
+/// server sends after PostgreSQL has answered (or first on a connection), one more trip.
+/// What the network between a replica and its database pays, which a statement count
+/// does not show (a connection checked out and given back costs pings of its own).
+pub struct TripCounter {
+    /// The database URL that goes through the relay.
+    pub url: String,
+    trips: std::sync::Arc<AtomicU64>,
+}
+
+impl TripCounter {
+    /// A relay to the database at `url` (`postgres://user@host:port/name`).
+    pub async fn start(url: &str) -> Self {
+        use std::sync::{Arc, atomic::AtomicBool};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (head, rest) = url.rsplit_once('@').expect("a URL with a user");
+        let (target, name) = rest.split_once('/').expect("a URL with a database name");
+        let target = target.to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the relay");
+        let relay = listener.local_addr().expect("the relay's address");
+        let trips = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&trips);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&target).await.expect("PostgreSQL answers");
+                let (mut client_in, mut client_out) = client.into_split();
+                let (mut server_in, mut server_out) = server.into_split();
+                // Whether the last bytes on this connection came from PostgreSQL.
+                let answered = Arc::new(AtomicBool::new(true));
+                let (answered_up, trips) = (Arc::clone(&answered), Arc::clone(&counter));
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = client_in.read(&mut buf).await {
+                        if answered_up.swap(false, Ordering::SeqCst) {
+                            trips.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if server_out.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = server_in.read(&mut buf).await {
+                        answered.store(true, Ordering::SeqCst);
+                        if client_out.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url: format!("{head}@{relay}/{name}"), trips }
+    }
+
+    /// Round trips so far.
+    pub fn trips(&self) -> u64 {
+        self.trips.load(Ordering::SeqCst)
     }
 }

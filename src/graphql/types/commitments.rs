@@ -32,10 +32,12 @@ impl Commitment {
     }
     /// Where it was announced.
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>, ApiError> {
-        match self.0.event_id {
-            Some(id) => Ok(loaded(ctx.loaders()?.events.load_one(id).await)?.map(Event)),
-            None => Ok(None),
+        let Some(id) = self.0.event_id else { return Ok(None) };
+        let loaders = ctx.loaders()?;
+        if let Some(event) = loaders.prefetched.event(id) {
+            return Ok(Some(Event(event)));
         }
+        Ok(loaded(loaders.events.load_one(id).await)?.map(Event))
     }
     /// Who receives it (e.g. a foundation's endowment).
     async fn beneficiary(&self, ctx: &Context<'_>) -> Result<Option<Actor>, ApiError> {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use entity::{actor, coalition, commitment, event, source, source_link};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::NullOrdering,
+    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    Select, sea_query::NullOrdering,
 };
 
 pub(crate) use self::filter::{TextIndex, commitment_condition, ids_of_slugs, strs, title_contains};
@@ -167,18 +167,27 @@ pub(crate) async fn linked_sources_of<C: sea_orm::ConnectionTrait>(
     if ids.is_empty() {
         return Ok(map);
     }
-    let links = source_link::Entity::find()
+    // Each source with the id of the row it backs, decoded as one flat row: a link and its
+    // source decoded as a pair renamed every column of every row (a string built per
+    // value), a tenth of a computed page's time.
+    #[derive(sea_orm::FromQueryResult)]
+    struct LinkedSource {
+        linked_entity_id: i64,
+        #[sea_orm(nested)]
+        source: source::Model,
+    }
+    let rows = source::Entity::find()
+        .join(sea_orm::JoinType::InnerJoin, source_link::Relation::Source.def().rev())
+        .column_as(source_link::Column::EntityId, "linked_entity_id")
         .filter(source_link::Column::EntityKind.eq(kind.as_str()))
         .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
         .order_by_asc(source_link::Column::EntityId)
         .order_by_asc(source_link::Column::Position)
-        .find_also_related(source::Entity)
+        .into_model::<LinkedSource>()
         .all(conn)
         .await?;
-    for (link, source) in links {
-        if let Some(source) = source {
-            map.entry(link.entity_id).or_default().push(source);
-        }
+    for row in rows {
+        map.entry(row.linked_entity_id).or_default().push(row.source);
     }
     Ok(map)
 }
