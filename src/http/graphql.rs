@@ -12,6 +12,7 @@ use axum::{
 use super::{
     AppState, GRAPHQL_RESPONSE_JSON, OperationInfo, cache, decorate, denied,
     gate::{self, Caller, Reader},
+    order::KeyOrder,
 };
 use crate::{auth::Principal, error::code, graphql::loaders::Loaders};
 
@@ -110,8 +111,12 @@ async fn execute(
             }
         }
     }
+    let order = KeyOrder::of_request(&mut request);
     request = request.data(Loaders::new(&state.db)).data(principal);
     let mut response = state.schema.execute(request).await;
+    if let Some(order) = order {
+        order.apply(&mut response.data);
+    }
     gate::finish_errors(&mut response.errors, &state.db);
     let status = if legacy { StatusCode::OK } else { status_of(&response) };
     let request_error = matches!(response.data, async_graphql::Value::Null)

@@ -8,6 +8,7 @@ mod export;
 mod feed;
 pub mod gate;
 mod graphql;
+mod order;
 mod socket;
 
 use std::{sync::Arc, time::Duration};

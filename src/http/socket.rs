@@ -26,7 +26,7 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 
-use super::{AppState, gate};
+use super::{AppState, gate, order::KeyOrder};
 use crate::graphql::loaders::Loaders;
 
 /// The token a socket authenticated with (from the upgrade's header or `connection_init`).
@@ -214,6 +214,7 @@ impl Executor for SocketExecutor {
             Ok(operation) => operation,
             Err(error) => return refused(error),
         };
+        let order = KeyOrder::of_request(&mut request);
         let this = self.clone();
         async_stream::stream! {
             // The token is checked again for each operation: a revoked one stops at once.
@@ -245,6 +246,9 @@ impl Executor for SocketExecutor {
                 }
                 first = false;
                 gate::finish_errors(&mut response.errors, &this.state.db);
+                if let Some(order) = &order {
+                    order.apply(&mut response.data);
+                }
                 yield response;
             }
         }
