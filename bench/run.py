@@ -28,6 +28,17 @@ BY_COUNTRY_CURRENCY = ("{ totals(groupBy: [PLEDGER_COUNTRY, CURRENCY]) { groups 
                        "grandTotal { low high count } } }")
 SEARCH = '{ commitments(filter: { text: "elysee" }, first: 50) { nodes { slug title pledger { name } } } }'
 
+# The same questions asked of PostGraphile (bench/peer) over the same tables: the same page
+# and relations (its sources through the helper view), and naïve GROUP BY sums of the raw
+# amounts by its aggregates plugin: no conversion, no double-count rule, no exclusions.
+PEER_PAGE = ("{ allCommitments(first: 50, orderBy: [ANNOUNCED_ON_DESC, PRIMARY_KEY_DESC]) { nodes { slug title "
+             "announcedOn amountLow amountHigh currency actorByPledgerId { name } eventByEventId { name } "
+             "peerCommitmentSourcesByCommitmentId { nodes { sourceBySourceId { url } } } } } }")
+PEER_BY_EVENT = ("{ allCommitments { groupedAggregates(groupBy: [EVENT_ID, CURRENCY]) "
+                 "{ keys sum { amountLow amountHigh } } } }")
+PEER_BY_COUNTRY_CURRENCY = ("{ allPeerCommitmentCountries { groupedAggregates(groupBy: [PLEDGER_COUNTRY, CURRENCY]) "
+                            "{ keys sum { amountLow amountHigh } } } }")
+
 # The bare SQL the generic engine would run: the page with its names in one statement, and
 # GROUP BY over the raw commitments table.
 BARE_PAGE = ("SELECT c.slug, c.title, c.announced_on, c.amount_low, c.amount_high, c.currency, a.name, e.name "
@@ -62,12 +73,12 @@ class Bench:
 
     # ---------- HTTP ----------
 
-    def gql(self, query, variables=None, token=None):
+    def gql(self, query, variables=None, token=None, url=None):
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.graphql, body, headers)
+        request = urllib.request.Request(url or self.graphql, body, headers)
         with urllib.request.urlopen(request) as response:
             answer = json.loads(response.read())
         if answer.get("errors"):
@@ -79,11 +90,11 @@ class Bench:
         data = self.gql(query, variables, token)
         return (time.perf_counter() - started) * 1000, data
 
-    def wrk(self, query, clients, variables=None, uncached=False):
+    def wrk(self, query, clients, variables=None, uncached=False, url=None, pid=None):
         """wrk over HTTP: (p50 ms, p99 ms, requests/s, errors). With `uncached`, every
         request carries a variable of its own (unused by the query), so that none is
         answered from the server's response cache."""
-        self.gql(query, variables)  # answers without errors
+        self.gql(query, variables, url=url)  # answers without errors
         body = json.dumps({"query": query, "variables": variables or {}})
         script = os.path.join(self.work, "post.lua")
         with open(script, "w") as f:
@@ -101,7 +112,7 @@ class Bench:
         threads = min(clients, 2)
         out = subprocess.run(
             ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{self.args.duration}s", "--latency", "-s", script,
-             self.graphql], capture_output=True, text=True, check=True).stdout
+             url or self.graphql], capture_output=True, text=True, check=True).stdout
         percentiles = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -109,7 +120,8 @@ class Bench:
         if socket:
             errors += sum(int(n) for n in socket.groups())
         name = re.search(r"\{\s*(\w+)", query).group(1) + (" (computed)" if uncached else "")
-        self.phase_peaks.append((name, clients, self.rss_mb("VmHWM")))
+        if pid is None:
+            self.phase_peaks.append((name, clients, self.rss_mb("VmHWM")))
         return to_ms(percentiles["50"]), to_ms(percentiles["99"]), rate, errors
 
     # ---------- bare SQL ----------
@@ -146,8 +158,8 @@ class Bench:
 
     # ---------- memory ----------
 
-    def rss_mb(self, field):
-        with open(f"/proc/{self.args.pid}/status") as f:
+    def rss_mb(self, field, pid=None):
+        with open(f"/proc/{pid or self.args.pid}/status") as f:
             for line in f:
                 if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
@@ -201,6 +213,8 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--import-seconds", default="")
     parser.add_argument("--import-mb", default="")
+    parser.add_argument("--peer", default="", help="PostGraphile's base URL (bench/peer), to measure beside")
+    parser.add_argument("--peer-pid", type=int, default=0)
     args = parser.parse_args()
     b = Bench(args)
     label = args.backend
@@ -208,21 +222,33 @@ def main():
     count = b.gql("{ commitments(first: 1) { totalCount } }")["commitments"]["totalCount"]
     rows, held = [], []
 
-    def row(name, clients, ours, bare=None):
+    peer_url = args.peer + "/graphql" if args.peer else None
+
+    def peer_run(query, clients):
+        """PostGraphile's (p50, p99, rate, errors) for `query`, or None without the peer."""
+        return b.wrk(query, clients, url=peer_url, pid=args.peer_pid) if peer_url else None
+
+    def row(name, clients, ours, bare=None, peer=None):
         p50, p99, rate, errors = ours
         ratio = f"{rate / bare[1]:.2f}×" if bare else ""
         bare_text = f"{bare[1]:.1f}/s ({bare[0]:.2f} ms)" if bare else ""
-        rows.append(f"| {name} | {clients} | {p50:.2f} ms | {p99:.2f} ms | {rate:.1f}/s | {errors} | {bare_text} | {ratio} |")
+        peer_text = (f"{peer[2]:.1f}/s (p50 {peer[0]:.2f} ms, p99 {peer[1]:.2f} ms, {peer[3]} errors)"
+                     if peer else "")
+        peer_ratio = f"{rate / peer[2]:.2f}×" if peer else ""
+        rows.append(f"| {name} | {clients} | {p50:.2f} ms | {p99:.2f} ms | {rate:.1f}/s | {errors} | {bare_text} | "
+                    f"{ratio} | {peer_text} | {peer_ratio} |")
 
     # (a) the first page (from the response cache after its first answers, and computed
     # each time), and (e) page 1000 through its cursor.
     page = {c: b.wrk(PAGE, c) for c in (1, 16)}
     computed = {c: b.wrk(PAGE, c, uncached=True) for c in (1, 16)}
     bare_page = {c: b.bare(BARE_PAGE, c) for c in (1, 16)}
+    peer_page = {c: peer_run(PEER_PAGE, c) for c in (1, 16)}
     for c in (1, 16):
-        row("(a) first page of 50, with pledger, event, sources", c, page[c], bare_page[c])
+        row("(a) first page of 50, with pledger, event, sources", c, page[c], bare_page[c], peer_page[c])
     for c in (1, 16):
-        row("(a) the same, computed for each request (response cache bypassed)", c, computed[c], bare_page[c])
+        row("(a) the same, computed for each request (response cache bypassed)", c, computed[c], bare_page[c],
+            peer_page[c])
     deep_page = min(1000, max(2, count // 50))
     cursor = cursor_of_page(b, deep_page)
     deep_query = ("query($after: String) { commitments(first: 50, after: $after) { nodes { slug title announcedOn "
@@ -236,14 +262,20 @@ def main():
 
     # (b), (c): repeated dashboard totals against the bare GROUP BY over the raw table.
     totals = {}
-    for name, query, bare_sql in (("(b) totals by EVENT", BY_EVENT, BARE_BY_EVENT),
-                                  ("(c) totals by PLEDGER_COUNTRY × CURRENCY", BY_COUNTRY_CURRENCY,
-                                   BARE_BY_COUNTRY_CURRENCY)):
+    peer_firsts = []
+    for name, query, bare_sql, peer_query in (
+            ("(b) totals by EVENT", BY_EVENT, BARE_BY_EVENT, PEER_BY_EVENT),
+            ("(c) totals by PLEDGER_COUNTRY × CURRENCY", BY_COUNTRY_CURRENCY, BARE_BY_COUNTRY_CURRENCY,
+             PEER_BY_COUNTRY_CURRENCY)):
         first, _ = b.timed(query)  # nothing cached yet for these arguments
+        if peer_url:
+            started = time.perf_counter()
+            b.gql(peer_query, url=peer_url)
+            peer_firsts.append((name, (time.perf_counter() - started) * 1000))
         for c in (1, 16):
-            ours, bare = b.wrk(query, c), b.bare(bare_sql, c)
+            ours, bare, peer = b.wrk(query, c), b.bare(bare_sql, c), peer_run(peer_query, c)
             totals[(name, c)] = (ours, bare)
-            row(name + f" (first answer {first:.1f} ms)" if c == 1 else name, c, ours, bare)
+            row(name + f" (first answer {first:.1f} ms)" if c == 1 else name, c, ours, bare, peer)
 
     # (d) a selective filter, first (uncached) answers against the same SQL over the derived table.
     combos = [(s, y) for y in (2024, 2025) for s in ("Research", "Skills", "Health", "Compute", "Start-ups")]
@@ -280,12 +312,18 @@ def main():
     print(f"\n#### {label}: {count} commitments\n")
     if args.import_seconds:
         print(f"Import of the CSV set: {args.import_seconds} s, importer peak RSS {args.import_mb} MB.\n")
-    print("| query | clients | p50 | p99 | throughput | errors | bare SQL (same database) | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| query | clients | p50 | p99 | throughput | errors | bare SQL (same database) | ratio | "
+          "PostGraphile (same database) | ratio to PostGraphile |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nServer RSS: {idle:.0f} MB idle (after start), {peak:.0f} MB peak (after all of the above).")
     print("Peak RSS after each load run: " + ", ".join(
         f"{name} ×{c}: {hwm:.0f} MB" for name, c, hwm in b.phase_peaks) + ".\n")
+    if peer_url:
+        print(f"PostGraphile 5.1.5 (bench/peer): peak RSS {b.rss_mb('VmHWM', args.peer_pid):.0f} MB; first answers "
+              + ", ".join(f"{name}: {ms:.1f} ms" for name, ms in peer_firsts)
+              + ". Its totals are naïve sums of the stored amounts by the aggregates plugin (no conversion, "
+                "no double-count rule, no exclusions), not the same answer.\n")
 
     def target(text, ok, measured):
         held.append(ok)
@@ -296,6 +334,15 @@ def main():
     target("(a) throughput ≥ 25% of the bare SQL's at 16 clients", a16[2] >= 0.25 * bare16[1],
            f"{a16[2]:.0f}/s vs {bare16[1]:.0f}/s = {100 * a16[2] / bare16[1]:.0f}%")
     target("(a) p99 ≤ 3× p50 at 16 clients", a16[1] <= 3 * a16[0], f"p50 {a16[0]:.2f} ms, p99 {a16[1]:.2f} ms")
+    c1, c16 = computed[1], computed[16]
+    target("(a) computed each time: p99 ≤ 3× p50 at 16 clients", c16[1] <= 3 * c16[0],
+           f"p50 {c16[0]:.2f} ms, p99 {c16[1]:.2f} ms")
+    if peer_url:
+        p1, p16 = peer_page[1], peer_page[16]
+        target("(a) computed each time: ≥ 2× PostGraphile's throughput at 16 clients", c16[2] >= 2 * p16[2],
+               f"{c16[2]:.0f}/s vs {p16[2]:.0f}/s = {c16[2] / p16[2]:.2f}×")
+        target("(a) computed each time: 1-client p50 ≤ PostGraphile's", c1[0] <= p1[0],
+               f"{c1[0]:.2f} ms vs {p1[0]:.2f} ms")
     for name in ("(b) totals by EVENT", "(c) totals by PLEDGER_COUNTRY × CURRENCY"):
         ours, bare = totals[(name, 16)]
         target(f"{name}: ≥ 50× the bare GROUP BY's throughput at 16 clients", ours[2] >= 50 * bare[1],

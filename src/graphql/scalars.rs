@@ -62,6 +62,13 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // `Display` writes `YYYY-MM-DD` for the years of four digits without parsing a
+        // format string for each value; other years as the format says.
+        use chrono::Datelike;
+        if (0..=9999).contains(&self.0.year()) {
+            Value::String(self.0.to_string())
+        } else {
+            Value::String(self.0.format("%Y-%m-%d").to_string())
+        }
     }
 }

@@ -140,7 +140,8 @@ pub struct StanceCounts {
 }
 
 fn date_text(date: Option<NaiveDate>) -> Option<String> {
-    date.map(|d| d.format("%Y-%m-%d").to_string())
+    use chrono::Datelike;
+    date.map(|d| if (0..=9999).contains(&d.year()) { d.to_string() } else { d.format("%Y-%m-%d").to_string() })
 }
 
 fn parse_key_date(raw: &Option<String>) -> Result<Option<NaiveDate>, FieldError> {
