@@ -33,9 +33,10 @@ pub(crate) async fn commitments_page(
     Ok(CommitmentConnection::new(page, CountQuery::Commitments(Box::new(filter))))
 }
 
-/// Reads the pledgers (and beneficiaries), events and sources that the page's selection asks for, all at once
-/// and side by side (three statements on three connections), before the rows' fields run:
-/// without it each kind waits for its DataLoader's batching window, one after the other.
+/// Reads the pledgers (and beneficiaries), events and sources that the page's selection
+/// asks for, all at once and side by side (three statements on three connections), before
+/// the rows' fields run: without it each kind waits for its DataLoader's batching window,
+/// one after the other.
 /// Only in a query: a mutation's later fields could see rows read before its writes.
 async fn read_ahead(
     ctx: &Context<'_>,

@@ -62,13 +62,25 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        // `Display` writes `YYYY-MM-DD` for the years of four digits without parsing a
-        // format string for each value; other years as the format says.
-        use chrono::Datelike;
-        if (0..=9999).contains(&self.0.year()) {
-            Value::String(self.0.to_string())
-        } else {
-            Value::String(self.0.format("%Y-%m-%d").to_string())
+        // chrono's `Display` is ISO 8601, the bytes of `%Y-%m-%d` (signed outside years
+        // 0–9999) without parsing a format string for every value.
+        Value::String(self.0.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    /// The dates written with `Display` are the bytes `%Y-%m-%d` wrote, in and out of the
+    /// years of four digits.
+    #[test]
+    fn display_writes_what_the_iso_format_wrote() {
+        for (y, m, d) in
+            [(2025, 2, 10), (999, 1, 1), (1, 12, 31), (0, 6, 15), (9999, 12, 31), (10000, 1, 1), (-1, 3, 4)]
+        {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            assert_eq!(date.to_string(), date.format("%Y-%m-%d").to_string());
         }
     }
 }

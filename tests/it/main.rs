@@ -13,6 +13,7 @@ mod import;
 mod live;
 mod newsroom;
 mod operations;
+mod pages;
 mod parity;
 mod postgres;
 mod process;
@@ -36,6 +37,7 @@ fn main() {
         live::trials(),
         newsroom::trials(),
         operations::trials(),
+        pages::trials(),
         parity::trials(),
         promises::trials(),
         properties::trials(),

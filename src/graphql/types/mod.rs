@@ -261,7 +261,7 @@ async fn sources(ctx: &Context<'_>, kind: Linked, id: i64) -> Result<Vec<Source>
     {
         return Ok(found.into_iter().map(Source).collect());
     }
-    let found = loaded(ctx.loaders()?.sources.load_one((kind, id)).await)?;
+    let found = loaded(loaders.sources.load_one((kind, id)).await)?;
     Ok(found.unwrap_or_default().into_iter().map(Source).collect())
 }
 
@@ -273,10 +273,11 @@ pub(crate) fn global_id(kind: &str, key: &str) -> async_graphql::ID {
 }
 
 pub(crate) async fn load_actor(ctx: &Context<'_>, id: i64) -> Result<Actor, ApiError> {
-    if let Some(actor) = ctx.loaders()?.prefetched.actor(id) {
+    let loaders = ctx.loaders()?;
+    if let Some(actor) = loaders.prefetched.actor(id) {
         return Ok(Actor(actor));
     }
-    loaded(ctx.loaders()?.actors.load_one(id).await)?
+    loaded(loaders.actors.load_one(id).await)?
         .map(Actor)
         .ok_or_else(|| ApiError::Internal(format!("actor {id} is referenced but missing")))
 }
