@@ -22,6 +22,11 @@ mod m20261128_000008_index_commitments_updated;
 mod m20261128_000009_add_french_names;
 mod m20261128_000010_create_claims;
 mod m20261128_000011_create_counted_history;
+mod m20261128_000012_create_record_history;
+
+/// The record tables whose past states the database keeps (`<table>_history`, with the
+/// columns that name one row).
+pub use m20261128_000012_create_record_history::KEPT as KEPT_HISTORY;
 
 /// The ordered list of pledgewatch migrations.
 pub struct Migrator;
@@ -45,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_add_french_names::Migration),
             Box::new(m20261128_000010_create_claims::Migration),
             Box::new(m20261128_000011_create_counted_history::Migration),
+            Box::new(m20261128_000012_create_record_history::Migration),
         ]
     }
 }

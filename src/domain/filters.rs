@@ -35,6 +35,9 @@ pub struct CommitmentFilter {
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Last written before this moment.
     pub updated_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// The rows as the database knew them at this data version (`knownAt`), not today's.
+    /// A list reads it; totals take theirs in `TotalsQuery::known_at`.
+    pub known: Option<i64>,
 }
 
 /// Orders of the commitments list.

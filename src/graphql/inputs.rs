@@ -197,6 +197,7 @@ impl CommitmentFilterInput {
             text: self.text,
             updated_since: self.updated_since,
             updated_before: self.updated_before,
+            known: None,
         })
     }
 }

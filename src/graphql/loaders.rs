@@ -85,10 +85,6 @@ grouped_loader!(
     PartsLoader, commitment::Model, children_of, |c| c.parent_id.unwrap_or_default()
 );
 grouped_loader!(
-    /// Status history by commitment id.
-    StatusLoader, status_history::Model, status_history_of, |s| s.commitment_id
-);
-grouped_loader!(
     /// Signatures by actor id.
     ActorSignaturesLoader, signature::Model, signatures_of_actors, |s| s.actor_id
 );
@@ -126,36 +122,67 @@ impl Loader<i64> for OverlapLoader {
     }
 }
 
-/// Sources by (kind of row, row id).
+/// The ids of `keys` grouped by the other part of their key (a kind, a data version).
+fn grouped<G: std::hash::Hash + Eq, K>(keys: &[K], split: impl Fn(&K) -> (G, i64)) -> HashMap<G, Vec<i64>> {
+    let mut groups: HashMap<G, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (group, id) = split(key);
+        groups.entry(group).or_default().push(id);
+    }
+    groups
+}
+
+/// Sources by (kind of row, row id, data version known at: `None` for today).
 pub struct SourcesLoader(Db);
 
-impl Loader<(Linked, i64)> for SourcesLoader {
+type SourcesKey = (Linked, i64, Option<i64>);
+
+impl Loader<SourcesKey> for SourcesLoader {
     type Value = Vec<source::Model>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[(Linked, i64)]) -> Result<HashMap<(Linked, i64), Self::Value>, Self::Error> {
-        let mut by_kind: HashMap<Linked, Vec<i64>> = HashMap::new();
-        for (kind, id) in keys {
-            by_kind.entry(*kind).or_default().push(*id);
-        }
+    async fn load(&self, keys: &[SourcesKey]) -> Result<HashMap<SourcesKey, Self::Value>, Self::Error> {
         let mut map = HashMap::new();
-        for (kind, ids) in by_kind {
-            let found = self.0.sources_of(kind, &ids).await.map_err(Arc::new)?;
-            map.extend(found.into_iter().map(|(id, sources)| ((kind, id), sources)));
+        for ((kind, known), ids) in grouped(keys, |(kind, id, known)| ((*kind, *known), *id)) {
+            let found = self.0.sources_of(kind, &ids, known).await.map_err(Arc::new)?;
+            map.extend(found.into_iter().map(|(id, sources)| ((kind, id, known), sources)));
         }
         Ok(map)
     }
 }
 
-/// Signature counts by coalition id.
+/// Status history by (commitment id, data version known at).
+pub struct StatusLoader(Db);
+
+impl Loader<(i64, Option<i64>)> for StatusLoader {
+    type Value = Vec<status_history::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[(i64, Option<i64>)]) -> Result<HashMap<(i64, Option<i64>), Self::Value>, Self::Error> {
+        let mut map: HashMap<(i64, Option<i64>), Self::Value> = HashMap::new();
+        for (known, ids) in grouped(keys, |(id, known)| (*known, *id)) {
+            for row in self.0.status_history_of(&ids, known).await.map_err(Arc::new)? {
+                map.entry((row.commitment_id, known)).or_default().push(row);
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Signature counts by (coalition id, data version known at).
 pub struct StanceCountsLoader(Db);
 
-impl Loader<i64> for StanceCountsLoader {
+impl Loader<(i64, Option<i64>)> for StanceCountsLoader {
     type Value = StanceCounts;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        self.0.stance_counts(keys).await.map_err(Arc::new)
+    async fn load(&self, keys: &[(i64, Option<i64>)]) -> Result<HashMap<(i64, Option<i64>), Self::Value>, Self::Error> {
+        let mut map = HashMap::new();
+        for (known, ids) in grouped(keys, |(id, known)| (*known, *id)) {
+            let found = self.0.stance_counts(&ids, known).await.map_err(Arc::new)?;
+            map.extend(found.into_iter().map(|(id, counts)| ((id, known), counts)));
+        }
+        Ok(map)
     }
 }
 

@@ -104,7 +104,7 @@ async fn load_commitment(ctx: &Context<'_>, slug: &str) -> Result<Commitment, Ap
         .commitment_by_slug(slug)
         .await
         .api()?
-        .map(Commitment)
+        .map(Commitment::now)
         .ok_or_else(|| ApiError::Internal(format!("commitment {slug} vanished after its write")))
 }
 

@@ -44,7 +44,7 @@ async fn find(db: &Db, id: &str) -> Result<Option<Node>, ApiError> {
     Ok(match kind.as_str() {
         "Actor" => db.actor_by_slug(&key).await.api()?.map(|m| Node::Actor(Actor(m))),
         "Event" => db.event_by_slug(&key).await.api()?.map(|m| Node::Event(Event(m))),
-        "Commitment" => db.commitment_by_slug(&key).await.api()?.map(|m| Node::Commitment(Commitment(m))),
+        "Commitment" => db.commitment_by_slug(&key).await.api()?.map(|m| Node::Commitment(Commitment::now(m))),
         "Coalition" => db.coalition_by_slug(&key).await.api()?.map(|m| Node::Coalition(Coalition(m))),
         "Source" => db.source_by_slug(&key).await.api()?.map(|m| Node::Source(Source(m))),
         "Signature" => {
@@ -92,7 +92,7 @@ impl NodeQuery {
         let rows = db.by_slugs::<event::Entity>(event::Column::Slug, &slugs("Event")).await.api()?;
         found.insert("Event", index(rows, |m| &m.slug, |m| Node::Event(Event(m))));
         let rows = db.by_slugs::<commitment::Entity>(commitment::Column::Slug, &slugs("Commitment")).await.api()?;
-        found.insert("Commitment", index(rows, |m| &m.slug, |m| Node::Commitment(Commitment(m))));
+        found.insert("Commitment", index(rows, |m| &m.slug, |m| Node::Commitment(Commitment::now(m))));
         let rows = db.by_slugs::<coalition::Entity>(coalition::Column::Slug, &slugs("Coalition")).await.api()?;
         found.insert("Coalition", index(rows, |m| &m.slug, |m| Node::Coalition(Coalition(m))));
         let rows = db.by_slugs::<source::Entity>(source::Column::Slug, &slugs("Source")).await.api()?;

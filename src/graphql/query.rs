@@ -29,8 +29,12 @@ pub(crate) async fn commitments_page(
     };
     let db = ctx.db()?;
     let page = db.commitments_page(&filter, order, window).await.api()?;
-    read_ahead(ctx, db, &page).await?;
-    Ok(CommitmentConnection::new(page, CountQuery::Commitments(Box::new(filter))))
+    read_ahead(ctx, db, &page, filter.known).await?;
+    let mut connection = CommitmentConnection::new(page, CountQuery::Commitments(Box::new(filter.clone())));
+    for edge in &mut connection.edges {
+        edge.node.1 = filter.known;
+    }
+    Ok(connection)
 }
 
 /// Reads the pledgers (and beneficiaries), events and sources that the page's selection
@@ -42,6 +46,7 @@ async fn read_ahead(
     ctx: &Context<'_>,
     db: &crate::storage::Db,
     page: &crate::storage::read::Page<entity::commitment::Model>,
+    known: Option<i64>,
 ) -> Result<(), ApiError> {
     use async_graphql::parser::types::OperationType;
     if ctx.query_env.operation.node.ty != OperationType::Query || page.rows.is_empty() {
@@ -62,11 +67,14 @@ async fn read_ahead(
     distinct(&mut actor_ids);
     let mut event_ids: Vec<i64> = if wants("event") { rows().filter_map(|r| r.event_id).collect() } else { vec![] };
     distinct(&mut event_ids);
-    let ids: Vec<i64> = if wants("sources") { rows().map(|r| r.id).collect() } else { vec![] };
+    // Sources as known then are read by their own loader.
+    let ids: Vec<i64> = if wants("sources") && known.is_none() { rows().map(|r| r.id).collect() } else { vec![] };
     let (actors, events, sources) = tokio::join!(
         async { if actor_ids.is_empty() { Ok(vec![]) } else { db.actors_by_ids(&actor_ids).await } },
         async { if event_ids.is_empty() { Ok(vec![]) } else { db.events_by_ids(&event_ids).await } },
-        async { if ids.is_empty() { Ok(Default::default()) } else { db.sources_of(Linked::Commitment, &ids).await } },
+        async {
+            if ids.is_empty() { Ok(Default::default()) } else { db.sources_of(Linked::Commitment, &ids, None).await }
+        },
     );
     let prefetched = &ctx.loaders()?.prefetched;
     prefetched.add_actors(actors.api()?);
@@ -114,14 +122,30 @@ impl CommitmentQuery {
         >,
         #[graphql(desc = "Cursor before which the page ends (`pageInfo.startCursor` of the next page).")]
         before: Option<String>,
+        #[graphql(
+            desc = "The list as the tracker had it at this moment: each record as it was then (figures, status, \
+                    sources, status history, retraction), without the records created later and with those \
+                    deleted since. Combines with every filter; `text` then reads the titles of then, without \
+                    an index."
+        )]
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<CommitmentConnection, ApiError> {
-        let filter = filter.unwrap_or_default().into_filter()?;
+        let mut filter = filter.unwrap_or_default().into_filter()?;
+        filter.known = crate::graphql::totals::known_version(ctx.db()?, known_at).await?;
         commitments_page(ctx, filter, order_by.unwrap_or_default(), PageArgs { first, after, last, before }).await
     }
 
-    /// The commitment with this slug.
-    async fn commitment(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Commitment>, ApiError> {
-        Ok(ctx.db()?.commitment_by_slug(&slug).await.api()?.map(Commitment))
+    /// The commitment with this slug (with `knownAt`: as the tracker had it at that moment,
+    /// or null when it did not exist then).
+    async fn commitment(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<Commitment>, ApiError> {
+        let db = ctx.db()?;
+        let known = crate::graphql::totals::known_version(db, known_at).await?;
+        Ok(db.commitment_known_at(&slug, known).await.api()?.map(|row| Commitment(row, known)))
     }
 }
 
@@ -236,7 +260,7 @@ impl SearchQuery {
                 Hit::Actor(a) => SearchHit::Actor(Actor(a)),
                 Hit::Event(e) => SearchHit::Event(Event(e)),
                 Hit::Coalition(c) => SearchHit::Coalition(Coalition(c)),
-                Hit::Commitment(c) => SearchHit::Commitment(Commitment(c)),
+                Hit::Commitment(c) => SearchHit::Commitment(Commitment::now(c)),
             })
             .collect())
     }

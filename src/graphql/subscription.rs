@@ -102,7 +102,7 @@ impl Subscription {
                         for row in rows {
                             let action = if row.version == 1 { ChangeAction::Created } else { ChangeAction::Updated };
                             let slug = row.slug.clone();
-                            yield Ok(CommitmentChange { action, slug, commitment: Some(Commitment(row)), data_version: change.version });
+                            yield Ok(CommitmentChange { action, slug, commitment: Some(Commitment::now(row)), data_version: change.version });
                         }
                     }
                     Err(err) => yield Err(err),

@@ -387,11 +387,8 @@ pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<()
     .await?;
     let Some(VersionRow { version }) = bumped else { return Ok(()) };
     let now = chrono::Utc::now().timestamp_micros();
-    for stamp in [
-        format!("UPDATE counted_changes SET version = {version} WHERE version = -1"),
-        history::stamp(version),
-        history::moment(version, now),
-    ] {
+    let log = format!("UPDATE counted_changes SET version = {version} WHERE version = -1");
+    for stamp in std::iter::once(log).chain(history::stamp(version)).chain([history::moment(version, now)]) {
         conn.execute_raw(Statement::from_string(backend, stamp)).await?;
     }
     if version % 64 == 0 {

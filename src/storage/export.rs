@@ -42,7 +42,7 @@ pub(crate) async fn source_slugs_of<C: ConnectionTrait>(
     kind: Linked,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Vec<String>>, DbErr> {
-    Ok(super::read::linked_sources_of(conn, kind, ids)
+    Ok(super::read::linked_sources_of(conn, kind, ids, None)
         .await?
         .into_iter()
         .map(|(id, sources)| (id, sources.into_iter().map(|s| s.slug).collect()))
@@ -269,15 +269,15 @@ impl Db {
                 let slugs = |map: HashMap<i64, Vec<source::Model>>| -> HashMap<i64, Vec<String>> {
                     map.into_iter().map(|(id, list)| (id, list.into_iter().map(|s| s.slug).collect())).collect()
                 };
-                let mut sources = slugs(self.sources_of(Linked::Commitment, &ids).await?);
-                let mut retraction_sources = slugs(self.sources_of(Linked::Retraction, &ids).await?);
+                let mut sources = slugs(self.sources_of(Linked::Commitment, &ids, None).await?);
+                let mut retraction_sources = slugs(self.sources_of(Linked::Retraction, &ids, None).await?);
                 let statuses = status_history::Entity::find()
                     .filter(status_history::Column::CommitmentId.is_in(ids.iter().copied()))
                     .order_by_asc(status_history::Column::Id)
                     .all(conn)
                     .await?;
                 let status_ids: Vec<i64> = statuses.iter().map(|s| s.id).collect();
-                let mut status_sources = slugs(self.sources_of(Linked::Status, &status_ids).await?);
+                let mut status_sources = slugs(self.sources_of(Linked::Status, &status_ids, None).await?);
                 let mut histories: HashMap<i64, Vec<StatusRecord>> = HashMap::new();
                 for s in &statuses {
                     let record = status_record(s, status_sources.remove(&s.id).unwrap_or_default());
@@ -425,7 +425,7 @@ impl Db {
             self.events_by_ids(&event_ids).await?.into_iter().map(|e| (e.id, e.slug)).collect();
         let parents: std::collections::HashMap<i64, String> =
             self.commitments_by_ids(&parent_ids).await?.into_iter().map(|c| (c.id, c.slug)).collect();
-        let mut sources = self.sources_of(Linked::Commitment, &ids).await?;
+        let mut sources = self.sources_of(Linked::Commitment, &ids, None).await?;
         let rows = models
             .into_iter()
             .map(|m| {

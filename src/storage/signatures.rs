@@ -52,13 +52,23 @@ fn actor_join() -> RelationDef {
 impl Db {
     /// Stance counts of a coalition as of `on`: stances dated on or before it (undated
     /// stances are counted only without a date).
-    pub async fn stance_counts_on(&self, coalition_id: i64, on: NaiveDate) -> StorageResult<StanceCounts> {
+    /// (as known at data version `known`, `None`: today).
+    pub async fn stance_counts_on(
+        &self,
+        coalition_id: i64,
+        on: NaiveDate,
+        known: Option<i64>,
+    ) -> StorageResult<StanceCounts> {
         #[derive(FromQueryResult)]
         struct Row {
             stance: String,
             n: i64,
         }
-        let rows = signature::Entity::find()
+        let mut select = signature::Entity::find();
+        if let Some(v) = known {
+            super::history::read_at(&mut select, v);
+        }
+        let rows = select
             .select_only()
             .column(signature::Column::Stance)
             .column_as(Expr::col(signature::Column::Id).count(), "n")

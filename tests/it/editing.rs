@@ -796,7 +796,9 @@ async fn a_status_change_costs_a_bounded_number_of_statements(backend: Backend) 
     // change log of the counted amounts, which adds 3: the family's old rows, its new rows,
     // and the stamp of the version. 56–57 with the history of the counted rows (the old
     // rows closed, the new ones opened, both stamped in one statement, the version's moment)
-    // and the check that a disputed figure stays its preferred claim.
+    // and the check that a disputed figure stays its preferred claim. 61–62 with the
+    // records' history (kept by triggers, whose statements are not counted): the stamp of
+    // the version on each of the five record tables' histories.
     assert_eq!(costs[0], costs[2], "{costs:?}");
-    assert!(costs[0] <= 57, "{costs:?}");
+    assert!(costs[0] <= 62, "{costs:?}");
 }

@@ -18,6 +18,8 @@ crate::harness::tests! {
         competing_claims_are_kept_and_a_total_can_be_asked_under_each,
         a_claim_must_be_sourced_and_one_per_commitment_preferred,
         known_at_gives_each_past_state_exactly,
+        known_at_gives_each_record_as_it_was_with_its_sources_and_statuses,
+        known_at_gives_a_coalitions_counts_as_recorded_then,
     ]
 }
 
@@ -643,4 +645,211 @@ async fn known_at_gives_each_past_state_exactly(backend: Backend) {
     // Before the history starts: refused on the argument.
     let (_, body) = app.as_token(None, KNOWN, json!({ "at": "2001-01-01T00:00:00Z" })).await;
     assert_eq!(body["errors"][0]["extensions"]["field"], "knownAt", "{body}");
+}
+
+const RECORD_THEN: &str = r#"query($at: DateTime, $min: Decimal) {
+  commitment(slug: "known-dc", knownAt: $at) {
+    amount { low high } status version sources { slug } statusHistory { status effectiveOn correction sources { slug } }
+    retraction { reason sources { slug } } }
+  commitments(filter: { events: ["ai-action-summit-2025"], text: "nantes", amountMin: $min }, knownAt: $at) {
+    totalCount nodes { slug amount { high } sources { slug } } } }"#;
+
+const AS_OF_THEN: &str = r#"query($at: DateTime) {
+  totals(filter: { events: ["ai-action-summit-2025"] }, asOf: "2025-07-01", knownAt: $at) {
+    grandTotal { count low high } excluded { reason commitment { slug } } } }"#;
+
+/// Moments taken between writes: each write lands strictly between two of them.
+async fn moment() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let at = chrono::Utc::now().to_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    at
+}
+
+/// A figure created, revised with a second source, withdrawn, reopened by a correction
+/// and retracted, each at a known moment; asked at each moment, the record, its sources,
+/// its status history and the list it is in are exactly those of then, and an `asOf` total
+/// uses the statuses recorded then.
+async fn known_at_gives_each_record_as_it_was_with_its_sources_and_statuses(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let write = |query: &'static str| {
+        let (app, editor) = (&app, editor.clone());
+        async move {
+            let (_, body) = app.as_token(Some(&editor), query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{query}: {body}");
+        }
+    };
+    let then = |at: &str, min: Option<&str>| {
+        let (app, at, min) = (&app, at.to_owned(), min.map(str::to_owned));
+        async move { app.data_of(RECORD_THEN, json!({ "at": at, "min": min })).await }
+    };
+    let as_of = |at: &str| {
+        let (app, at) = (&app, at.to_owned());
+        async move { app.data_of(AS_OF_THEN, json!({ "at": at })).await["totals"].clone() }
+    };
+    let before = moment().await;
+    write(
+        r#"mutation { createCommitment(input: { slug: "known-dc", title: "A data centre in Nantes", pledger: "france",
+        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "2000000.00",
+        currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "nantes-report", url: "https://example.org/nantes",
+        publisher: "Example", title: "Nantes" }] }) { version } }"#,
+    )
+    .await;
+    let created = moment().await;
+    write(
+        r#"mutation { updateCommitment(slug: "known-dc", expectedVersion: 1, patch: { amountHigh: "3000000.00",
+        sources: ["nantes-report", "nantes-follow-up"], newSources: [{ slug: "nantes-follow-up",
+        url: "https://example.org/nantes-2", publisher: "Example", title: "Nantes, again" }] }) { version } }"#,
+    )
+    .await;
+    let revised = moment().await;
+    write(
+        r#"mutation { setCommitmentStatus(slug: "known-dc", expectedVersion: 2, status: WITHDRAWN,
+        effectiveOn: "2025-06-01", source: "nantes-report") { version } }"#,
+    )
+    .await;
+    let withdrawn = moment().await;
+    write(
+        r#"mutation { setCommitmentStatus(slug: "known-dc", expectedVersion: 3, status: ANNOUNCED,
+        effectiveOn: "2025-06-02", source: "nantes-follow-up", note: "The withdrawal was misreported") { version } }"#,
+    )
+    .await;
+    let corrected = moment().await;
+    write(
+        r#"mutation { retractCommitment(slug: "known-dc", expectedVersion: 4, reason: "The figure was misread",
+        source: "nantes-report", retractedOn: "2025-07-01") { version } }"#,
+    )
+    .await;
+    let retracted = moment().await;
+
+    // Before it was written: no record, and not in the list.
+    let data = then(&before, None).await;
+    assert_eq!(data["commitment"], Value::Null, "{data}");
+    assert_eq!(data["commitments"], json!({ "totalCount": 0, "nodes": [] }), "{data}");
+    // Created: one source, announced.
+    let data = then(&created, None).await;
+    assert_eq!(
+        data["commitment"],
+        json!({ "amount": { "low": "1000000.00", "high": "2000000.00" }, "status": "ANNOUNCED", "version": 1,
+            "sources": [{ "slug": "nantes-report" }],
+            "statusHistory": [{ "status": "ANNOUNCED", "effectiveOn": "2025-02-10", "correction": false,
+                "sources": [{ "slug": "nantes-report" }] }],
+            "retraction": null }),
+        "{data}"
+    );
+    assert_eq!(
+        data["commitments"],
+        json!({ "totalCount": 1, "nodes": [{ "slug": "known-dc", "amount": { "high": "2000000.00" },
+            "sources": [{ "slug": "nantes-report" }] }] })
+    );
+    // Not yet above 2.5 million then; it is once revised (the amount filter reads the
+    // figure of then).
+    assert_eq!(then(&created, Some("2500000")).await["commitments"]["totalCount"], 0);
+    assert_eq!(then(&revised, Some("2500000")).await["commitments"]["totalCount"], 1);
+    // Revised: the new figure and both sources.
+    let data = then(&revised, None).await;
+    assert_eq!(data["commitment"]["amount"], json!({ "low": "1000000.00", "high": "3000000.00" }));
+    assert_eq!(data["commitment"]["sources"], json!([{ "slug": "nantes-report" }, { "slug": "nantes-follow-up" }]));
+    assert_eq!(data["commitments"]["nodes"][0]["sources"], data["commitment"]["sources"]);
+    assert_eq!(data["commitment"]["statusHistory"].as_array().map(Vec::len), Some(1), "{data}");
+    // Withdrawn, then reopened by a correction.
+    let data = then(&withdrawn, None).await;
+    assert_eq!(data["commitment"]["status"], "WITHDRAWN", "{data}");
+    assert_eq!(
+        data["commitment"]["statusHistory"][1],
+        json!({ "status": "WITHDRAWN", "effectiveOn": "2025-06-01", "correction": false,
+            "sources": [{ "slug": "nantes-report" }] })
+    );
+    let data = then(&corrected, None).await;
+    assert_eq!(data["commitment"]["status"], "ANNOUNCED", "{data}");
+    assert_eq!(
+        data["commitment"]["statusHistory"][2],
+        json!({ "status": "ANNOUNCED", "effectiveOn": "2025-06-02", "correction": true,
+            "sources": [{ "slug": "nantes-follow-up" }] })
+    );
+    assert_eq!(data["commitment"]["retraction"], Value::Null);
+    // Retracted: as today.
+    let data = then(&retracted, None).await;
+    assert_eq!(
+        data["commitment"]["retraction"],
+        json!({ "reason": "The figure was misread", "sources": [{ "slug": "nantes-report" }] })
+    );
+    let today = app.data_of(RECORD_THEN, json!({})).await;
+    assert_eq!(data, today);
+
+    // As of 1 July 2025: withdrawn as we knew it after the withdrawal, counted again once
+    // the correction was written, excluded as retracted at the end.
+    let excluded = |report: &Value, reason: &str| {
+        report["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["commitment"]["slug"] == "known-dc" && e["reason"] == reason)
+    };
+    let base = as_of(&before).await;
+    let at_withdrawal = as_of(&withdrawn).await;
+    assert_eq!(at_withdrawal["grandTotal"], base["grandTotal"], "{at_withdrawal}");
+    assert!(excluded(&at_withdrawal, "WITHDRAWN"), "{at_withdrawal}");
+    let at_correction = as_of(&corrected).await;
+    assert_eq!(
+        at_correction["grandTotal"]["count"],
+        base["grandTotal"]["count"].as_i64().unwrap() + 1,
+        "{at_correction}"
+    );
+    assert!(!excluded(&at_correction, "WITHDRAWN"), "{at_correction}");
+    // Once retracted it counts on no day, today as then (it was counted and listed as
+    // excluded at once before the fix).
+    let at_retraction = as_of(&retracted).await;
+    assert_eq!(at_retraction["grandTotal"], base["grandTotal"], "{at_retraction}");
+    assert!(excluded(&at_retraction, "RETRACTED"), "{at_retraction}");
+    let today = app.data_of(AS_OF_THEN, json!({ "at": null })).await["totals"].clone();
+    assert_eq!(today, at_retraction);
+
+    // Before the history starts: refused on the argument, for records too.
+    let (_, body) = app.as_token(None, RECORD_THEN, json!({ "at": "2001-01-01T00:00:00Z" })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "knownAt", "{body}");
+}
+
+/// A signature set and its stance changed: a coalition's counts as recorded before, between
+/// and after, alone and with `asOf`.
+async fn known_at_gives_a_coalitions_counts_as_recorded_then(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let counts = |at: Option<String>| {
+        let app = &app;
+        async move {
+            let query = r#"query($at: DateTime) { coalition(slug: "coalition-sustainable-ai") {
+                counts(knownAt: $at) { signed declined withdrawn }
+                onDay: counts(asOf: "2025-03-01", knownAt: $at) { signed declined withdrawn } } }"#;
+            app.data_of(query, json!({ "at": at })).await["coalition"].clone()
+        }
+    };
+    let today_before = counts(None).await;
+    let before = moment().await;
+    let sign = r#"mutation S($stance: Stance!, $v: Int) { setSignature(expectedVersion: $v, input: {
+        coalition: "coalition-sustainable-ai", actor: "spain", stance: $stance, signedOn: "2025-02-11",
+        newSources: [{ slug: "spain-joins", url: "https://example.org/spain", publisher: "Example", title: "Spain" }] }) { version } }"#;
+    let (_, body) = app.as_token(Some(&editor), sign, json!({ "stance": "SIGNED" })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let signed = moment().await;
+    let change = r#"mutation { setSignature(expectedVersion: 1, input: { coalition: "coalition-sustainable-ai",
+        actor: "spain", stance: WITHDRAWN, signedOn: "2025-02-11", sources: ["spain-joins"] }) { version } }"#;
+    let (_, body) = app.as_token(Some(&editor), change, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let withdrew = moment().await;
+
+    let plus = |base: &Value, field: &str, stance: &str| {
+        let mut expected = base[field].clone();
+        expected[stance] = json!(base[field][stance].as_i64().unwrap() + 1);
+        expected
+    };
+    assert_eq!(counts(Some(before)).await, today_before);
+    let between = counts(Some(signed)).await;
+    assert_eq!(between["counts"], plus(&today_before, "counts", "signed"), "{between}");
+    assert_eq!(between["onDay"], plus(&today_before, "onDay", "signed"), "{between}");
+    let after = counts(Some(withdrew)).await;
+    assert_eq!(after["counts"], plus(&today_before, "counts", "withdrawn"), "{after}");
+    assert_eq!(after["onDay"], plus(&today_before, "onDay", "withdrawn"), "{after}");
+    assert_eq!(after, counts(None).await);
 }

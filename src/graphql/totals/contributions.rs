@@ -48,7 +48,7 @@ pub struct Contribution {
 impl Contribution {
     /// The commitment the row is counted under.
     async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.row.commitment_id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.row.commitment_id).await)?.map(Commitment::now))
     }
     /// Why the row exists.
     async fn rule(&self) -> Result<CountingRule, ApiError> {
@@ -60,7 +60,7 @@ impl Contribution {
         let loaders = ctx.loaders()?;
         let load = |id: i64| async move { loaded(loaders.commitments.load_one(id).await) };
         match (self.row.rule(), self.row.related_id) {
-            (_, Some(id)) => Ok(load(id).await?.map(Commitment)),
+            (_, Some(id)) => Ok(load(id).await?.map(Commitment::now)),
             (Some(Rule::Detail | Rule::Confirmed), None) => {
                 // Up the parents while they are details themselves (bounded: imports refuse
                 // cycles).
@@ -74,7 +74,7 @@ impl Contribution {
                         break;
                     }
                 }
-                Ok(current.filter(|c| c.id != self.row.commitment_id).map(Commitment))
+                Ok(current.filter(|c| c.id != self.row.commitment_id).map(Commitment::now))
             }
             _ => Ok(None),
         }

@@ -88,7 +88,7 @@ pub struct ExcludedCommitment {
 impl ExcludedCommitment {
     /// The commitment.
     async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment::now))
     }
     /// Why it is left out.
     async fn reason(&self) -> ExclusionReason {
@@ -125,7 +125,7 @@ pub struct TotalsWarning {
 impl TotalsWarning {
     /// The commitment concerned.
     async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.id).await)?.map(Commitment::now))
     }
     /// What was found.
     async fn code(&self) -> WarningCode {

@@ -10,6 +10,12 @@ use super::*;
 #[derive(Clone)]
 pub struct Actor(pub actor::Model);
 
+impl From<actor::Model> for Actor {
+    fn from(row: actor::Model) -> Self {
+        Self(row)
+    }
+}
+
 #[Object]
 impl Actor {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
@@ -44,7 +50,7 @@ impl Actor {
     }
     /// Sources for this actor's identity and details.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Actor, self.0.id).await
+        sources(ctx, Linked::Actor, self.0.id, None).await
     }
     /// The fundraising target of this actor (a foundation's endowment goal), if any. A
     /// target is not money pledged.
@@ -81,13 +87,19 @@ impl FundraisingTarget {
     }
     /// Sources of the target.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Target, self.0.id).await
+        sources(ctx, Linked::Target, self.0.id, None).await
     }
 }
 
 /// A summit, summit segment, investment summit or announcement.
 #[derive(Clone)]
 pub struct Event(pub event::Model);
+
+impl From<event::Model> for Event {
+    fn from(row: event::Model) -> Self {
+        Self(row)
+    }
+}
 
 #[Object]
 impl Event {
@@ -142,7 +154,7 @@ impl Event {
     }
     /// Sources for the event.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Event, self.0.id).await
+        sources(ctx, Linked::Event, self.0.id, None).await
     }
     /// Coalitions and declarations launched at this event.
     async fn coalitions(&self, ctx: &Context<'_>) -> Result<Vec<Coalition>, ApiError> {

@@ -83,6 +83,12 @@ pub struct SignatureFilterInput {
 #[derive(Clone)]
 pub struct Coalition(pub coalition::Model);
 
+impl From<coalition::Model> for Coalition {
+    fn from(row: coalition::Model) -> Self {
+        Self(row)
+    }
+}
+
 #[Object]
 impl Coalition {
     /// Global id (Relay `Node`): `node(id:)` finds the record again.
@@ -125,7 +131,7 @@ impl Coalition {
     }
     /// Sources for the coalition.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Coalition, self.0.id).await
+        sources(ctx, Linked::Coalition, self.0.id, None).await
     }
     /// Recorded stances (signed, declined, withdrawn), by actor name.
     async fn signatures(
@@ -171,12 +177,20 @@ impl Coalition {
     }
     /// Counts of recorded stances. Only named signatories are recorded: `reported` gives
     /// the counts the sources report. With `asOf`, only stances dated on or before that day (undated
-    /// stances are counted only without `asOf`).
-    async fn counts(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<SignatureCounts, ApiError> {
+    /// stances are counted only without `asOf`). With `knownAt`, the stances as the tracker
+    /// recorded them at that moment (before later signatures and changes of stance).
+    async fn counts(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        known_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<SignatureCounts, ApiError> {
+        let db = ctx.db()?;
+        let known = crate::graphql::totals::known_version(db, known_at).await?;
         if let Some(day) = as_of {
-            return Ok(ctx.db()?.stance_counts_on(self.0.id, day.0).await.api()?.into());
+            return Ok(db.stance_counts_on(self.0.id, day.0, known).await.api()?.into());
         }
-        let counts = loaded(ctx.loaders()?.stance_counts.load_one(self.0.id).await)?;
+        let counts = loaded(ctx.loaders()?.stance_counts.load_one((self.0.id, known)).await)?;
         Ok(counts.unwrap_or_default().into())
     }
     /// Stance counts by the signatory's kind or country (optionally as of a day).
@@ -245,7 +259,7 @@ impl ReportedCount {
     }
     /// Sources reporting the count (at least one).
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::ReportedCount, self.0.id).await
+        sources(ctx, Linked::ReportedCount, self.0.id, None).await
     }
 }
 
@@ -296,6 +310,6 @@ impl Signature {
     }
     /// Sources of the stance (at least one).
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Signature, self.0.id).await
+        sources(ctx, Linked::Signature, self.0.id, None).await
     }
 }

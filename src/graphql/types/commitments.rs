@@ -8,8 +8,23 @@ use super::*;
 use crate::domain::status;
 
 /// An announced or committed amount (or an unquantified pledge), with its sources.
+/// The second field is the data version it was read at (`knownAt`; `None`: today): its
+/// sources, retraction sources and status history are read as known then too.
 #[derive(Clone)]
-pub struct Commitment(pub commitment::Model);
+pub struct Commitment(pub commitment::Model, pub Option<i64>);
+
+impl Commitment {
+    /// The record as it is today.
+    pub fn now(row: commitment::Model) -> Self {
+        Self(row, None)
+    }
+}
+
+impl From<commitment::Model> for Commitment {
+    fn from(row: commitment::Model) -> Self {
+        Self::now(row)
+    }
+}
 
 #[Object]
 impl Commitment {
@@ -81,7 +96,7 @@ impl Commitment {
     /// The commitment this one belongs to, confirms or details.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
         match self.0.parent_id {
-            Some(id) => Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment)),
+            Some(id) => Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment::now)),
             None => Ok(None),
         }
     }
@@ -94,7 +109,7 @@ impl Commitment {
     /// Commitments whose parent this is (parts, details, confirmations), by title.
     async fn parts(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>, ApiError> {
         let parts = loaded(ctx.loaders()?.parts.load_one(self.0.id).await)?;
-        Ok(parts.unwrap_or_default().into_iter().map(Commitment).collect())
+        Ok(parts.unwrap_or_default().into_iter().map(Commitment::now).collect())
     }
     /// Disagreements between sources, overlaps, how a value was derived.
     async fn notes(&self) -> Option<&str> {
@@ -102,11 +117,11 @@ impl Commitment {
     }
     /// Sources of the figure (at least one).
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Commitment, self.0.id).await
+        sources(ctx, Linked::Commitment, self.0.id, self.1).await
     }
     /// Every status this commitment has had, oldest first.
     async fn status_history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>, ApiError> {
-        let rows = loaded(ctx.loaders()?.statuses.load_one(self.0.id).await)?.unwrap_or_default();
+        let rows = loaded(ctx.loaders()?.statuses.load_one((self.0.id, self.1)).await)?.unwrap_or_default();
         // Corrections are judged in write order (ids); the history is shown by date.
         let mut written: Vec<&status_history::Model> = rows.iter().collect();
         written.sort_by_key(|r| r.id);
@@ -121,7 +136,11 @@ impl Commitment {
             written.iter().enumerate().map(|(i, r)| (r.id, status::is_correction(&changes, i))).collect();
         Ok(rows
             .into_iter()
-            .map(|row| StatusChange { correction: corrections.get(&row.id).copied().unwrap_or(false), row })
+            .map(|row| StatusChange {
+                correction: corrections.get(&row.id).copied().unwrap_or(false),
+                row,
+                known: self.1,
+            })
             .collect())
     }
     /// What each source says the figure is, when sources disagree: the preferred claim first
@@ -152,7 +171,7 @@ impl Commitment {
         Ok(Some(Retraction {
             reason: reason.clone(),
             retracted_on: self.0.retracted_on.map(Date),
-            sources: sources(ctx, Linked::Retraction, self.0.id).await?,
+            sources: sources(ctx, Linked::Retraction, self.0.id, self.1).await?,
         }))
     }
 }
@@ -173,6 +192,8 @@ pub struct StatusChange {
     pub row: status_history::Model,
     /// Whether it corrects the record (see `correction`).
     pub correction: bool,
+    /// The data version it was read at (`knownAt`; `None`: today).
+    pub known: Option<i64>,
 }
 
 #[Object]
@@ -191,7 +212,7 @@ impl StatusChange {
     }
     /// Sources of the change.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Status, self.row.id).await
+        sources(ctx, Linked::Status, self.row.id, self.known).await
     }
     /// Whether the change corrects the record rather than reporting news: it is dated
     /// before a change recorded earlier, or it reopens a WITHDRAWN or DELIVERED commitment
@@ -213,13 +234,13 @@ pub struct Overlap(pub overlap::Model);
 impl Overlap {
     /// The later commitment that re-presents the money.
     async fn later(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.later_id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.later_id).await)?.map(Commitment::now))
     }
     /// The earlier commitment where the money was first announced; null when the earlier
     /// announcements are not recorded one by one (the note and sources say what they were).
     async fn earlier(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
         let Some(id) = self.0.earlier_id else { return Ok(None) };
-        Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(id).await)?.map(Commitment::now))
     }
     /// The overlapping amount.
     async fn amount(&self) -> Result<MoneyRange, ApiError> {
@@ -231,7 +252,7 @@ impl Overlap {
     }
     /// Sources of the overlap.
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Overlap, self.0.id).await
+        sources(ctx, Linked::Overlap, self.0.id, None).await
     }
 }
 
@@ -248,7 +269,7 @@ impl Claim {
     }
     /// The commitment the claim is about.
     async fn commitment(&self, ctx: &Context<'_>) -> Result<Option<Commitment>, ApiError> {
-        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.commitment_id).await)?.map(Commitment))
+        Ok(loaded(ctx.loaders()?.commitments.load_one(self.0.commitment_id).await)?.map(Commitment::now))
     }
     /// Who makes the claim ("Verdict; Maddyness").
     async fn claimant(&self) -> &str {
@@ -276,6 +297,6 @@ impl Claim {
     }
     /// The sources stating it (at least one).
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<Source>, ApiError> {
-        sources(ctx, Linked::Claim, self.0.id).await
+        sources(ctx, Linked::Claim, self.0.id, None).await
     }
 }

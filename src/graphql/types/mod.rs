@@ -254,14 +254,15 @@ impl Source {
     }
 }
 
-async fn sources(ctx: &Context<'_>, kind: Linked, id: i64) -> Result<Vec<Source>, ApiError> {
+async fn sources(ctx: &Context<'_>, kind: Linked, id: i64, known: Option<i64>) -> Result<Vec<Source>, ApiError> {
     let loaders = ctx.loaders()?;
     if kind == Linked::Commitment
+        && known.is_none()
         && let Some(found) = loaders.prefetched.commitment_sources(id)
     {
         return Ok(found.into_iter().map(Source).collect());
     }
-    let found = loaded(loaders.sources.load_one((kind, id)).await)?;
+    let found = loaded(loaders.sources.load_one((kind, id, known)).await)?;
     Ok(found.unwrap_or_default().into_iter().map(Source).collect())
 }
 
@@ -343,7 +344,8 @@ macro_rules! connection {
             /// Wraps a storage page.
             pub fn new(page: Page<$model>, count: CountQuery) -> Self {
                 let page_info = PageInfo::of(&page);
-                let edges = page.rows.into_iter().map(|(row, cursor)| $edge { node: $node(row), cursor }).collect();
+                let edges =
+                    page.rows.into_iter().map(|(row, cursor)| $edge { node: $node::from(row), cursor }).collect();
                 Self { edges, page_info, count }
             }
         }

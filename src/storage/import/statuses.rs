@@ -77,7 +77,7 @@ pub(super) async fn write_status_history(
         .await?;
     let ids: Vec<i64> = existing.iter().map(|s| s.id).collect();
     // Every old row's sources in one statement.
-    let mut links = linked_sources_of(txn, Linked::Status, &ids).await?;
+    let mut links = linked_sources_of(txn, Linked::Status, &ids, None).await?;
     let old: Vec<(status_history::Model, Vec<i64>)> = existing
         .into_iter()
         .map(|row| {

@@ -51,7 +51,20 @@ impl Db {
 
     /// The commitment with `slug`.
     pub async fn commitment_by_slug(&self, slug: &str) -> StorageResult<Option<commitment::Model>> {
-        Ok(commitment::Entity::find().filter(commitment::Column::Slug.eq(slug)).one(self.conn()).await?)
+        self.commitment_known_at(slug, None).await
+    }
+
+    /// The commitment with `slug` as known at data version `known` (`None`: today).
+    pub async fn commitment_known_at(
+        &self,
+        slug: &str,
+        known: Option<i64>,
+    ) -> StorageResult<Option<commitment::Model>> {
+        let mut select = commitment::Entity::find();
+        if let Some(v) = known {
+            crate::storage::history::read_at(&mut select, v);
+        }
+        Ok(select.filter(commitment::Column::Slug.eq(slug)).one(self.conn()).await?)
     }
 
     /// The actor with `slug`.
@@ -111,13 +124,26 @@ impl Db {
     }
 
     /// The sources of each row of one kind, in their given order.
-    pub async fn sources_of(&self, kind: Linked, ids: &[i64]) -> StorageResult<HashMap<i64, Vec<source::Model>>> {
-        Ok(linked_sources_of(self.conn(), kind, ids).await?)
+    pub async fn sources_of(
+        &self,
+        kind: Linked,
+        ids: &[i64],
+        known: Option<i64>,
+    ) -> StorageResult<HashMap<i64, Vec<source::Model>>> {
+        Ok(linked_sources_of(self.conn(), kind, ids, known).await?)
     }
 
-    /// The status history of each commitment, oldest first.
-    pub async fn status_history_of(&self, ids: &[i64]) -> StorageResult<Vec<status_history::Model>> {
-        Ok(status_history::Entity::find()
+    /// The status history of each commitment, oldest first (as known at version `known`).
+    pub async fn status_history_of(
+        &self,
+        ids: &[i64],
+        known: Option<i64>,
+    ) -> StorageResult<Vec<status_history::Model>> {
+        let mut select = status_history::Entity::find();
+        if let Some(v) = known {
+            crate::storage::history::read_at(&mut select, v);
+        }
+        Ok(select
             .filter(status_history::Column::CommitmentId.is_in(ids.iter().copied()))
             .order_by_with_nulls(status_history::Column::EffectiveOn, Order::Asc, NullOrdering::First)
             .order_by_asc(status_history::Column::Id)
@@ -202,14 +228,22 @@ impl Db {
     }
 
     /// Signature counts by stance for each coalition, in one GROUP BY.
-    pub async fn stance_counts(&self, coalition_ids: &[i64]) -> StorageResult<HashMap<i64, StanceCounts>> {
+    pub async fn stance_counts(
+        &self,
+        coalition_ids: &[i64],
+        known: Option<i64>,
+    ) -> StorageResult<HashMap<i64, StanceCounts>> {
         #[derive(FromQueryResult)]
         struct Row {
             coalition_id: i64,
             stance: String,
             n: i64,
         }
-        let rows = signature::Entity::find()
+        let mut select = signature::Entity::find();
+        if let Some(v) = known {
+            crate::storage::history::read_at(&mut select, v);
+        }
+        let rows = select
             .select_only()
             .column(signature::Column::CoalitionId)
             .column(signature::Column::Stance)

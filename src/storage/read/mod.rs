@@ -163,6 +163,7 @@ pub(crate) async fn linked_sources_of<C: sea_orm::ConnectionTrait>(
     conn: &C,
     kind: Linked,
     ids: &[i64],
+    known: Option<i64>,
 ) -> Result<HashMap<i64, Vec<source::Model>>, sea_orm::DbErr> {
     let mut map: HashMap<i64, Vec<source::Model>> = HashMap::new();
     if ids.is_empty() {
@@ -177,8 +178,26 @@ pub(crate) async fn linked_sources_of<C: sea_orm::ConnectionTrait>(
         #[sea_orm(nested)]
         source: source::Model,
     }
-    let rows = source::Entity::find()
-        .join(sea_orm::JoinType::InnerJoin, source_link::Relation::Source.def().rev())
+    let mut select = source::Entity::find();
+    match known {
+        None => select = select.join(sea_orm::JoinType::InnerJoin, source_link::Relation::Source.def().rev()),
+        // Both tables as they were then, under their own names.
+        Some(v) => {
+            use sea_orm::{
+                QueryTrait,
+                sea_query::{Expr, ExprTrait},
+            };
+            super::history::read_at(&mut select, v);
+            QueryTrait::query(&mut select).join_subquery(
+                sea_orm::JoinType::InnerJoin,
+                super::history::rows_at("source_links", v),
+                source_link::Entity,
+                Expr::col((source_link::Entity, source_link::Column::SourceId))
+                    .equals((source::Entity, source::Column::Id)),
+            );
+        }
+    }
+    let rows = select
         .column_as(source_link::Column::EntityId, "linked_entity_id")
         .filter(source_link::Column::EntityKind.eq(kind.as_str()))
         .filter(source_link::Column::EntityId.is_in(ids.iter().copied()))
@@ -207,7 +226,7 @@ impl Db {
         window: Window<'_>,
     ) -> StorageResult<Page<commitment::Model>> {
         use commitment::Column as C;
-        let mut select = commitment::Entity::find().filter(commitment_condition(filter, self.text_index()));
+        let mut select = self.commitments_where(filter);
         let tag = filter::order_tag(order);
         let key = window.key(tag, 2)?;
         let limit = window.size() + 1;
@@ -350,10 +369,16 @@ impl Db {
     }
 
     pub async fn commitments_count(&self, filter: &CommitmentFilter) -> StorageResult<u64> {
-        Ok(commitment::Entity::find()
-            .filter(commitment_condition(filter, self.text_index()))
-            .count(self.conn())
-            .await?)
+        Ok(self.commitments_where(filter).count(self.conn()).await?)
+    }
+
+    /// The commitments `filter` selects, as today or as known at its version.
+    fn commitments_where(&self, filter: &CommitmentFilter) -> Select<commitment::Entity> {
+        let mut select = commitment::Entity::find();
+        if let Some(v) = filter.known {
+            super::history::read_at(&mut select, v);
+        }
+        select.filter(commitment_condition(filter, self.text_index()))
     }
 
     /// A page of actors ordered by slug.

@@ -425,7 +425,7 @@ impl Db {
 
     fn as_of(&self, query: &TotalsQuery) -> Option<AsOf> {
         let joined = self.conn().get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        query.as_of.map(|day| AsOf { day, joined })
+        query.as_of.map(|day| AsOf { day, joined, known: query.known_at })
     }
 
     async fn ids(&self, select: &SelectStatement) -> StorageResult<Vec<i64>> {

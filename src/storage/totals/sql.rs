@@ -13,7 +13,10 @@ use crate::domain::{
     fx::FxPolicy,
     kinds::{ActorKind, CommitmentKind, CommitmentStatus},
 };
-use crate::storage::read::{CommitmentFilter, TextIndex, commitment_condition, ids_of_slugs, strs};
+use crate::storage::{
+    counting::RETRACTED,
+    read::{CommitmentFilter, TextIndex, commitment_condition, ids_of_slugs, strs},
+};
 
 pub(super) fn col(c: Ca) -> Expr {
     Expr::col((Alias::new("ca"), c))
@@ -51,11 +54,13 @@ pub(super) fn dimension_expr(dimension: Dimension, as_of: Option<AsOf>) -> Expr 
 pub(super) struct AsOf {
     pub day: NaiveDate,
     pub joined: bool,
+    /// The data version of a `knownAt` answer: statuses as recorded then.
+    pub known: Option<i64>,
 }
 
 pub(super) fn status_at(id: Ca, as_of: AsOf) -> Expr {
     if !as_of.joined {
-        return status_subquery(id, as_of.day);
+        return status_subquery(id, as_of.day, as_of.known);
     }
     // The statuses on the day are joined by `from_counted` (aliases `so` and `sr`).
     let alias = if matches!(id, Ca::RelatedId) { "sr" } else { "so" };
@@ -66,11 +71,20 @@ pub(super) fn status_at(id: Ca, as_of: AsOf) -> Expr {
     .into()
 }
 
-pub(super) fn status_subquery(id: Ca, day: NaiveDate) -> Expr {
+/// The status history (as known at version `known`), under its own name.
+fn status_history_from(select: &mut SelectStatement, known: Option<i64>) -> &mut SelectStatement {
+    match known {
+        None => select.from(status_history::Entity),
+        Some(v) => select.from_subquery(crate::storage::history::rows_at("status_history", v), status_history::Entity),
+    }
+}
+
+pub(super) fn status_subquery(id: Ca, day: NaiveDate, known: Option<i64>) -> Expr {
     use status_history::Column as S;
-    let latest = Query::select()
+    let mut latest = Query::select();
+    status_history_from(&mut latest, known);
+    let latest = latest
         .column(S::Status)
-        .from(status_history::Entity)
         .and_where(Expr::col((status_history::Entity, S::CommitmentId)).eq(col(id)))
         .and_where(Expr::col((status_history::Entity, S::EffectiveOn)).lte(day))
         .order_by((status_history::Entity, S::EffectiveOn), Order::Desc)
@@ -82,17 +96,18 @@ pub(super) fn status_subquery(id: Ca, day: NaiveDate) -> Expr {
 
 /// Each commitment's status on `day`: its latest change dated on or before it (one window
 /// pass over the status history, instead of a subquery per counted row).
-pub(super) fn statuses_on(day: NaiveDate) -> SelectStatement {
+pub(super) fn statuses_on(day: NaiveDate, known: Option<i64>) -> SelectStatement {
     use status_history::Column as S;
     let latest_first = WindowStatement::partition_by(S::CommitmentId)
         .order_by(S::EffectiveOn, Order::Desc)
         .order_by(S::Id, Order::Desc)
         .take();
-    let ranked = Query::select()
+    let mut ranked = Query::select();
+    status_history_from(&mut ranked, known);
+    let ranked = ranked
         .column(S::CommitmentId)
         .column(S::Status)
         .expr_window_as(Expr::cust("ROW_NUMBER()"), latest_first, Alias::new("rn"))
-        .from(status_history::Entity)
         .and_where(Expr::col(S::EffectiveOn).lte(day))
         .take();
     Query::select()
@@ -194,13 +209,17 @@ pub(super) fn exists_condition(filter: &CommitmentFilter, as_of: Option<AsOf>) -
         None => Condition::all()
             .add(col(Ca::Status).is_in(statuses.clone()))
             .add(Condition::any().add(col(Ca::RelatedId).is_null()).add(col(Ca::RelatedStatus).is_in(statuses))),
+        // A retraction says the figure was never right: it counts on no day. (The status
+        // history does not hold it, so the stored status is asked too.)
         Some(day) => Condition::all()
             .add(col(Ca::OwnerOn).lte(day.day))
+            .add(col(Ca::Status).ne(RETRACTED))
             .add(status_at(Ca::CommitmentId, day).is_in(statuses.clone()))
             .add(
                 Condition::any().add(col(Ca::RelatedId).is_null()).add(
                     Condition::all()
                         .add(col(Ca::RelatedOn).lte(day.day))
+                        .add(col(Ca::RelatedStatus).ne(RETRACTED))
                         .add(status_at(Ca::RelatedId, day).is_in(statuses)),
                 ),
             ),
@@ -236,11 +255,11 @@ pub(super) fn from_counted(as_of: Option<AsOf>, known: Option<i64>) -> SelectSta
                 .take()
         }
     };
-    if let Some(AsOf { day, joined: true }) = as_of {
+    if let Some(AsOf { day, joined: true, known }) = as_of {
         for (alias, column) in [("so", Ca::CommitmentId), ("sr", Ca::RelatedId)] {
             select.join_subquery(
                 JoinType::LeftJoin,
-                statuses_on(day),
+                statuses_on(day, known),
                 Alias::new(alias),
                 Expr::col((Alias::new(alias), Alias::new("commitment_id"))).equals((Alias::new("ca"), column)),
             );
