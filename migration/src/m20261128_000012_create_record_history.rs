@@ -118,6 +118,7 @@ impl MigrationTrait for Migration {
         let mut reads = vec![
             "CREATE INDEX ix_commitments_history_announced ON commitments_history (announced_on, id)",
             "CREATE INDEX ix_commitments_history_slug ON commitments_history (slug)",
+            "CREATE INDEX ix_commitments_history_updated ON commitments_history (updated_at, id)",
             "CREATE INDEX ix_status_history_history_commitment ON status_history_history (commitment_id)",
             "CREATE INDEX ix_signatures_history_coalition ON signatures_history (coalition_id)",
         ];

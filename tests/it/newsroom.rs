@@ -747,6 +747,17 @@ async fn known_at_gives_each_record_as_it_was_with_its_sources_and_statuses(back
     // figure of then).
     assert_eq!(then(&created, Some("2500000")).await["commitments"]["totalCount"], 0);
     assert_eq!(then(&revised, Some("2500000")).await["commitments"]["totalCount"], 1);
+    // So does a total's (it read today's amounts before).
+    let above = |at: &str| {
+        let (app, at) = (&app, at.to_owned());
+        async move {
+            let query = r#"query($at: DateTime) { totals(filter: { events: ["ai-action-summit-2025"], text: "nantes",
+                amountMin: "2500000" }, knownAt: $at) { grandTotal { count } } }"#;
+            app.data_of(query, json!({ "at": at })).await["totals"]["grandTotal"]["count"].clone()
+        }
+    };
+    assert_eq!(above(&created).await, 0);
+    assert_eq!(above(&revised).await, 1);
     // Revised: the new figure and both sources.
     let data = then(&revised, None).await;
     assert_eq!(data["commitment"]["amount"], json!({ "low": "1000000.00", "high": "3000000.00" }));

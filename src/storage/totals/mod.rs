@@ -141,7 +141,7 @@ impl Db {
         }
         // An unquantified commitment adds nothing and is listed as excluded instead: it is
         // not counted, so that each matched commitment is counted or excluded, once.
-        let mut cond = counted_condition(&query.filter, as_of, self.text_index())
+        let mut cond = counted_condition(query, as_of, self.text_index())
             .add(col(Ca::Rule).ne(Rule::Unquantified.as_str()))
             .add(stored_rows_are_linear());
         if let Source::Log { after, upto } = source {
@@ -221,7 +221,7 @@ impl Db {
     ) -> StorageResult<Vec<Excluded>> {
         let as_of = self.as_of(query);
         let mut out = Vec::new();
-        let owner = owner_condition(&query.filter, self.text_index());
+        let owner = owner_condition(query, self.text_index());
         let primary = || col(Ca::IsPrimary).eq(1);
         // `statuses` says whether the condition reads the statuses on the day (the joins are
         // only made for those).
@@ -249,7 +249,7 @@ impl Db {
         for id in self.ids(&ids(retracted, false)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Retracted, detail: None });
         }
-        let counted = counted_condition(&query.filter, as_of, self.text_index());
+        let counted = counted_condition(query, as_of, self.text_index());
         let unquantified = counted.clone().add(col(Ca::Rule).eq(Rule::Unquantified.as_str()));
         for id in self.ids(&ids(unquantified, true)).await? {
             out.push(Excluded { commitment_id: id, reason: ExclusionReason::Unquantified, detail: None });
@@ -288,7 +288,7 @@ impl Db {
             .expr_as(col(Ca::CommitmentId), Alias::new("commitment_id"))
             .expr_as(col(Ca::Flags), Alias::new("flags"))
             .cond_where(
-                counted_condition(&query.filter, as_of, self.text_index())
+                counted_condition(query, as_of, self.text_index())
                     .add(col(Ca::IsPrimary).eq(1))
                     .add(col(Ca::Flags).bit_and(flags::FINDINGS).ne(0)),
             )
@@ -311,7 +311,7 @@ impl Db {
         select
             .expr_as(col(Ca::CommitmentId), Alias::new("id"))
             .cond_where(
-                counted_condition(&query.filter, Some(as_of), self.text_index())
+                counted_condition(query, Some(as_of), self.text_index())
                     .add(col(Ca::IsPrimary).eq(1))
                     .add(col(Ca::AnnouncedOn).is_null())
                     .add(col(Ca::Rule).ne(Rule::Unquantified.as_str())),
@@ -330,7 +330,7 @@ impl Db {
         limit: u64,
     ) -> StorageResult<Vec<ContributionRow>> {
         let as_of = self.as_of(query);
-        let mut cond = counted_condition(&query.filter, as_of, self.text_index());
+        let mut cond = counted_condition(query, as_of, self.text_index());
         for (d, value) in query.group_by.iter().zip(key) {
             let expr = dimension_expr(*d, as_of);
             cond = cond.add(match value {
@@ -378,7 +378,7 @@ impl Db {
         let as_of = self.as_of(query);
         let mut select = contribution_select(as_of, query.known_at);
         select.cond_where(
-            counted_condition(&query.filter, as_of, self.text_index())
+            counted_condition(query, as_of, self.text_index())
                 .add(col(Ca::CommitmentId).is_in(ids.iter().copied()))
                 .add(stored_rows_are_linear()),
         );

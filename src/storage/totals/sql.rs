@@ -127,8 +127,10 @@ pub(super) fn counted_statuses(filter: &CommitmentFilter) -> Vec<&'static str> {
     }
 }
 
-/// The filter on the owner's attributes (everything but status and dates of the as-of rule).
-pub(super) fn owner_condition(filter: &CommitmentFilter, index: TextIndex) -> Condition {
+/// The filter on the owner's attributes (everything but status and dates of the as-of rule),
+/// on the values of the moment the query is asked at (`knownAt`).
+pub(super) fn owner_condition(query: &TotalsQuery, index: TextIndex) -> Condition {
+    let filter = &query.filter;
     let mut cond = Condition::all();
     let ids_in = |c: Ca, sub: SelectStatement| col(c).in_subquery(sub);
     if !filter.events.is_empty() {
@@ -183,12 +185,18 @@ pub(super) fn owner_condition(filter: &CommitmentFilter, index: TextIndex) -> Co
         text: filter.text.clone(),
         updated_since: filter.updated_since,
         updated_before: filter.updated_before,
+        known: query.known_at,
         ..CommitmentFilter::default()
     };
     let residual_cond = commitment_condition(&residual, index);
     if !residual_cond.is_empty() {
-        let ids =
-            Query::select().column(commitment::Column::Id).from(commitment::Entity).cond_where(residual_cond).take();
+        let mut ids = Query::select();
+        match query.known_at {
+            None => ids.from(commitment::Entity),
+            // The commitments as they were then (their amounts, parents, titles).
+            Some(v) => ids.from_subquery(crate::storage::history::rows_at("commitments", v), commitment::Entity),
+        };
+        let ids = ids.column((commitment::Entity, commitment::Column::Id)).cond_where(residual_cond).take();
         cond = cond.add(col(Ca::CommitmentId).in_subquery(ids));
     }
     cond
@@ -196,8 +204,8 @@ pub(super) fn owner_condition(filter: &CommitmentFilter, index: TextIndex) -> Co
 
 /// Rows that count: the owner passes the filter and its status (at the date) is counted,
 /// and a carve-out or overlap counts only while its related commitment does too.
-pub(super) fn counted_condition(filter: &CommitmentFilter, as_of: Option<AsOf>, index: TextIndex) -> Condition {
-    owner_condition(filter, index).add(exists_condition(filter, as_of))
+pub(super) fn counted_condition(query: &TotalsQuery, as_of: Option<AsOf>, index: TextIndex) -> Condition {
+    owner_condition(query, index).add(exists_condition(&query.filter, as_of))
 }
 
 /// Whether a row's commitments are counted at all (whatever the filter selects): the

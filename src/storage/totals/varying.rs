@@ -52,7 +52,7 @@ impl Db {
         }
         select
             .expr_as(
-                Expr::case(owner_condition(&query.filter, self.text_index()), Expr::val(1)).finally(Expr::val(0)),
+                Expr::case(owner_condition(query, self.text_index()), Expr::val(1)).finally(Expr::val(0)),
                 Alias::new("selected"),
             )
             .cond_where(
