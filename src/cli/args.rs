@@ -118,9 +118,10 @@ pub struct DbArgs {
         hide_env_values = true
     )]
     pub database_url: String,
-    /// Most database connections open at once.
-    #[arg(long, global = true, env = "PLEDGEWATCH_DB_MAX_CONNECTIONS", default_value_t = 8)]
-    pub db_max_connections: u32,
+    /// Most database connections open at once (default: 8 on PostgreSQL; on SQLite twice
+    /// the cores, from 2 to 8).
+    #[arg(long, global = true, env = "PLEDGEWATCH_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
     /// Seconds to wait for a database connection before failing the request.
     #[arg(long, global = true, env = "PLEDGEWATCH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub db_acquire_timeout_secs: u64,
@@ -226,7 +227,9 @@ impl From<RoleArg> for crate::auth::Role {
 impl DbArgs {
     fn pool(&self) -> PoolOptions {
         PoolOptions {
-            max_connections: self.db_max_connections,
+            max_connections: self
+                .db_max_connections
+                .unwrap_or_else(|| PoolOptions::default_connections(&self.database_url)),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
         }
     }

@@ -16,7 +16,10 @@ pub mod types;
 
 use async_graphql::{Context, Schema};
 
-use crate::{error::ApiError, storage::Db};
+use crate::{
+    error::{ApiError, ApiResultExt},
+    storage::Db,
+};
 use loaders::Loaders;
 
 /// The root query.
@@ -126,5 +129,27 @@ impl ContextExt for Context<'_> {
 
     fn limits(&self) -> ApiLimits {
         self.data::<ApiLimits>().copied().unwrap_or_default()
+    }
+}
+
+/// The data version a `knownAt` moment reads (`None`: now), or why it cannot be read: the
+/// moment of every transaction-time read (totals, records, counts).
+pub(crate) async fn known_version(
+    db: &crate::storage::Db,
+    known_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(at) = known_at else { return Ok(None) };
+    match db.version_known_at(at).await.map_err(crate::storage::StorageError::from).api()? {
+        Ok(version) => Ok(Some(version)),
+        Err(first) => Err(crate::domain::FieldError::new(
+            "knownAt",
+            match first {
+                Some(first) => {
+                    format!("the history of figures starts at {}: nothing earlier is known", first.to_rfc3339())
+                }
+                None => "no history of figures is kept yet".to_owned(),
+            },
+        )
+        .into()),
     }
 }

@@ -131,7 +131,7 @@ impl CommitmentQuery {
         known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<CommitmentConnection, ApiError> {
         let mut filter = filter.unwrap_or_default().into_filter()?;
-        filter.known = crate::graphql::totals::known_version(ctx.db()?, known_at).await?;
+        filter.known = crate::graphql::known_version(ctx.db()?, known_at).await?;
         commitments_page(ctx, filter, order_by.unwrap_or_default(), PageArgs { first, after, last, before }).await
     }
 
@@ -144,7 +144,7 @@ impl CommitmentQuery {
         known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Option<Commitment>, ApiError> {
         let db = ctx.db()?;
-        let known = crate::graphql::totals::known_version(db, known_at).await?;
+        let known = crate::graphql::known_version(db, known_at).await?;
         Ok(db.commitment_known_at(&slug, known).await.api()?.map(|row| Commitment(row, known)))
     }
 }

@@ -132,7 +132,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<TotalsReport, ApiError>> + use<>, ApiError> {
         let db: Db = ctx.db()?.clone();
         let request = TotalsRequest::new(filter, group_by, &currency, fx, as_of, basis, having, order_by, first)?
-            .known_at(crate::graphql::totals::known_version(&db, known_at).await?);
+            .known_at(crate::graphql::known_version(&db, known_at).await?);
         let claims = claims.unwrap_or_default();
         // Subscribe before the first answer, so no change falls between the two.
         let mut receiver = db.subscribe();

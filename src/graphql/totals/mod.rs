@@ -30,11 +30,11 @@ mod contributions;
 mod notes;
 mod whatif;
 
+use super::known_version;
 pub use answer::*;
 pub use compare::*;
 pub use contributions::*;
 pub use notes::*;
-pub(crate) use whatif::known_version;
 
 /// Most groups, excluded commitments or warnings one answer lists.
 const MAX_LISTED: u64 = 500;

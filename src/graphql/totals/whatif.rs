@@ -49,24 +49,3 @@ impl TotalsRequest {
         Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups, claims })
     }
 }
-
-/// The data version a `knownAt` moment reads (`None`: now), or why it cannot be read.
-pub(crate) async fn known_version(
-    db: &crate::storage::Db,
-    known_at: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<Option<i64>, ApiError> {
-    let Some(at) = known_at else { return Ok(None) };
-    match db.version_known_at(at).await.map_err(crate::storage::StorageError::from).api()? {
-        Ok(version) => Ok(Some(version)),
-        Err(first) => Err(FieldError::new(
-            "knownAt",
-            match first {
-                Some(first) => {
-                    format!("the history of figures starts at {}: nothing earlier is known", first.to_rfc3339())
-                }
-                None => "no history of figures is kept yet".to_owned(),
-            },
-        )
-        .into()),
-    }
-}

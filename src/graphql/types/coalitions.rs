@@ -186,7 +186,7 @@ impl Coalition {
         known_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<SignatureCounts, ApiError> {
         let db = ctx.db()?;
-        let known = crate::graphql::totals::known_version(db, known_at).await?;
+        let known = crate::graphql::known_version(db, known_at).await?;
         if let Some(day) = as_of {
             return Ok(db.stance_counts_on(self.0.id, day.0, known).await.api()?.into());
         }
