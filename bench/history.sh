@@ -70,10 +70,4 @@ EOF
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
-if [[ $WHICH == sqlite || $WHICH == both ]]; then
-  run_backend sqlite "sqlite://$WORK/bench.db?mode=rwc"
-fi
-if [[ $WHICH == postgres || $WHICH == both ]]; then
-  start_postgres
-  run_backend postgres "$PG_URL"
-fi
+on_backends run_backend

@@ -26,10 +26,4 @@ run() { # label database-url
 
 echo "| database | commitments | import time | importer peak RSS |"
 echo "|---|---|---|---|"
-if [[ $WHICH == sqlite || $WHICH == both ]]; then
-  run sqlite "sqlite://$WORK/bench.db?mode=rwc"
-fi
-if [[ $WHICH == postgres || $WHICH == both ]]; then
-  start_postgres
-  run postgres "$PG_URL"
-fi
+on_backends run

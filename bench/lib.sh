@@ -53,3 +53,15 @@ timed_import() { # path database-url
     || { cat "$WORK/import.log" >&2; return 1; }
   awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$WORK/time.txt"
 }
+
+# Runs FUNCTION (label, database-url) on SQLite, then on a throwaway PostgreSQL cluster, as
+# $WHICH says (sqlite | postgres | both).
+on_backends() { # function
+  if [[ $WHICH == sqlite || $WHICH == both ]]; then
+    "$1" sqlite "sqlite://$WORK/bench.db?mode=rwc"
+  fi
+  if [[ $WHICH == postgres || $WHICH == both ]]; then
+    start_postgres
+    "$1" postgres "$PG_URL"
+  fi
+}

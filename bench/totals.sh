@@ -32,10 +32,4 @@ bench() { # label database-url
 
 echo "| database | measure | first answer | cached (median of 20) |"
 echo "|---|---|---|---|"
-if [[ $WHICH == sqlite || $WHICH == both ]]; then
-  bench sqlite "sqlite://$WORK/bench.db?mode=rwc"
-fi
-if [[ $WHICH == postgres || $WHICH == both ]]; then
-  start_postgres
-  bench postgres "$PG_URL"
-fi
+on_backends bench

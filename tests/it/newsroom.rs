@@ -568,32 +568,14 @@ const KNOWN: &str = r#"query($at: DateTime, $on: Date) {
 async fn known_at_gives_each_past_state_exactly(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let editor = app.token("desk", Role::Editor).await;
-    let write = |query: &'static str| {
-        let (app, editor) = (&app, editor.clone());
-        async move {
-            let (_, body) = app.as_token(Some(&editor), query, json!({})).await;
-            assert!(body.get("errors").is_none(), "{query}: {body}");
-        }
-    };
-    let moment = || async {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let at = chrono::Utc::now().to_rfc3339();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        at
-    };
+    let write = |query: &'static str| write_as(&app, &editor, query);
     let total = |at: Option<String>, on: Option<&'static str>| {
         let app = &app;
         async move { app.data_of(KNOWN, json!({ "at": at, "on": on })).await["totals"].clone() }
     };
     let now = total(None, None).await;
     let before = moment().await;
-    write(
-        r#"mutation { createCommitment(input: { slug: "known-dc", title: "A data centre in Nantes", pledger: "france",
-        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "2000000.00",
-        currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "nantes-report", url: "https://example.org/nantes",
-        publisher: "Example", title: "Nantes" }] }) { version } }"#,
-    )
-    .await;
+    write(CREATE_KNOWN_DC).await;
     let created = moment().await;
     write(r#"mutation { updateCommitment(slug: "known-dc", expectedVersion: 1, patch: { amountHigh: "3000000.00" }) { version } }"#)
         .await;
@@ -647,6 +629,19 @@ async fn known_at_gives_each_past_state_exactly(backend: Backend) {
     assert_eq!(body["errors"][0]["extensions"]["field"], "knownAt", "{body}");
 }
 
+/// A figure the known-at tests write, revise and retract (1–2 million EUR, one source).
+const CREATE_KNOWN_DC: &str = r#"mutation { createCommitment(input: { slug: "known-dc",
+    title: "A data centre in Nantes", pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10",
+    amountLow: "1000000.00", amountHigh: "2000000.00", currency: "EUR", kind: INVESTMENT,
+    newSources: [{ slug: "nantes-report", url: "https://example.org/nantes", publisher: "Example", title: "Nantes" }] })
+    { version } }"#;
+
+/// Runs a mutation with `token`, failing the test on any error.
+async fn write_as(app: &TestApp, token: &str, query: &str) {
+    let (_, body) = app.as_token(Some(token), query, json!({})).await;
+    assert!(body.get("errors").is_none(), "{query}: {body}");
+}
+
 const RECORD_THEN: &str = r#"query($at: DateTime, $min: Decimal) {
   commitment(slug: "known-dc", knownAt: $at) {
     amount { low high } status version sources { slug } statusHistory { status effectiveOn correction sources { slug } }
@@ -673,13 +668,7 @@ async fn moment() -> String {
 async fn known_at_gives_each_record_as_it_was_with_its_sources_and_statuses(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let editor = app.token("desk", Role::Editor).await;
-    let write = |query: &'static str| {
-        let (app, editor) = (&app, editor.clone());
-        async move {
-            let (_, body) = app.as_token(Some(&editor), query, json!({})).await;
-            assert!(body.get("errors").is_none(), "{query}: {body}");
-        }
-    };
+    let write = |query: &'static str| write_as(&app, &editor, query);
     let then = |at: &str, min: Option<&str>| {
         let (app, at, min) = (&app, at.to_owned(), min.map(str::to_owned));
         async move { app.data_of(RECORD_THEN, json!({ "at": at, "min": min })).await }
@@ -689,13 +678,7 @@ async fn known_at_gives_each_record_as_it_was_with_its_sources_and_statuses(back
         async move { app.data_of(AS_OF_THEN, json!({ "at": at })).await["totals"].clone() }
     };
     let before = moment().await;
-    write(
-        r#"mutation { createCommitment(input: { slug: "known-dc", title: "A data centre in Nantes", pledger: "france",
-        event: "ai-action-summit-2025", announcedOn: "2025-02-10", amountLow: "1000000.00", amountHigh: "2000000.00",
-        currency: "EUR", kind: INVESTMENT, newSources: [{ slug: "nantes-report", url: "https://example.org/nantes",
-        publisher: "Example", title: "Nantes" }] }) { version } }"#,
-    )
-    .await;
+    write(CREATE_KNOWN_DC).await;
     let created = moment().await;
     write(
         r#"mutation { updateCommitment(slug: "known-dc", expectedVersion: 1, patch: { amountHigh: "3000000.00",
