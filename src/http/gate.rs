@@ -5,7 +5,8 @@
 //! What a document may be, checked before the parser runs (its recursion would otherwise
 //! overflow the stack on a few kilobytes of brackets): at most [`MAX_NESTING`] levels of
 //! `{`, `[` and `(`, outside strings and comments. After the parse: at most
-//! [`MAX_FRAGMENTS`] fragment definitions, and no list value (inline or in the variables)
+//! [`MAX_FRAGMENTS`] fragment definitions, at most `order::MAX_SELECTIONS` selections once
+//! fragments are spread, and no list value (inline or in the variables)
 //! over [`MAX_LIST_ITEMS`] items. The parsed document is handed to the executor, which does
 //! not parse it again.
 
@@ -194,6 +195,15 @@ pub fn prepare(request: &mut async_graphql::Request) -> Result<Operation, Server
         return Err(coded(
             format!("the document defines {} fragments, more than {MAX_FRAGMENTS}", document.fragments.len()),
             code::GRAPHQL_VALIDATION_FAILED,
+        ));
+    }
+    if !super::order::KeyOrder::within_budget(document) {
+        return Err(coded(
+            format!(
+                "the document expands to more than {} selections once its fragments are spread",
+                super::order::MAX_SELECTIONS
+            ),
+            code::QUERY_TOO_COSTLY,
         ));
     }
     let sets = document

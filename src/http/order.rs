@@ -10,6 +10,10 @@ use async_graphql::{
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
+/// Most selections an answer is put in order for, fragments spread (legitimate queries
+/// stay far below; above it the answer keeps the order it has).
+pub const MAX_SELECTIONS: usize = 10_000;
+
 /// The response keys (alias or field name) under one selection, in the query's order, each
 /// with the order of its own sub-selection.
 #[derive(Debug, Default, PartialEq)]
@@ -31,8 +35,19 @@ impl KeyOrder {
         })?;
         let mut order = Self::default();
         let mut path = Vec::new();
-        order.collect(set, document, &mut path);
-        Some(order)
+        let mut budget = MAX_SELECTIONS;
+        order.collect(set, document, &mut path, &mut budget).then_some(order)
+    }
+
+    /// Whether every operation of `document`, fragments spread, stays within
+    /// [`MAX_SELECTIONS`] selections. The gate refuses the others before validation, which
+    /// spreads fragments too (a document of 26 fragments, each spreading the next twice,
+    /// kept a server busy for 200 s).
+    pub fn within_budget(document: &ExecutableDocument) -> bool {
+        document.operations.iter().all(|(_, op)| {
+            let mut budget = MAX_SELECTIONS;
+            Self::default().collect(&op.node.selection_set.node, document, &mut Vec::new(), &mut budget)
+        })
     }
 
     /// The order of the operation `request` runs (its document is parsed once, and kept
@@ -44,9 +59,19 @@ impl KeyOrder {
 
     /// Adds the keys of `set` (fragments spread in place; a fragment already being spread
     /// on this path is skipped, so a cyclic document, which validation refuses, ends).
-    fn collect<'a>(&mut self, set: &'a SelectionSet, document: &'a ExecutableDocument, path: &mut Vec<&'a Name>) {
+    /// False when the selections, fragments spread, exceed `budget`: this runs before
+    /// validation, and fragments that each spread the next twice expand exponentially.
+    fn collect<'a>(
+        &mut self,
+        set: &'a SelectionSet,
+        document: &'a ExecutableDocument,
+        path: &mut Vec<&'a Name>,
+        budget: &mut usize,
+    ) -> bool {
         for item in &set.items {
-            match &item.node {
+            let Some(left) = budget.checked_sub(1) else { return false };
+            *budget = left;
+            let whole = match &item.node {
                 Selection::Field(field) => {
                     let field = &field.node;
                     let key = field.alias.as_ref().map_or(&field.name.node, |alias| &alias.node);
@@ -57,23 +82,30 @@ impl KeyOrder {
                             self.keys.len() - 1
                         }
                     };
-                    self.keys[at].1.collect(&field.selection_set.node, document, path);
+                    self.keys[at].1.collect(&field.selection_set.node, document, path, budget)
                 }
-                Selection::InlineFragment(fragment) => self.collect(&fragment.node.selection_set.node, document, path),
+                Selection::InlineFragment(fragment) => {
+                    self.collect(&fragment.node.selection_set.node, document, path, budget)
+                }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
-                    if path.contains(&name) {
-                        continue;
-                    }
-                    if let Some(fragment) = document.fragments.get(name) {
-                        let FragmentDefinition { selection_set, .. } = &fragment.node;
-                        path.push(name);
-                        self.collect(&selection_set.node, document, path);
-                        path.pop();
+                    match document.fragments.get(name) {
+                        Some(fragment) if !path.contains(&name) => {
+                            let FragmentDefinition { selection_set, .. } = &fragment.node;
+                            path.push(name);
+                            let whole = self.collect(&selection_set.node, document, path, budget);
+                            path.pop();
+                            whole
+                        }
+                        _ => true,
                     }
                 }
+            };
+            if !whole {
+                return false;
             }
         }
+        true
     }
 
     /// Puts every object of `value` (and of its lists) in this order. Keys this order does
@@ -133,5 +165,19 @@ mod tests {
         let query = "{ a { ...F } } fragment F on T { b ...F }";
         assert_eq!(ordered(query, None, json!({ "a": { "__extra": 1, "b": 2 } })), r#"{"a":{"b":2,"__extra":1}}"#);
         assert!(KeyOrder::of(&parse_query("query A { a }").unwrap(), Some("B")).is_none());
+    }
+
+    /// Forty fragments that each spread the next twice would expand to 2^40 selections:
+    /// the walk stops at its budget instead of running for hours.
+    #[test]
+    fn fragments_that_double_at_each_step_stop_at_the_budget() {
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..40 {
+            query.push_str(&format!(" fragment F{i} on Query {{ a: __typename ...F{} ...F{} }}", i + 1, i + 1));
+        }
+        query.push_str(" fragment F40 on Query { __typename }");
+        assert!(KeyOrder::of(&parse_query(&query).unwrap(), None).is_none());
+        // A query within the budget is still put in order.
+        assert!(KeyOrder::of(&parse_query("{ ...F0 } fragment F0 on Query { a b }").unwrap(), None).is_some());
     }
 }

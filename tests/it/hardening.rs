@@ -82,6 +82,15 @@ async fn nested_requests_of_any_kind_are_refused_and_the_server_stays_up(backend
     };
     let (status, body) = app.query(&chain(150, true)).await;
     assert_eq!((status, code(&body)), (400, "QUERY_TOO_DEEP"), "{body}");
+    // Fragments that each spread the next twice (2^25 selections once expanded): refused
+    // before validation, which spread them for 200 s.
+    let mut doubling = String::from("query Q { ...F0 }\n");
+    for i in 0..25 {
+        doubling.push_str(&format!("fragment F{i} on Query {{ a: __typename ...F{} ...F{} }}\n", i + 1, i + 1));
+    }
+    doubling.push_str("fragment F25 on Query { __typename }\n");
+    let (status, body) = app.query(&doubling).await;
+    assert_eq!((status, code(&body)), (400, "QUERY_TOO_COSTLY"), "{body}");
     // Unused fragments are a validation error; too many of them are refused before validation.
     let (status, body) = app.query(&chain(150, false)).await;
     assert_eq!((status, code(&body)), (400, "GRAPHQL_VALIDATION_FAILED"), "{body}");
