@@ -224,11 +224,17 @@ pub fn allocate(parts: &[i128], from_exp: u32, to_exp: u32, conversion: &Convers
     let whole = |d: Decimal| d.to_i128().expect("a converted amount fits in i128");
     let sum: i128 = parts.iter().sum();
     let total = convert_minor(sum, from_exp, to_exp, conversion);
-    let exact: Vec<Decimal> = parts.iter().map(|&p| to_minor(p)).collect();
-    let mut shares: Vec<i128> = exact.iter().map(|x| whole(x.floor())).collect();
+    let mut shares = Vec::with_capacity(parts.len());
+    let mut remainders = Vec::with_capacity(parts.len());
+    for &p in parts {
+        let exact = to_minor(p);
+        let floor = exact.floor();
+        shares.push(whole(floor));
+        remainders.push(exact - floor);
+    }
     let mut order: Vec<usize> = (0..parts.len()).collect();
-    // Largest remainder first; the stable sort keeps the earlier part first on ties.
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).cmp(&(exact[a] - exact[a].floor())));
+    // Largest remainder first; the earlier part first on ties.
+    order.sort_unstable_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
     let mut deficit = total - shares.iter().sum::<i128>();
     // The deficit is below the number of parts; the loops also cover the last-digit
     // rounding of 28-digit arithmetic, in either direction.

@@ -69,7 +69,17 @@ pub(crate) async fn load_rates<C: ConnectionTrait>(
     keys: impl IntoIterator<Item = RateKey>,
 ) -> Result<RateTable, DbErr> {
     // Only the days these keys can read (the whole history is ~200,000 rates).
-    let Some((from, to)) = rate_window(keys) else { return Ok(RateTable::default()) };
+    load_rate_window(conn, currencies, rate_window(keys)).await
+}
+
+/// The published euro rates of `currencies` from the first to the last day of `window`
+/// (none without one).
+pub(crate) async fn load_rate_window<C: ConnectionTrait>(
+    conn: &C,
+    currencies: &[String],
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> Result<RateTable, DbErr> {
+    let Some((from, to)) = window else { return Ok(RateTable::default()) };
     let query = exchange_rate::Entity::find()
         .filter(exchange_rate::Column::Base.eq(EURO))
         .filter(exchange_rate::Column::Quote.is_in(currencies.iter().cloned()))

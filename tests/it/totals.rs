@@ -463,6 +463,43 @@ async fn a_write_shows_exactly_in_the_next_total(backend: Backend) {
     assert_eq!(only_cents["grandTotal"]["low"], "0.30");
 }
 
+/// A cached total brought up to date after a write converts at the rates the write needs,
+/// read again when its rows fall outside the days the answer had read, and a changed rate
+/// shows in the next answer.
+async fn a_total_brought_up_to_date_reads_the_rates_its_new_rows_need(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let rate = |date: &str, rate: &str| RateRecord {
+        date: date.into(),
+        base: "EUR".into(),
+        quote: "USD".into(),
+        rate: rate.into(),
+        sources: vec!["test-source".into()],
+    };
+    // A rate of a day long before the reference data's, written before the answer is kept.
+    import(&app, vec![], vec![rate("2019-03-01", "1.1370")]).await;
+    let in_usd = json!({ "currency": "USD" });
+    let before = totals(&app, in_usd.clone()).await;
+    assert!(before["ratesUsed"].as_array().unwrap().iter().all(|r| r["date"] != "2019-03-01"), "{before}");
+    let updates = app.db.totals_cache_updates();
+
+    // A write logged for the kept answer: €1,000 of that day.
+    let mut old = test_commitment("euros-of-2019", "1000.00", "1000.00", "EUR");
+    old.announced_on = Some("2019-03-01".into());
+    import(&app, vec![old], vec![]).await;
+    let after = totals(&app, in_usd.clone()).await;
+    assert_eq!(app.db.totals_cache_updates(), updates + 1, "the kept answer was brought up to date");
+    assert_eq!(dec(&after["grandTotal"]["low"]) - dec(&before["grandTotal"]["low"]), Decimal::new(113700, 2));
+    assert!(after["ratesUsed"].as_array().unwrap().contains(
+        &json!({ "date": "2019-03-01", "base": "EUR", "quote": "USD", "rate": "1.137", "averageYear": null, "averageOf": null })
+    ), "{after}");
+    assert_eq!(after["excluded"], before["excluded"], "nothing more left out");
+
+    // The rate corrected: the next answer converts at the new one.
+    import(&app, vec![], vec![rate("2019-03-01", "1.2000")]).await;
+    let corrected = totals(&app, in_usd).await;
+    assert_eq!(dec(&corrected["grandTotal"]["low"]) - dec(&before["grandTotal"]["low"]), Decimal::new(120000, 2));
+}
+
 /// The counted rows, without their ids, in a stable order.
 async fn counted_rows(app: &TestApp) -> Vec<String> {
     use sea_orm::{EntityTrait, QueryOrder};
@@ -552,5 +589,6 @@ crate::harness::tests! {
     as_of_before_the_summit_gives_zero,
     grouping_ordering_and_having_follow_the_arguments,
     a_write_shows_exactly_in_the_next_total,
+    a_total_brought_up_to_date_reads_the_rates_its_new_rows_need,
     ]
 }

@@ -192,7 +192,8 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
         classes.entry((b.currency.as_str(), b.rate_key, b.measure)).or_default().push(b);
     }
     let mut conversions: HashMap<(&'static str, RateKey), Result<Conversion, NoRate>> = HashMap::new();
-    let mut groups: BTreeMap<GroupKey, Totals> = BTreeMap::new();
+    // Keyed by the buckets' own keys (no copy per bucket); sorted once at the end.
+    let mut groups: HashMap<&GroupKey, Totals> = HashMap::new();
     let mut grand = Totals::default();
     let mut used: BTreeSet<EuroRate> = BTreeSet::new();
     let mut unconverted: BTreeMap<(&'static str, RateKey), Unconverted> = BTreeMap::new();
@@ -203,7 +204,7 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
         if measure == Measure::Uncounted {
             for b in members {
                 grand.count += b.count;
-                groups.entry(b.key.clone()).or_default().count += b.count;
+                groups.entry(&b.key).or_default().count += b.count;
             }
             continue;
         }
@@ -245,7 +246,7 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
         }
         for (i, b) in members.iter().enumerate() {
             grand.count += b.count;
-            let totals = groups.entry(b.key.clone()).or_default();
+            let totals = groups.entry(&b.key).or_default();
             totals.count += b.count;
             totals.add_share(measure, share_low[i], share_high[i]);
             if counted_money {
@@ -260,13 +261,14 @@ pub fn build(buckets: &[Bucket], to: CurrencyCode, rates: &RateTable) -> Report 
     }
     let sort = |t: &mut Totals| t.by_currency.sort_by_key(|p| p.currency.as_str());
     sort(&mut grand);
-    let groups = groups
+    let mut groups: Vec<Group> = groups
         .into_iter()
         .map(|(key, mut totals)| {
             sort(&mut totals);
-            Group { key, totals }
+            Group { key: key.clone(), totals }
         })
         .collect();
+    groups.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Report {
         currency: to,
         groups,

@@ -2,11 +2,12 @@
 //! write changed instead of summing every counted row again.
 //!
 //! An answer is cached with its data version and its exact *linear sums* (per group,
-//! measure, currency and rate; the rows of families that [vary](super::varying) are
-//! resolved again for each answer). After writes, a cached answer whose question the
-//! change log can serve (no `asOf`, a filter on the counted rows' own columns only) is
-//! updated with the logged rows between its version and the current one, read in the same
-//! database snapshot as that version; any other answer is recomputed.
+//! measure, currency and rate) and the rows of the families that [vary](super::varying),
+//! as resolved for it. After writes, a cached answer whose question the change log can
+//! serve (no `asOf`, a filter on the counted rows' own columns only) is updated with the
+//! logged rows between its version and the current one, read in the same database
+//! snapshot as that version, and only the varying families those writes rebuilt are
+//! resolved again; any other answer is recomputed.
 
 use std::{
     collections::HashMap,
@@ -18,7 +19,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::{Source, TotalsQuery};
+use super::{LoadedRates, Source, TotalsQuery, varying::Resolved};
 use crate::{
     domain::{
         codes::CurrencyCode,
@@ -26,7 +27,10 @@ use crate::{
         fx::RateKey,
         report::{GroupKey, Report},
     },
-    storage::{Db, StorageResult, counting::data_version},
+    storage::{
+        Db, StorageResult,
+        counting::{data_version, families_of},
+    },
 };
 
 /// Most answers a server keeps (all are dropped when it is full).
@@ -63,13 +67,30 @@ impl Sums {
 /// The linear sums of one answer.
 pub(super) type Linear = HashMap<BucketKey, Sums>;
 
+/// What the change log brings up to date: the linear sums and the resolved rows of the
+/// varying families.
+#[derive(Debug)]
+struct Parts {
+    linear: Linear,
+    varying: Vec<Resolved>,
+    /// The rates the answer was converted at: a rate written since would have left a gap
+    /// in the log (every rate write rebuilds all counted rows unlogged), so an answer the
+    /// log brings up to date may convert at them again.
+    rates: Option<LoadedRates>,
+}
+
 #[derive(Debug)]
 struct Entry {
     version: i64,
     /// Kept only for answers the change log can bring up to date.
-    linear: Option<Arc<Linear>>,
+    parts: Option<Arc<Parts>>,
     report: Arc<Report>,
 }
+
+/// Most commitments of varying families rewritten since a cached answer for which only
+/// their families are resolved again (beyond it, every family is: one statement instead
+/// of a long list of ids).
+const REFAMILY_LIMIT: usize = 500;
 
 /// Totals already answered.
 #[derive(Debug, Default)]
@@ -123,7 +144,7 @@ impl Db {
                     cache.hits += 1;
                     return Ok(report);
                 }
-                Some(e) => e.linear.clone().map(|l| (e.version, l)),
+                Some(e) => e.parts.clone().map(|p| (e.version, p)),
                 None => None,
             }
         };
@@ -139,16 +160,30 @@ impl Db {
         .one(&txn)
         .await?
         .unwrap_or(Versions { version: 0, delta_from: 0 });
-        let linear = match cached {
-            Some((from, linear)) if follows && from >= versions.delta_from && from < versions.version => {
-                let mut linear = Linear::clone(&linear);
+        let parts = match cached {
+            Some((from, cached)) if follows && from >= versions.delta_from && from < versions.version => {
+                let mut linear = cached.linear.clone();
                 let source = Source::Log { after: from, upto: versions.version };
                 for (bucket, sums) in self.linear(&txn, query, as_of, source).await? {
                     linear.entry(bucket).or_default().add(sums);
                 }
                 linear.retain(|_, s| *s != Sums::default());
+                // A varying family is resolved again only when a write rebuilt it (its rows
+                // are in the log); the others resolve as they did.
+                let rewritten = self.varying_rewritten(&txn, from, versions.version).await?;
+                let varying = if rewritten.is_empty() {
+                    cached.varying.clone()
+                } else if rewritten.len() <= REFAMILY_LIMIT {
+                    let scope = families_of(&txn, &rewritten).await?;
+                    let mut varying: Vec<Resolved> =
+                        cached.varying.iter().filter(|r| scope.binary_search(&r.row.owner).is_err()).cloned().collect();
+                    varying.extend(self.resolved_varying(&txn, query, as_of, Some(&scope)).await?);
+                    varying
+                } else {
+                    self.resolved_varying(&txn, query, as_of, None).await?
+                };
                 self.totals_cache.lock().expect("the cache lock is never poisoned").updates += 1;
-                linear
+                Parts { linear, varying, rates: cached.rates.clone() }
             }
             _ => {
                 self.totals_cache.lock().expect("the cache lock is never poisoned").misses += 1;
@@ -156,10 +191,13 @@ impl Db {
                 for (bucket, sums) in self.linear(&txn, query, as_of, Source::Table).await? {
                     linear.entry(bucket).or_default().add(sums);
                 }
-                linear
+                let varying = self.resolved_varying(&txn, query, as_of, None).await?;
+                Parts { linear, varying, rates: None }
             }
         };
-        let report = Arc::new(self.report_of(&txn, query, as_of, &linear).await?);
+        let (report, rates) = self.report_of(&txn, query, &parts.linear, &parts.varying, parts.rates.as_ref()).await?;
+        let report = Arc::new(report);
+        let parts = Parts { rates: Some(rates), ..parts };
         txn.commit().await?;
         let mut cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
         let newer = cache.entries.get(&key).is_some_and(|e| e.version >= versions.version);
@@ -167,8 +205,8 @@ impl Db {
             if cache.entries.len() >= CACHE_CAPACITY {
                 cache.entries.clear();
             }
-            let linear = follows.then(|| Arc::new(linear));
-            cache.entries.insert(key, Entry { version: versions.version, linear, report: Arc::clone(&report) });
+            let parts = follows.then(|| Arc::new(parts));
+            cache.entries.insert(key, Entry { version: versions.version, parts, report: Arc::clone(&report) });
         }
         Ok(report)
     }

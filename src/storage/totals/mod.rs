@@ -1,6 +1,8 @@
 //! Totals: one GROUP BY over the counted amounts (integers, no join), converted and added up
 //! by `domain::report`, cached until the next write.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use entity::counted_amount::Column as Ca;
 use sea_orm::{
@@ -16,17 +18,17 @@ pub use self::cache::{SharedCache, TotalsCache};
 use self::{
     cache::{BucketKey, Linear, Sums},
     sql::*,
-    varying::stored_rows_are_linear,
+    varying::{Resolved, stored_rows_are_linear},
 };
 use super::{
     Db, StorageResult,
-    counting::{RETRACTED, load_rates},
+    counting::{RETRACTED, load_rate_window, load_rates},
 };
 pub use crate::domain::totals::{Dimension, Excluded, ExclusionReason, Flagged, TotalsQuery};
 use crate::domain::{
     codes::CurrencyCode,
     counting::{Measure, Rule, flags},
-    fx::{FxPolicy, RateKey},
+    fx::{FxPolicy, RateKey, RateTable, rate_window},
     kinds::CommitmentStatus,
     report::{Bucket, GroupKey, Report, build},
 };
@@ -160,14 +162,17 @@ impl Db {
         rows.iter().map(|row| bucket(row, dims, query)).collect()
     }
 
-    /// The report of linear sums, with the varying families resolved for it.
+    /// The report of linear sums and the rows of the varying families resolved for it,
+    /// with the rates it was converted at: those of `reuse` when they cover its buckets
+    /// (the caller knows that no rate changed since they were read), else read again.
     async fn report_of<C: ConnectionTrait>(
         &self,
         conn: &C,
         query: &TotalsQuery,
-        as_of: Option<AsOf>,
         linear: &Linear,
-    ) -> StorageResult<Report> {
+        varying: &[Resolved],
+        reuse: Option<&LoadedRates>,
+    ) -> StorageResult<(Report, LoadedRates)> {
         let mut buckets: Vec<Bucket> = linear
             .iter()
             .map(|(b, s)| Bucket {
@@ -180,10 +185,10 @@ impl Db {
                 count: s.count,
             })
             .collect();
-        for resolved in self.resolved_varying(conn, query, as_of).await? {
-            let row = resolved.row;
+        for resolved in varying {
+            let row = &resolved.row;
             buckets.push(Bucket {
-                key: resolved.key,
+                key: resolved.key.clone(),
                 measure: row.rule.measure(),
                 currency: row.currency,
                 rate_key: if row.currency == query.currency { RateKey::Identity } else { query.fx.key(row.date) },
@@ -207,8 +212,14 @@ impl Db {
                 currencies.push(b.currency.as_str().to_owned());
             }
         }
-        let rates = load_rates(conn, &currencies, buckets.iter().map(|b| b.rate_key)).await?;
-        Ok(build(&buckets, query.currency, &rates))
+        let window = rate_window(buckets.iter().map(|b| b.rate_key));
+        let rates = match reuse {
+            Some(loaded) if loaded.covers(&currencies, window) => loaded.clone(),
+            _ => {
+                LoadedRates { table: Arc::new(load_rate_window(conn, &currencies, window).await?), currencies, window }
+            }
+        };
+        Ok((build(&buckets, query.currency, &rates.table), rates))
     }
 
     /// The commitments matching the filter that a total leaves out, and why; at most
@@ -343,7 +354,7 @@ impl Db {
             .cond_where(cond.add(col(Ca::Rule).ne(Rule::Unquantified.as_str())).add(stored_rows_are_linear()))
             .limit(limit);
         let mut rows = ContributionRow::find_by_statement(statement(self.conn(), &select)).all(self.conn()).await?;
-        for resolved in self.resolved_varying(self.conn(), query, as_of).await? {
+        for resolved in self.resolved_varying(self.conn(), query, as_of, None).await? {
             if &resolved.key != key {
                 continue;
             }
@@ -360,7 +371,7 @@ impl Db {
     pub async fn varying_rows(&self, query: &TotalsQuery) -> StorageResult<Vec<ContributionRow>> {
         let query = TotalsQuery { group_by: Vec::new(), ..query.clone() };
         let as_of = self.as_of(&query);
-        Ok(self.resolved_varying(self.conn(), &query, as_of).await?.into_iter().map(Into::into).collect())
+        Ok(self.resolved_varying(self.conn(), &query, as_of, None).await?.into_iter().map(Into::into).collect())
     }
 
     /// Every counted row of the commitments `ids` under `query` (unquantified rows
@@ -418,7 +429,10 @@ impl Db {
         for (bucket, sums) in self.linear(&txn, query, as_of, Source::Table).await? {
             linear.entry(bucket).or_default().add(sums);
         }
-        let report = self.report_of(&txn, query, as_of, &linear).await;
+        let report = match self.resolved_varying(&txn, query, as_of, None).await {
+            Ok(varying) => self.report_of(&txn, query, &linear, &varying, None).await.map(|(report, _)| report),
+            Err(e) => Err(e),
+        };
         txn.rollback().await?;
         report
     }
@@ -435,6 +449,26 @@ impl Db {
         }
         let rows = Id::find_by_statement(statement(self.conn(), select)).all(self.conn()).await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}
+
+/// The published rates a report read: the currencies and the days.
+#[derive(Debug, Clone)]
+pub(super) struct LoadedRates {
+    currencies: Vec<String>,
+    window: Option<(NaiveDate, NaiveDate)>,
+    table: Arc<RateTable>,
+}
+
+impl LoadedRates {
+    /// Whether these rates hold every rate of `currencies` over `window`.
+    fn covers(&self, currencies: &[String], window: Option<(NaiveDate, NaiveDate)>) -> bool {
+        let days = match (self.window, window) {
+            (_, None) => true,
+            (Some((from, to)), Some((a, b))) => from <= a && b <= to,
+            (None, Some(_)) => false,
+        };
+        days && currencies.iter().all(|c| self.currencies.contains(c))
     }
 }
 

@@ -4,11 +4,11 @@
 //! carry [`flags::VARIES`]; a total leaves those rows out and resolves each such family
 //! again from the members it counts, with the same rules as a write.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use entity::counted_amount::Column as Ca;
 use sea_orm::{
-    ConnectionTrait,
+    ConnectionTrait, Statement,
     sea_query::{Alias, Condition, Expr, ExprTrait},
 };
 
@@ -28,6 +28,7 @@ pub(super) fn stored_rows_are_linear() -> Condition {
 }
 
 /// A counted row of a varying family, resolved for one total, with its owner's group key.
+#[derive(Debug, Clone)]
 pub(super) struct Resolved {
     pub row: CountedRow,
     pub key: GroupKey,
@@ -35,13 +36,18 @@ pub(super) struct Resolved {
 
 impl Db {
     /// The own and carve-out rows of the varying families, resolved over the members the
-    /// total counts, for the owners its filter selects.
+    /// total counts, for the owners its filter selects; with `scope` (whole families, see
+    /// [`families_of`](crate::storage::counting::families_of)), of those families only.
     pub(super) async fn resolved_varying<C: ConnectionTrait>(
         &self,
         conn: &C,
         query: &TotalsQuery,
         as_of: Option<AsOf>,
+        scope: Option<&[i64]>,
     ) -> StorageResult<Vec<Resolved>> {
+        if scope.is_some_and(<[i64]>::is_empty) {
+            return Ok(Vec::new());
+        }
         // Every counted member of a varying family (whatever the filter selects: a part left
         // out of a group still makes its headline give way), with its group key and whether
         // the filter selects it.
@@ -50,16 +56,18 @@ impl Db {
         for (i, d) in query.group_by.iter().enumerate() {
             select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
         }
+        let mut members = exists_condition(&query.filter, as_of)
+            .add(col(Ca::IsPrimary).eq(1))
+            .add(col(Ca::Flags).bit_and(flags::VARIES).ne(0));
+        if let Some(scope) = scope {
+            members = members.add(col(Ca::CommitmentId).is_in(scope.iter().copied()));
+        }
         select
             .expr_as(
                 Expr::case(owner_condition(query, self.text_index()), Expr::val(1)).finally(Expr::val(0)),
                 Alias::new("selected"),
             )
-            .cond_where(
-                exists_condition(&query.filter, as_of)
-                    .add(col(Ca::IsPrimary).eq(1))
-                    .add(col(Ca::Flags).bit_and(flags::VARIES).ne(0)),
-            );
+            .cond_where(members);
         let rows = conn.query_all_raw(statement(conn, &select)).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -91,5 +99,23 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// The commitments of varying families that the writes after version `after`, up to
+    /// `upto`, rebuilt (rows the change log holds with [`flags::VARIES`], removed or
+    /// added): the families whose resolution a cached answer must make again.
+    pub(super) async fn varying_rewritten<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        after: i64,
+        upto: i64,
+    ) -> StorageResult<HashSet<i64>> {
+        let sql = format!(
+            "SELECT DISTINCT commitment_id AS id FROM counted_changes \
+             WHERE version > {after} AND version <= {upto} AND (flags & {}) <> 0",
+            flags::VARIES
+        );
+        let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+        rows.iter().map(|row| row.try_get::<i64>("", "id").map_err(Into::into)).collect()
     }
 }
