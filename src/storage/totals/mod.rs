@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use entity::counted_amount::Column as Ca;
+use futures_util::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, FromQueryResult, Order, QueryResult,
+    ConnectionTrait, FromQueryResult, Order, QueryResult, StreamTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
@@ -61,11 +62,16 @@ pub(super) enum Source {
 }
 
 /// One GROUP BY row as a bucket.
-fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<(BucketKey, Sums)> {
+fn bucket(
+    row: &QueryResult,
+    query: &TotalsQuery,
+    summing: Summing,
+    backend: sea_orm::DatabaseBackend,
+) -> StorageResult<(BucketKey, Sums)> {
     let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
-    let mut key: GroupKey = Vec::with_capacity(dims);
-    for i in 0..dims {
-        key.push(row.try_get::<Option<String>>("", &format!("d{i}"))?);
+    let mut key: GroupKey = Vec::with_capacity(query.group_by.len());
+    for (i, d) in query.group_by.iter().enumerate() {
+        key.push(read_dimension(row, &format!("d{i}"), *d, backend)?);
     }
     let measure: String = row.try_get("", "measure")?;
     let currency: String = row.try_get("", "currency")?;
@@ -88,8 +94,8 @@ fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<
     let bucket =
         BucketKey { key, measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?, currency, rate_key };
     let sums = Sums {
-        low: joined_sum(row, "low")?,
-        high: joined_sum(row, "high")?,
+        low: summing.read(row, "low")?,
+        high: summing.read(row, "high")?,
         count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
         rows: row.try_get::<Option<i64>>("", "rows")?.unwrap_or(0),
     };
@@ -98,13 +104,28 @@ fn bucket(row: &QueryResult, dims: usize, query: &TotalsQuery) -> StorageResult<
 
 impl Db {
     /// The linear sums of a total (every counted row but those of varying families), from
-    /// the counted rows or, signed, from the change log.
-    async fn linear<C: ConnectionTrait>(
+    /// the counted rows or, signed, from the change log: summed as [`Summing`] says, and on
+    /// SQLite again in two halves when a plain sum leaves the integer range.
+    async fn linear<C: ConnectionTrait + StreamTrait>(
         &self,
         conn: &C,
         query: &TotalsQuery,
         as_of: Option<AsOf>,
         source: Source,
+    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        match self.linear_sums(conn, query, as_of, source, Summing::first(conn)).await {
+            Err(e) if sum_overflowed(&e) => self.linear_sums(conn, query, as_of, source, Summing::Split).await,
+            result => result,
+        }
+    }
+
+    async fn linear_sums<C: ConnectionTrait + StreamTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+        as_of: Option<AsOf>,
+        source: Source,
+        summing: Summing,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
         let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
             Source::Table => (from_counted(as_of, query.known_at), col),
@@ -114,9 +135,9 @@ impl Db {
                 })
             }
         };
-        let dims = query.group_by.len();
+        let backend = ConnectionTrait::get_database_backend(conn);
         for (i, d) in query.group_by.iter().enumerate() {
-            select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
+            select.expr_as(grouped_dimension(*d, as_of, backend), Alias::new(format!("d{i}")));
         }
         let rows = match source {
             Source::Table => Expr::cust("COUNT(*)"),
@@ -134,8 +155,7 @@ impl Db {
                 Alias::new("rows"),
             );
         for (name, column) in [("low", Ca::AmountLow), ("high", Ca::AmountHigh)] {
-            let (high, low) = split_sum(signed(column));
-            select.expr_as(high, Alias::new(format!("{name}_h"))).expr_as(low, Alias::new(format!("{name}_l")));
+            summing.select(&mut select, name, signed(column));
         }
         let rate = rate_key_expr(query);
         if let Some(rate) = &rate {
@@ -158,8 +178,15 @@ impl Db {
         if rate.is_some() {
             select.group_by_col(Alias::new("rk"));
         }
-        let rows = conn.query_all_raw(statement(conn, &select)).await?;
-        rows.iter().map(|row| bucket(row, dims, query)).collect()
+        // Row by row: a grouping by day holds some ten thousand buckets at a million rows,
+        // and each database row costs far more memory than the bucket made of it.
+        let rows = conn.stream_raw(statement(conn, &select)).await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut buckets = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            buckets.push(bucket(&row, query, summing, backend)?);
+        }
+        Ok(buckets)
     }
 
     /// The report of linear sums and the rows of the varying families resolved for it,
@@ -343,11 +370,7 @@ impl Db {
         let as_of = self.as_of(query);
         let mut cond = counted_condition(query, as_of, self.text_index());
         for (d, value) in query.group_by.iter().zip(key) {
-            let expr = dimension_expr(*d, as_of);
-            cond = cond.add(match value {
-                Some(v) => expr.eq(v.clone()),
-                None => expr.is_null(),
-            });
+            cond = cond.add(dimension_is(*d, as_of, value));
         }
         let mut select = contribution_select(as_of, query.known_at);
         select

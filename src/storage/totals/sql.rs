@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use entity::{actor, commitment, counted_amount::Column as Ca, event, status_history};
 use sea_orm::{
-    ConnectionTrait, Order, QueryResult, Statement, StatementBuilder,
+    ConnectionTrait, DatabaseBackend, DbErr, Order, QueryResult, Statement, StatementBuilder,
     sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, WindowStatement},
 };
 
@@ -22,11 +22,12 @@ pub(super) fn col(c: Ca) -> Expr {
     Expr::col((Alias::new("ca"), c))
 }
 
+/// A dimension's value in a counted row: an integer (ids and years) or text. A total
+/// groups by [`grouped_dimension`] and reads the value back with [`read_dimension`].
 pub(super) fn dimension_expr(dimension: Dimension, as_of: Option<AsOf>) -> Expr {
-    let text = |c: Ca| Expr::from(Func::cast_as(col(c), Alias::new("TEXT")));
     match dimension {
-        Dimension::Event => text(Ca::EventId),
-        Dimension::Pledger => text(Ca::PledgerId),
+        Dimension::Event => col(Ca::EventId),
+        Dimension::Pledger => col(Ca::PledgerId),
         Dimension::PledgerKind => col(Ca::PledgerKind),
         Dimension::PledgerCountry => col(Ca::PledgerCountry),
         Dimension::RecipientCountry => col(Ca::RecipientCountry),
@@ -39,8 +40,60 @@ pub(super) fn dimension_expr(dimension: Dimension, as_of: Option<AsOf>) -> Expr 
         // A row counts under its owner's currency: a headline's carve-out of a part in another
         // currency stays in the headline's group, so the remainder is never split off negative.
         Dimension::Currency => col(Ca::OwnerCurrency),
-        Dimension::Year => text(Ca::Year),
+        Dimension::Year => col(Ca::Year),
         Dimension::Month => col(Ca::Month),
+    }
+}
+
+/// Whether a dimension's values are stored as integers.
+fn integer_dimension(dimension: Dimension) -> bool {
+    matches!(dimension, Dimension::Event | Dimension::Pledger | Dimension::Year)
+}
+
+/// A dimension as a total groups by it. PostgreSQL groups ids and years as the integers
+/// they are. SQLite groups them as text: given the bare column, it walks the column's
+/// index to group (a random read per row, and it still sorts), 3.2 s against 1.9 s for a
+/// total by event at a million rows.
+pub(super) fn grouped_dimension(dimension: Dimension, as_of: Option<AsOf>, backend: DatabaseBackend) -> Expr {
+    let expr = dimension_expr(dimension, as_of);
+    if backend == DatabaseBackend::Sqlite && integer_dimension(dimension) {
+        Func::cast_as(expr, Alias::new("TEXT")).into()
+    } else {
+        expr
+    }
+}
+
+/// The value of `dimension` in column `name` of a row made by [`grouped_dimension`], as a
+/// group key's text.
+pub(super) fn read_dimension(
+    row: &QueryResult,
+    name: &str,
+    dimension: Dimension,
+    backend: DatabaseBackend,
+) -> Result<Option<String>, DbErr> {
+    if backend == DatabaseBackend::Sqlite {
+        return row.try_get::<Option<String>>("", name);
+    }
+    match dimension {
+        Dimension::Event | Dimension::Pledger => Ok(row.try_get::<Option<i64>>("", name)?.map(|v| v.to_string())),
+        // An INTEGER column (4 bytes on PostgreSQL).
+        Dimension::Year => Ok(row.try_get::<Option<i32>>("", name)?.map(|v| v.to_string())),
+        _ => row.try_get::<Option<String>>("", name),
+    }
+}
+
+/// The rows whose `dimension` has the group key value `value`.
+pub(super) fn dimension_is(dimension: Dimension, as_of: Option<AsOf>, value: &Option<String>) -> Condition {
+    let expr = dimension_expr(dimension, as_of);
+    let cond = Condition::all();
+    match value {
+        None => cond.add(expr.is_null()),
+        Some(v) if integer_dimension(dimension) => match v.parse::<i64>() {
+            Ok(n) => cond.add(expr.eq(n)),
+            // No stored row has that value.
+            Err(_) => cond.add(Expr::val(1).eq(0)),
+        },
+        Some(v) => cond.add(expr.eq(v.clone())),
     }
 }
 
@@ -292,11 +345,71 @@ pub(super) fn split_sum(e: Expr) -> (Expr, Expr) {
     (high, low)
 }
 
-/// The exact sum of the two halves of [`split_sum`] read from `row` as `{name}_h`, `{name}_l`.
-pub(super) fn joined_sum(row: &QueryResult, name: &str) -> Result<i128, sea_orm::DbErr> {
-    let high = row.try_get::<Option<i64>>("", &format!("{name}_h"))?.unwrap_or(0);
-    let low = row.try_get::<Option<i64>>("", &format!("{name}_l"))?.unwrap_or(0);
-    Ok(i128::from(high) * i128::from(HALF) + i128::from(low))
+/// How a total's statement adds up amounts, exactly whatever their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Summing {
+    /// PostgreSQL: its `SUM` of BIGINTs is an exact NUMERIC, read as text (never overflows).
+    Numeric,
+    /// SQLite: a plain `SUM`, which fails rather than overflow (see [`sum_overflowed`]).
+    Plain,
+    /// The two halves of [`split_sum`]: SQLite's fallback when a plain sum overflowed.
+    Split,
+}
+
+impl Summing {
+    /// The first way to try on `conn`'s database.
+    pub(super) fn first<C: ConnectionTrait>(conn: &C) -> Self {
+        match conn.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => Self::Numeric,
+            _ => Self::Plain,
+        }
+    }
+
+    /// Selects the sum of `e` as `{name}_h` (and `{name}_l` when split).
+    pub(super) fn select(self, select: &mut SelectStatement, name: &str, e: Expr) {
+        match self {
+            Self::Numeric => {
+                select.expr_as(Func::cast_as(Func::sum(e), Alias::new("TEXT")), Alias::new(format!("{name}_h")))
+            }
+            Self::Plain => select.expr_as(sum(e), Alias::new(format!("{name}_h"))),
+            Self::Split => {
+                let (high, low) = split_sum(e);
+                select.expr_as(high, Alias::new(format!("{name}_h"))).expr_as(low, Alias::new(format!("{name}_l")))
+            }
+        };
+    }
+
+    /// The exact sum selected by [`Summing::select`], read from `row`.
+    pub(super) fn read(self, row: &QueryResult, name: &str) -> Result<i128, DbErr> {
+        let high = format!("{name}_h");
+        match self {
+            Self::Numeric => match row.try_get::<Option<String>>("", &high)? {
+                None => Ok(0),
+                Some(text) => text
+                    .parse::<i128>()
+                    .map_err(|_| DbErr::Custom(format!("totals: the sum {text:?} is not a whole number"))),
+            },
+            Self::Plain => Ok(i128::from(row.try_get::<Option<i64>>("", &high)?.unwrap_or(0))),
+            Self::Split => {
+                let h = row.try_get::<Option<i64>>("", &high)?.unwrap_or(0);
+                let l = row.try_get::<Option<i64>>("", &format!("{name}_l"))?.unwrap_or(0);
+                Ok(i128::from(h) * i128::from(HALF) + i128::from(l))
+            }
+        }
+    }
+}
+
+/// Whether a statement failed because SQLite's plain `SUM` left the integer range ("integer
+/// overflow": the statement fails, the transaction goes on).
+pub(super) fn sum_overflowed(error: &crate::storage::StorageError) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let crate::storage::StorageError::Db(
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)),
+    ) = error
+    else {
+        return false;
+    };
+    matches!(e.as_ref(), sqlx::Error::Database(db) if db.message() == "integer overflow")
 }
 
 pub(super) fn statement<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> Statement {

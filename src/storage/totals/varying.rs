@@ -12,7 +12,9 @@ use sea_orm::{
     sea_query::{Alias, Condition, Expr, ExprTrait},
 };
 
-use super::sql::{AsOf, col, dimension_expr, exists_condition, from_counted, owner_condition, statement};
+use super::sql::{
+    AsOf, col, exists_condition, from_counted, grouped_dimension, owner_condition, read_dimension, statement,
+};
 use crate::{
     domain::{
         counting::{CountedRow, Rule, flags},
@@ -54,7 +56,7 @@ impl Db {
         let mut select = from_counted(as_of, query.known_at);
         select.expr_as(col(Ca::CommitmentId), Alias::new("id"));
         for (i, d) in query.group_by.iter().enumerate() {
-            select.expr_as(dimension_expr(*d, as_of), Alias::new(format!("d{i}")));
+            select.expr_as(grouped_dimension(*d, as_of, conn.get_database_backend()), Alias::new(format!("d{i}")));
         }
         let mut members = exists_condition(&query.filter, as_of)
             .add(col(Ca::IsPrimary).eq(1))
@@ -78,8 +80,8 @@ impl Db {
             let selected: i32 = row.try_get("", "selected")?;
             let key = if selected == 1 {
                 let mut key = Vec::with_capacity(query.group_by.len());
-                for i in 0..query.group_by.len() {
-                    key.push(row.try_get::<Option<String>>("", &format!("d{i}"))?);
+                for (i, d) in query.group_by.iter().enumerate() {
+                    key.push(read_dimension(row, &format!("d{i}"), *d, conn.get_database_backend())?);
                 }
                 Some(key)
             } else {
