@@ -23,6 +23,7 @@ mod m20261128_000009_add_french_names;
 mod m20261128_000010_create_claims;
 mod m20261128_000011_create_counted_history;
 mod m20261128_000012_create_record_history;
+mod m20261129_000013_counted_varies_statistics;
 
 /// The record tables whose past states the database keeps (`<table>_history`, with the
 /// columns that name one row).
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_create_claims::Migration),
             Box::new(m20261128_000011_create_counted_history::Migration),
             Box::new(m20261128_000012_create_record_history::Migration),
+            Box::new(m20261129_000013_counted_varies_statistics::Migration),
         ]
     }
 }

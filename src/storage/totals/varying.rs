@@ -24,9 +24,11 @@ use crate::{
     storage::{Db, StorageResult, counting::counted_rows_of},
 };
 
-/// Rows of varying families are not added up as stored.
+/// Rows of varying families are not added up as stored. The bit is written into the SQL
+/// (not bound) so that PostgreSQL's planner matches it with the statistics it keeps on
+/// `flags & 32` (migration 000013), however the statement is planned.
 pub(super) fn stored_rows_are_linear() -> Condition {
-    Condition::all().add(col(Ca::Flags).bit_and(flags::VARIES).eq(0))
+    Condition::all().add(Expr::cust(format!("(\"ca\".\"flags\" & {})", flags::VARIES)).eq(0))
 }
 
 /// A counted row of a varying family, resolved for one total, with its owner's group key.
