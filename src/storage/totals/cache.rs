@@ -88,8 +88,8 @@ struct Entry {
 }
 
 /// Most commitments of varying families rewritten since a cached answer for which only
-/// their families are resolved again (beyond it, every family is: one statement instead
-/// of a long list of ids).
+/// their families are resolved again, and most members (ten times as many) those families
+/// may have; beyond either, every family is (one statement instead of a long list of ids).
 const REFAMILY_LIMIT: usize = 500;
 
 /// Totals already answered.
@@ -171,16 +171,24 @@ impl Db {
                 // A varying family is resolved again only when a write rebuilt it (its rows
                 // are in the log); the others resolve as they did.
                 let rewritten = self.varying_rewritten(&txn, from, versions.version).await?;
-                let varying = if rewritten.is_empty() {
-                    cached.varying.clone()
-                } else if rewritten.len() <= REFAMILY_LIMIT {
-                    let scope = families_of(&txn, &rewritten).await?;
-                    let mut varying: Vec<Resolved> =
-                        cached.varying.iter().filter(|r| scope.binary_search(&r.row.owner).is_err()).cloned().collect();
-                    varying.extend(self.resolved_varying(&txn, query, as_of, Some(&scope)).await?);
-                    varying
-                } else {
-                    self.resolved_varying(&txn, query, as_of, None).await?
+                let scope = match rewritten.len() {
+                    0 => Some(Vec::new()),
+                    n if n <= REFAMILY_LIMIT => Some(families_of(&txn, &rewritten).await?),
+                    _ => None,
+                };
+                let varying = match scope {
+                    Some(scope) if scope.is_empty() => cached.varying.clone(),
+                    Some(scope) if scope.len() <= REFAMILY_LIMIT * 10 => {
+                        let mut varying: Vec<Resolved> = cached
+                            .varying
+                            .iter()
+                            .filter(|r| scope.binary_search(&r.row.owner).is_err())
+                            .cloned()
+                            .collect();
+                        varying.extend(self.resolved_varying(&txn, query, as_of, Some(&scope)).await?);
+                        varying
+                    }
+                    _ => self.resolved_varying(&txn, query, as_of, None).await?,
                 };
                 self.totals_cache.lock().expect("the cache lock is never poisoned").updates += 1;
                 Parts { linear, varying, rates: cached.rates.clone() }

@@ -1,8 +1,6 @@
 //! Totals: one GROUP BY over the counted amounts (integers, no join), converted and added up
 //! by `domain::report`, cached until the next write.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use entity::counted_amount::Column as Ca;
 use futures_util::TryStreamExt;
@@ -12,24 +10,23 @@ use sea_orm::{
 };
 
 mod cache;
+mod rates;
 mod sql;
 mod varying;
 
 pub use self::cache::{SharedCache, TotalsCache};
 use self::{
     cache::{BucketKey, Linear, Sums},
+    rates::LoadedRates,
     sql::*,
     varying::{Resolved, stored_rows_are_linear},
 };
-use super::{
-    Db, StorageResult,
-    counting::{RETRACTED, load_rate_window, load_rates},
-};
+use super::{Db, StorageResult, counting::RETRACTED};
 pub use crate::domain::totals::{Dimension, Excluded, ExclusionReason, Flagged, TotalsQuery};
 use crate::domain::{
     codes::CurrencyCode,
     counting::{Measure, Rule, flags},
-    fx::{FxPolicy, RateKey, RateTable, rate_window},
+    fx::{FxPolicy, RateKey, rate_window},
     kinds::CommitmentStatus,
     report::{Bucket, GroupKey, Report, build},
 };
@@ -240,13 +237,8 @@ impl Db {
             }
         }
         let window = rate_window(buckets.iter().map(|b| b.rate_key));
-        let rates = match reuse {
-            Some(loaded) if loaded.covers(&currencies, window) => loaded.clone(),
-            _ => {
-                LoadedRates { table: Arc::new(load_rate_window(conn, &currencies, window).await?), currencies, window }
-            }
-        };
-        Ok((build(&buckets, query.currency, &rates.table), rates))
+        let rates = LoadedRates::for_buckets(conn, reuse, currencies, window).await?;
+        Ok((build(&buckets, query.currency, rates.table()), rates))
     }
 
     /// The commitments matching the filter that a total leaves out, and why; at most
@@ -475,26 +467,6 @@ impl Db {
     }
 }
 
-/// The published rates a report read: the currencies and the days.
-#[derive(Debug, Clone)]
-pub(super) struct LoadedRates {
-    currencies: Vec<String>,
-    window: Option<(NaiveDate, NaiveDate)>,
-    table: Arc<RateTable>,
-}
-
-impl LoadedRates {
-    /// Whether these rates hold every rate of `currencies` over `window`.
-    fn covers(&self, currencies: &[String], window: Option<(NaiveDate, NaiveDate)>) -> bool {
-        let days = match (self.window, window) {
-            (_, None) => true,
-            (Some((from, to)), Some((a, b))) => from <= a && b <= to,
-            (None, Some(_)) => false,
-        };
-        days && currencies.iter().all(|c| self.currencies.contains(c))
-    }
-}
-
 /// The columns of a [`ContributionRow`], each commitment's rows in stored order.
 fn contribution_select(as_of: Option<AsOf>, known: Option<i64>) -> SelectStatement {
     let mut select = from_counted(as_of, known);
@@ -525,16 +497,5 @@ impl From<varying::Resolved> for ContributionRow {
             currency: row.currency.as_str().to_owned(),
             rate_date: row.date,
         }
-    }
-}
-
-impl Db {
-    /// The published euro rates of these currencies that `keys` can read.
-    pub async fn rate_table(
-        &self,
-        currencies: &[String],
-        keys: impl IntoIterator<Item = crate::domain::fx::RateKey>,
-    ) -> StorageResult<crate::domain::fx::RateTable> {
-        Ok(load_rates(self.conn(), currencies, keys).await?)
     }
 }

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use entity::counted_amount::Column as Ca;
 use sea_orm::{
-    ConnectionTrait, Statement,
-    sea_query::{Alias, Condition, Expr, ExprTrait},
+    ConnectionTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query},
 };
 
 use super::sql::{
@@ -24,11 +24,17 @@ use crate::{
     storage::{Db, StorageResult, counting::counted_rows_of},
 };
 
-/// Rows of varying families are not added up as stored. The bit is written into the SQL
-/// (not bound) so that PostgreSQL's planner matches it with the statistics it keeps on
-/// `flags & 32` (migration 000013), however the statement is planned.
+/// The VARIES bit of a counted row (alias `ca`), as the migrations name it: the bit is
+/// written into the SQL, not bound, so that both databases match it with the partial index
+/// on varying rows (migration 000002) and PostgreSQL with its statistics on the expression
+/// (migration 000013), however the statement is planned.
+fn varies() -> Expr {
+    Expr::cust(format!("(\"ca\".\"flags\" & {})", flags::VARIES))
+}
+
+/// Rows of varying families are not added up as stored.
 pub(super) fn stored_rows_are_linear() -> Condition {
-    Condition::all().add(Expr::cust(format!("(\"ca\".\"flags\" & {})", flags::VARIES)).eq(0))
+    Condition::all().add(varies().eq(0))
 }
 
 /// A counted row of a varying family, resolved for one total, with its owner's group key.
@@ -60,9 +66,7 @@ impl Db {
         for (i, d) in query.group_by.iter().enumerate() {
             select.expr_as(grouped_dimension(*d, as_of, conn.get_database_backend()), Alias::new(format!("d{i}")));
         }
-        let mut members = exists_condition(&query.filter, as_of)
-            .add(col(Ca::IsPrimary).eq(1))
-            .add(col(Ca::Flags).bit_and(flags::VARIES).ne(0));
+        let mut members = exists_condition(&query.filter, as_of).add(col(Ca::IsPrimary).eq(1)).add(varies().ne(0));
         if let Some(scope) = scope {
             members = members.add(col(Ca::CommitmentId).is_in(scope.iter().copied()));
         }
@@ -114,12 +118,16 @@ impl Db {
         after: i64,
         upto: i64,
     ) -> StorageResult<HashSet<i64>> {
-        let sql = format!(
-            "SELECT DISTINCT commitment_id AS id FROM counted_changes \
-             WHERE version > {after} AND version <= {upto} AND (flags & {}) <> 0",
-            flags::VARIES
-        );
-        let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+        let version = Expr::col((Alias::new("ca"), Alias::new("version")));
+        let select = Query::select()
+            .distinct()
+            .expr_as(col(Ca::CommitmentId), Alias::new("id"))
+            .from_as(Alias::new("counted_changes"), Alias::new("ca"))
+            .and_where(version.clone().gt(after))
+            .and_where(version.lte(upto))
+            .and_where(varies().ne(0))
+            .take();
+        let rows = conn.query_all_raw(statement(conn, &select)).await?;
         rows.iter().map(|row| row.try_get::<i64>("", "id").map_err(Into::into)).collect()
     }
 }
