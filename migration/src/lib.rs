@@ -24,6 +24,7 @@ mod m20261128_000010_create_claims;
 mod m20261128_000011_create_counted_history;
 mod m20261128_000012_create_record_history;
 mod m20261129_000013_counted_varies_statistics;
+mod m20261129_000014_history_per_statement;
 
 /// The record tables whose past states the database keeps (`<table>_history`, with the
 /// columns that name one row).
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000011_create_counted_history::Migration),
             Box::new(m20261128_000012_create_record_history::Migration),
             Box::new(m20261129_000013_counted_varies_statistics::Migration),
+            Box::new(m20261129_000014_history_per_statement::Migration),
         ]
     }
 }

@@ -29,7 +29,7 @@ pub const KEPT: &[(&str, &[&str])] = &[
     ("signatures", &["id"]),
 ];
 
-async fn columns(db: &SchemaManagerConnection<'_>, table: &str) -> Result<Vec<String>, DbErr> {
+pub(crate) async fn columns(db: &SchemaManagerConnection<'_>, table: &str) -> Result<Vec<String>, DbErr> {
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
@@ -42,7 +42,7 @@ async fn columns(db: &SchemaManagerConnection<'_>, table: &str) -> Result<Vec<St
     rows.iter().map(|r| r.try_get::<String>("", "name")).collect()
 }
 
-fn quoted(columns: &[String], prefix: &str) -> String {
+pub(crate) fn quoted(columns: &[String], prefix: &str) -> String {
     columns.iter().map(|c| format!("{prefix}\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 

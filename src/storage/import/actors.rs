@@ -1,9 +1,14 @@
 //! Actors, and the fundraising targets that belong to them.
 
+use std::collections::{HashMap, HashSet};
+
 use entity::{actor, fundraising_target};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::context::{Ctx, Ids, minor};
+use super::{
+    context::{Ctx, Ids, minor},
+    new_rows::NEW_ROWS_PER_INSERT,
+};
 use crate::{
     domain::{
         records::{DataSet, ValidActor, ValidTarget},
@@ -23,9 +28,21 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
         .chain(data.signatures.iter().map(|s| s.actor.clone()));
     cx.ids.actors =
         Ids::load::<actor::Entity>(cx.txn, actor::Column::Id, actor::Column::Slug, referenced.collect()).await?;
+    let slugs: Vec<String> = valid.iter().map(|(_, a)| a.slug.clone()).collect();
+    let mut stored: HashMap<String, actor::Model> = HashMap::new();
+    for chunk in slugs.chunks(500) {
+        let found = actor::Entity::find().filter(actor::Column::Slug.is_in(chunk.iter().cloned())).all(cx.txn).await?;
+        stored.extend(found.into_iter().map(|m| (m.slug.clone(), m)));
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut new_rows: Vec<(actor::Model, Vec<i64>)> = Vec::new();
     for (index, a) in valid {
         cx.tick("actors", valid.len());
-        let existing = actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(cx.txn).await?;
+        // A slug seen twice reads what the first wrote.
+        let repeated = !seen.insert(a.slug.as_str());
+        if repeated {
+            insert_new(cx, &mut new_rows).await?;
+        }
         let fresh = actor::Model {
             id: 0,
             slug: a.slug.clone(),
@@ -40,11 +57,35 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             updated_at: cx.now,
         };
         let sources = cx.sources_or_report("actors", *index, &a.slug, &a.sources);
-        let (id, changed) = cx.save(existing, fresh, Linked::Actor, &sources).await?;
+        let existing = if repeated {
+            actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(cx.txn).await?
+        } else {
+            stored.remove(&a.slug)
+        };
+        let Some(old) = existing else {
+            new_rows.push((fresh, sources));
+            if new_rows.len() >= NEW_ROWS_PER_INSERT {
+                insert_new(cx, &mut new_rows).await?;
+            }
+            continue;
+        };
+        let (id, changed) = cx.save(Some(old), fresh, Linked::Actor, &sources).await?;
         if changed {
             cx.touched.actors.push(id);
         }
         cx.ids.actors.map.insert(a.slug.clone(), id);
+    }
+    insert_new(cx, &mut new_rows).await
+}
+
+/// Inserts the new actors waiting, with their sources.
+async fn insert_new(cx: &mut Ctx<'_>, rows: &mut Vec<(actor::Model, Vec<i64>)>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for actor in cx.insert_new(Linked::Actor, std::mem::take(rows), |a| a.slug.clone()).await? {
+        cx.touched.actors.push(actor.id);
+        cx.ids.actors.map.insert(actor.slug, actor.id);
     }
     Ok(())
 }

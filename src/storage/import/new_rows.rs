@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{commitment, source_link, status_history};
-use sea_orm::{ActiveModelTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryTrait, sea_query::Query};
 
 use super::{
     context::{Ctx, Outcome, link_rows},
@@ -50,13 +50,19 @@ impl NewCommitments {
             active.not_set(commitment::Column::Id);
             active
         });
-        let inserted = commitment::Entity::insert_many(models).exec_with_returning(cx.txn).await?;
-        let by_slug: HashMap<&str, i64> = inserted.iter().map(|m| (m.slug.as_str(), m.id)).collect();
+        // Only the ids come back (with the slugs that tell them apart), not whole rows.
+        let mut insert = commitment::Entity::insert_many(models).into_query();
+        insert.returning(Query::returning().columns([commitment::Column::Id, commitment::Column::Slug]));
+        let inserted = cx.txn.query_all(&insert).await?;
+        let mut by_slug: HashMap<String, i64> = HashMap::with_capacity(inserted.len());
+        for row in inserted {
+            by_slug.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
+        }
         let mut links = Vec::new();
         let mut statuses = Vec::new();
         let mut status_sources = Vec::new();
         for row in rows {
-            let id = *by_slug.get(row.model.slug.as_str()).ok_or_else(|| {
+            let id = *by_slug.get(&row.model.slug).ok_or_else(|| {
                 DbErr::Custom(format!("commitment {:?} was not returned by its insert", row.model.slug))
             })?;
             cx.ids.commitments.map.insert(row.model.slug.clone(), id);
@@ -72,16 +78,22 @@ impl NewCommitments {
         let mut sources = status_sources.into_iter();
         for chunk in statuses.chunks(NEW_ROWS_PER_INSERT) {
             let expected: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-            let inserted = status_history::Entity::insert_many(chunk.iter().map(|(_, row)| row.clone()))
-                .exec_with_returning(cx.txn)
-                .await?;
+            let mut insert = status_history::Entity::insert_many(chunk.iter().map(|(_, row)| row.clone())).into_query();
+            insert.returning(
+                Query::returning().columns([status_history::Column::Id, status_history::Column::CommitmentId]),
+            );
+            let inserted = cx.txn.query_all(&insert).await?;
+            let mut returned = Vec::with_capacity(inserted.len());
+            for row in inserted {
+                returned.push((row.try_get_by_index::<i64>(0)?, row.try_get_by_index::<i64>(1)?));
+            }
             // Rows come back in the order of the VALUES list on both databases; checked,
             // since the status sources are matched by position.
-            if inserted.iter().map(|s| s.commitment_id).ne(expected.iter().copied()) {
+            if returned.iter().map(|(_, commitment)| *commitment).ne(expected.iter().copied()) {
                 return Err(DbErr::Custom("status rows came back out of order".into()));
             }
-            for status in inserted {
-                links.extend(link_rows(Linked::Status, status.id, &sources.next().unwrap_or_default()));
+            for (status, _) in returned {
+                links.extend(link_rows(Linked::Status, status, &sources.next().unwrap_or_default()));
             }
         }
         for chunk in links.chunks(NEW_ROWS_PER_INSERT * 4) {
