@@ -14,10 +14,53 @@ use super::{
     codes::CurrencyCode,
     counting::Measure,
     fx::{Conversion, EuroRate, NoRate, RateKey, RateTable, allocate},
+    totals::Dimension,
 };
 
 /// A group's key: one value per grouping dimension (`None`: the value is unknown).
-pub type GroupKey = Vec<Option<String>>;
+pub type GroupKey = Vec<Option<KeyValue>>;
+
+/// What one grouping dimension holds for the rows of a group, typed as stored: ids and
+/// years as the numbers they are (so groups sort 9 before 10), the rest as text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyValue {
+    /// A stored row's id (EVENT, PLEDGER).
+    Id(i64),
+    /// A year (YEAR).
+    Year(i32),
+    /// A stored text value: a country, a sector, a kind, a status, a currency, a month.
+    Text(String),
+}
+
+impl KeyValue {
+    /// The value of `dimension` written as text (how SQLite groups ids and years), typed;
+    /// `None` when a number does not parse (no stored row has such a value).
+    pub fn parse(dimension: Dimension, text: &str) -> Option<Self> {
+        match dimension {
+            Dimension::Event | Dimension::Pledger => text.parse().ok().map(Self::Id),
+            Dimension::Year => text.parse().ok().map(Self::Year),
+            _ => Some(Self::Text(text.to_owned())),
+        }
+    }
+
+    /// The id, for EVENT and PLEDGER.
+    pub fn id(&self) -> Option<i64> {
+        match self {
+            Self::Id(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::Year(year) => write!(f, "{year}"),
+            Self::Text(text) => f.write_str(text),
+        }
+    }
+}
 
 /// Exact sums of counted rows sharing a group, a measure, a currency and a rate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,7 @@ type Sums<'a> = BTreeMap<(GroupKey, Measure, &'a str, u32), (i64, i64, i64)>;
 fn bucketize(rows: &[Row], dims: &[usize], to: &str) -> Vec<Bucket> {
     let mut sums: Sums = BTreeMap::new();
     for (values, measure, currency, d, low, high, count) in rows {
-        let key: GroupKey = dims.iter().map(|&i| Some(values[i].to_string())).collect();
+        let key: GroupKey = dims.iter().map(|&i| Some(KeyValue::Text(values[i].to_string()))).collect();
         let e = sums.entry((key, *measure, *currency, *d)).or_default();
         e.0 += low;
         e.1 += high;
@@ -97,6 +97,31 @@ fn sum_groups(report: &Report) -> Totals {
         t.confirmed.add(g.totals.confirmed.low, g.totals.confirmed.high);
     }
     t
+}
+
+#[test]
+fn group_keys_are_typed_so_ids_and_years_sort_as_numbers() {
+    // SQLite hands ids and years over as text; read back typed, event 9 sorts before 10.
+    let nine = KeyValue::parse(Dimension::Event, "9").unwrap();
+    let ten = KeyValue::parse(Dimension::Event, "10").unwrap();
+    assert_eq!((nine.clone(), ten.clone()), (KeyValue::Id(9), KeyValue::Id(10)));
+    assert!(nine < ten);
+    assert_eq!(KeyValue::parse(Dimension::Year, "2025"), Some(KeyValue::Year(2025)));
+    assert_eq!(KeyValue::parse(Dimension::Pledger, "not-an-id"), None);
+    assert_eq!(KeyValue::parse(Dimension::PledgerCountry, "FR"), Some(KeyValue::Text("FR".into())));
+    assert_eq!((ten.to_string(), ten.id()), ("10".to_owned(), Some(10)));
+    assert_eq!(KeyValue::Text("FR".into()).id(), None);
+    // A report's groups come in key order.
+    let rows: Vec<Row> =
+        vec![([10, 0], Measure::New, "EUR", 9, 100, 100, 1), ([9, 0], Measure::New, "EUR", 9, 200, 200, 1)];
+    let mut buckets = bucketize(&rows, &[0], "EUR");
+    for b in &mut buckets {
+        b.key =
+            b.key.iter().map(|v| v.as_ref().and_then(|v| KeyValue::parse(Dimension::Event, &v.to_string()))).collect();
+    }
+    let report = build(&buckets, cur("EUR"), &rates());
+    let keys: Vec<_> = report.groups.iter().map(|g| g.key.clone()).collect();
+    assert_eq!(keys, vec![vec![Some(KeyValue::Id(9))], vec![Some(KeyValue::Id(10))]]);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::{
     domain::{
         codes::CurrencyCode,
         counting::flags,
-        report::{Group, Pair, Report, Totals},
+        report::{Group, KeyValue, Pair, Report, Totals},
     },
     error::{ApiError, ApiResultExt},
     storage::totals::{Dimension, TotalsQuery},
@@ -136,12 +136,16 @@ impl TotalsAmounts {
 /// One value of a group's key.
 pub struct TotalsKeyPart {
     dimension: Dimension,
-    value: Option<String>,
+    value: Option<KeyValue>,
 }
 
 impl TotalsKeyPart {
     fn id(&self) -> Option<i64> {
-        self.value.as_deref().and_then(|v| v.parse().ok())
+        self.value.as_ref().and_then(KeyValue::id)
+    }
+
+    fn text(&self) -> Option<String> {
+        self.value.as_ref().map(ToString::to_string)
     }
 }
 
@@ -156,7 +160,7 @@ impl TotalsKeyPart {
         Ok(match self.dimension {
             Dimension::Event => self.event(ctx).await?.map(|e| e.0.slug),
             Dimension::Pledger => self.actor(ctx).await?.map(|a| a.0.slug),
-            _ => self.value.clone(),
+            _ => self.text(),
         })
     }
     /// A readable label: the event's or pledger's name, else the value.
@@ -164,7 +168,7 @@ impl TotalsKeyPart {
         Ok(match self.dimension {
             Dimension::Event => self.event(ctx).await?.map(|e| e.0.name),
             Dimension::Pledger => self.actor(ctx).await?.map(|a| a.0.name),
-            _ => self.value.clone(),
+            _ => self.text(),
         })
     }
     /// The event, for EVENT.

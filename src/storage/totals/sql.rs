@@ -12,6 +12,7 @@ pub use crate::domain::totals::{Dimension, TotalsQuery};
 use crate::domain::{
     fx::FxPolicy,
     kinds::{ActorKind, CommitmentKind, CommitmentStatus},
+    report::KeyValue,
 };
 use crate::storage::{
     counting::RETRACTED,
@@ -63,37 +64,37 @@ pub(super) fn grouped_dimension(dimension: Dimension, as_of: Option<AsOf>, backe
     }
 }
 
-/// The value of `dimension` in column `name` of a row made by [`grouped_dimension`], as a
-/// group key's text.
+/// The value of `dimension` in column `name` of a row made by [`grouped_dimension`], typed.
 pub(super) fn read_dimension(
     row: &QueryResult,
     name: &str,
     dimension: Dimension,
     backend: DatabaseBackend,
-) -> Result<Option<String>, DbErr> {
+) -> Result<Option<KeyValue>, DbErr> {
+    let unexpected = |text: &str| DbErr::Custom(format!("totals: unexpected {dimension:?} value {text:?}"));
     if backend == DatabaseBackend::Sqlite {
-        return row.try_get::<Option<String>>("", name);
+        return match row.try_get::<Option<String>>("", name)? {
+            None => Ok(None),
+            Some(text) => KeyValue::parse(dimension, &text).map(Some).ok_or_else(|| unexpected(&text)),
+        };
     }
-    match dimension {
-        Dimension::Event | Dimension::Pledger => Ok(row.try_get::<Option<i64>>("", name)?.map(|v| v.to_string())),
+    Ok(match dimension {
+        Dimension::Event | Dimension::Pledger => row.try_get::<Option<i64>>("", name)?.map(KeyValue::Id),
         // An INTEGER column (4 bytes on PostgreSQL).
-        Dimension::Year => Ok(row.try_get::<Option<i32>>("", name)?.map(|v| v.to_string())),
-        _ => row.try_get::<Option<String>>("", name),
-    }
+        Dimension::Year => row.try_get::<Option<i32>>("", name)?.map(KeyValue::Year),
+        _ => row.try_get::<Option<String>>("", name)?.map(KeyValue::Text),
+    })
 }
 
 /// The rows whose `dimension` has the group key value `value`.
-pub(super) fn dimension_is(dimension: Dimension, as_of: Option<AsOf>, value: &Option<String>) -> Condition {
+pub(super) fn dimension_is(dimension: Dimension, as_of: Option<AsOf>, value: &Option<KeyValue>) -> Condition {
     let expr = dimension_expr(dimension, as_of);
     let cond = Condition::all();
     match value {
         None => cond.add(expr.is_null()),
-        Some(v) if integer_dimension(dimension) => match v.parse::<i64>() {
-            Ok(n) => cond.add(expr.eq(n)),
-            // No stored row has that value.
-            Err(_) => cond.add(Expr::val(1).eq(0)),
-        },
-        Some(v) => cond.add(expr.eq(v.clone())),
+        Some(KeyValue::Id(id)) => cond.add(expr.eq(*id)),
+        Some(KeyValue::Year(year)) => cond.add(expr.eq(*year)),
+        Some(KeyValue::Text(text)) => cond.add(expr.eq(text.clone())),
     }
 }
 
