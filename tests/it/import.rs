@@ -1,7 +1,11 @@
 //! Imports: exact amounts survive the database, bad records are all reported and nothing
 //! is written, re-importing changes nothing.
 
-use pledgewatch::{domain::records::DataSet, reference::reference_data, storage::import::ImportError};
+use pledgewatch::{
+    domain::records::{ActorRecord, DataSet, OverlapRecord},
+    reference::reference_data,
+    storage::import::ImportError,
+};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, row_count, row_counts, scalar, test_commitment, test_source};
@@ -151,6 +155,63 @@ async fn a_parent_cycle_is_refused(backend: Backend) {
     assert!(problems.iter().all(|p| p.error.field == "parent" && p.error.message == "the parents form a cycle"));
 }
 
+/// A record given twice in one import (multi-row inserts write new rows in batches: the
+/// second must find the first, not insert a second row): stored once, as the later one
+/// says, with the later one's sources.
+async fn a_record_given_twice_in_one_import_is_stored_once_as_the_later_says(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut other = test_source();
+    other.slug = "other-source".into();
+    other.url = "https://example.org/b".into();
+    let actor = |name: &str, source: &str| ActorRecord {
+        slug: "twice-fund".into(),
+        name: name.into(),
+        kind: "COMPANY".into(),
+        country: Some("FR".into()),
+        aliases: vec![],
+        sources: vec![source.into()],
+    };
+    let overlap = |amount: &str, note: &str| OverlapRecord {
+        later: "twice-later".into(),
+        earlier: Some("twice-earlier".into()),
+        amount_low: Some(amount.into()),
+        amount_high: Some(amount.into()),
+        currency: "EUR".into(),
+        note: Some(note.into()),
+        sources: vec!["test-source".into()],
+    };
+    let mut later = test_commitment("twice-later", "10", "10", "EUR");
+    later.pledger = "twice-fund".into();
+    let data = DataSet {
+        format: "pledgewatch/1".into(),
+        sources: vec![test_source(), other],
+        actors: vec![actor("Twice Fund", "test-source"), actor("Twice Fund (renamed)", "other-source")],
+        commitments: vec![later, test_commitment("twice-earlier", "5", "5", "EUR")],
+        overlaps: vec![overlap("1", "first"), overlap("2", "second")],
+        ..Default::default()
+    };
+
+    let summary = app.db.import(&data).await.unwrap();
+
+    // Two sources, one actor, two commitments and one overlap inserted; the repeated actor
+    // and overlap are each one update of the row just inserted.
+    assert_eq!((summary.inserted, summary.updated), (6, 2));
+    let actors = "SELECT COUNT(*) AS n FROM actors WHERE slug = 'twice-fund'";
+    assert_eq!(scalar(&app.db, actors).await, 1);
+    let renamed = "SELECT COUNT(*) AS n FROM actors WHERE slug = 'twice-fund' AND name = 'Twice Fund (renamed)'";
+    assert_eq!(scalar(&app.db, renamed).await, 1);
+    let links = "SELECT COUNT(*) AS n FROM source_links l JOIN actors a ON a.id = l.entity_id \
+                 JOIN sources s ON s.id = l.source_id WHERE l.entity_kind = 'actor' AND a.slug = 'twice-fund'";
+    assert_eq!(scalar(&app.db, links).await, 1);
+    assert_eq!(scalar(&app.db, &format!("{links} AND s.slug = 'other-source'")).await, 1);
+    let overlaps = "SELECT COUNT(*) AS n FROM \"overlaps\" o JOIN commitments c ON c.id = o.later_id \
+                    WHERE c.slug = 'twice-later'";
+    assert_eq!(scalar(&app.db, overlaps).await, 1);
+    assert_eq!(scalar(&app.db, &format!("{overlaps} AND o.amount_low = 200 AND o.note = 'second'")).await, 1);
+    let data = app.data("CommitmentBySlug", json!({ "slug": "twice-later" })).await;
+    assert_eq!(data["commitment"]["pledger"]["name"], "Twice Fund (renamed)");
+}
+
 crate::harness::tests! {
     both: [
     amounts_that_a_double_would_round_come_back_exactly,
@@ -158,5 +219,6 @@ crate::harness::tests! {
     importing_the_reference_data_again_changes_nothing,
     the_reference_data_loads_completely_into_an_empty_database,
     a_parent_cycle_is_refused,
+    a_record_given_twice_in_one_import_is_stored_once_as_the_later_says,
     ]
 }
