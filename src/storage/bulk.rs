@@ -28,8 +28,6 @@ pub struct BulkImport<'a> {
     txn: DatabaseTransaction,
     batches: Batches,
     stash: bool,
-    /// Whether the stash has been analyzed since it was last filled.
-    analyzed: bool,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -44,7 +42,7 @@ impl Db {
     pub async fn begin_bulk(&self) -> Result<BulkImport<'_>, StorageError> {
         let txn = self.begin_write().await?;
         super::import::plan_each_statement(&txn).await?;
-        Ok(BulkImport { db: self, txn, batches: Batches::default(), stash: false, analyzed: false })
+        Ok(BulkImport { db: self, txn, batches: Batches::default(), stash: false })
     }
 }
 
@@ -77,7 +75,6 @@ impl BulkImport<'_> {
             self.execute(format!("CREATE INDEX {STASH}_slug ON {STASH} (slug)")).await?;
             self.stash = true;
         }
-        self.analyzed = false;
         for chunk in rows.chunks(STASH_ROWS_PER_INSERT) {
             let mut insert = Query::insert();
             insert.into_table(Alias::new(STASH)).columns([
@@ -102,12 +99,6 @@ impl BulkImport<'_> {
         let mut out: HashMap<String, Vec<(u64, StatusRecord)>> = HashMap::new();
         if !self.stash {
             return Ok(out);
-        }
-        if !self.analyzed {
-            // Autovacuum never sees a temporary table: without statistics PostgreSQL read
-            // the whole stash for each batch's slugs (a quadratic import).
-            self.execute(format!("ANALYZE {STASH}")).await?;
-            self.analyzed = true;
         }
         let backend = self.txn.get_database_backend();
         for chunk in slugs.chunks(500) {

@@ -1,13 +1,13 @@
 //! Actors, and the fundraising targets that belong to them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use entity::{actor, fundraising_target};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::{
     context::{Ctx, Ids, minor},
-    new_rows::NEW_ROWS_PER_INSERT,
+    new_rows::Pending,
 };
 use crate::{
     domain::{
@@ -34,15 +34,16 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
         let found = actor::Entity::find().filter(actor::Column::Slug.is_in(chunk.iter().cloned())).all(cx.txn).await?;
         stored.extend(found.into_iter().map(|m| (m.slug.clone(), m)));
     }
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut new_rows: Vec<(actor::Model, Vec<i64>)> = Vec::new();
+    let mut pending = Pending::new(
+        Linked::Actor,
+        |a: &actor::Model| a.slug.clone(),
+        |cx, a| {
+            cx.touched.actors.push(a.id);
+            cx.ids.actors.map.insert(a.slug.clone(), a.id);
+        },
+    );
     for (index, a) in valid {
         cx.tick("actors", valid.len());
-        // A slug seen twice reads what the first wrote.
-        let repeated = !seen.insert(a.slug.as_str());
-        if repeated {
-            insert_new(cx, &mut new_rows).await?;
-        }
         let fresh = actor::Model {
             id: 0,
             slug: a.slug.clone(),
@@ -57,16 +58,13 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
             updated_at: cx.now,
         };
         let sources = cx.sources_or_report("actors", *index, &a.slug, &a.sources);
-        let existing = if repeated {
+        let existing = if pending.repeats(cx, &fresh).await? {
             actor::Entity::find().filter(actor::Column::Slug.eq(&a.slug)).one(cx.txn).await?
         } else {
             stored.remove(&a.slug)
         };
         let Some(old) = existing else {
-            new_rows.push((fresh, sources));
-            if new_rows.len() >= NEW_ROWS_PER_INSERT {
-                insert_new(cx, &mut new_rows).await?;
-            }
+            pending.push(cx, fresh, sources).await?;
             continue;
         };
         let (id, changed) = cx.save(Some(old), fresh, Linked::Actor, &sources).await?;
@@ -75,19 +73,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, data: &DataSet, valid: &[(usize, Va
         }
         cx.ids.actors.map.insert(a.slug.clone(), id);
     }
-    insert_new(cx, &mut new_rows).await
-}
-
-/// Inserts the new actors waiting, with their sources.
-async fn insert_new(cx: &mut Ctx<'_>, rows: &mut Vec<(actor::Model, Vec<i64>)>) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    for actor in cx.insert_new(Linked::Actor, std::mem::take(rows), |a| a.slug.clone()).await? {
-        cx.touched.actors.push(actor.id);
-        cx.ids.actors.map.insert(actor.slug, actor.id);
-    }
-    Ok(())
+    pending.flush(cx).await
 }
 
 /// Writes fundraising targets, one per actor.

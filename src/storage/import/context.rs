@@ -13,7 +13,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, prelude::DateTimeUtc,
 };
 
-use super::new_rows::NEW_ROWS_PER_INSERT;
 use crate::{
     domain::{FieldError, money::MinorRange, records::Problem},
     storage::{Progress, read::Linked},
@@ -108,54 +107,6 @@ impl<'a> Ctx<'a> {
         }
         self.summary.count(outcome);
         Ok((id, outcome != Outcome::Unchanged))
-    }
-
-    /// Inserts new rows together (a few statements per [`NEW_ROWS_PER_INSERT`] rows
-    /// instead of several per row) with their source links; counts them as inserted and
-    /// returns them as stored. `key` tells the rows apart, so each gets its own sources
-    /// whatever order the database returns them in.
-    pub async fn insert_new<M, K>(
-        &mut self,
-        kind: Linked,
-        rows: Vec<(M, Vec<i64>)>,
-        key: impl Fn(&M) -> K,
-    ) -> Result<Vec<M>, DbErr>
-    where
-        M: Stored + IntoActiveModel<M::Active>,
-        K: std::hash::Hash + Eq,
-    {
-        let mut stored = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(NEW_ROWS_PER_INSERT) {
-            let models = chunk.iter().map(|(model, _)| {
-                let mut active = M::Active::from(model.clone()).reset_all();
-                active.not_set(M::id_column());
-                active
-            });
-            let inserted = M::Entity::insert_many(models).exec_with_returning(self.txn).await?;
-            let mut sources: HashMap<K, &Vec<i64>> = chunk.iter().map(|(m, s)| (key(m), s)).collect();
-            let mut links = Vec::new();
-            for row in &inserted {
-                let wanted = sources.remove(&key(row)).ok_or_else(|| {
-                    DbErr::Custom(format!("a {} row came back from its insert unasked", kind.as_str()))
-                })?;
-                links.extend(link_rows(kind, row.id(), wanted));
-            }
-            if !sources.is_empty() {
-                return Err(DbErr::Custom(format!(
-                    "{} {} rows were not returned by their insert",
-                    sources.len(),
-                    kind.as_str()
-                )));
-            }
-            for links in links.chunks(NEW_ROWS_PER_INSERT * 4) {
-                source_link::Entity::insert_many(links.iter().cloned()).exec_without_returning(self.txn).await?;
-            }
-            for _ in &inserted {
-                self.summary.count(Outcome::Inserted);
-            }
-            stored.extend(inserted);
-        }
-        Ok(stored)
     }
 
     /// Marks a change of what belongs to a stored row (its sources, its status history)

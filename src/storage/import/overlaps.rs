@@ -1,13 +1,13 @@
 //! Overlaps: money a later commitment presents again from an earlier one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use entity::overlap;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
     context::{Ctx, minor},
-    new_rows::NEW_ROWS_PER_INSERT,
+    new_rows::Pending,
 };
 use crate::{
     domain::{FieldError, records::ValidOverlap},
@@ -53,24 +53,13 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidOverlap)]) ->
         }
     }
     let mut stored = stored_overlaps(cx, &rows).await?;
-    let mut seen: HashSet<Key> = HashSet::new();
-    let mut new_rows: Vec<(overlap::Model, Vec<i64>)> = Vec::new();
+    let mut pending = Pending::new(Linked::Overlap, key_of, |cx, o| touch(cx, key_of(o)));
     for (fresh, sources) in rows {
         cx.tick("overlaps", valid.len());
         let key = key_of(&fresh);
-        // A pair seen twice reads what the first wrote.
-        let repeated = !seen.insert(key);
-        if repeated {
-            insert_new(cx, &mut new_rows).await?;
-        }
-        let existing = if repeated { find(cx, key).await? } else { stored.remove(&key) };
+        let existing = if pending.repeats(cx, &fresh).await? { find(cx, key).await? } else { stored.remove(&key) };
         match existing {
-            None => {
-                new_rows.push((fresh, sources));
-                if new_rows.len() >= NEW_ROWS_PER_INSERT {
-                    insert_new(cx, &mut new_rows).await?;
-                }
-            }
+            None => pending.push(cx, fresh, sources).await?,
             Some(old) => {
                 let (_, changed) = cx.save(Some(old), fresh, Linked::Overlap, &sources).await?;
                 if changed {
@@ -79,7 +68,7 @@ pub(super) async fn import(cx: &mut Ctx<'_>, valid: &[(usize, ValidOverlap)]) ->
             }
         }
     }
-    insert_new(cx, &mut new_rows).await
+    pending.flush(cx).await
 }
 
 /// Both commitments' families count again.
@@ -123,15 +112,4 @@ async fn find(cx: &Ctx<'_>, (later_id, earlier_id): Key) -> Result<Option<overla
         .order_by_asc(overlap::Column::Id)
         .one(cx.txn)
         .await
-}
-
-/// Inserts the new overlaps waiting, with their sources.
-async fn insert_new(cx: &mut Ctx<'_>, rows: &mut Vec<(overlap::Model, Vec<i64>)>) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    for o in cx.insert_new(Linked::Overlap, std::mem::take(rows), key_of).await? {
-        touch(cx, key_of(&o));
-    }
-    Ok(())
 }

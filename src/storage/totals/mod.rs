@@ -66,10 +66,7 @@ fn bucket(
     backend: sea_orm::DatabaseBackend,
 ) -> StorageResult<(BucketKey, Sums)> {
     let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
-    let mut key: GroupKey = Vec::with_capacity(query.group_by.len());
-    for (i, d) in query.group_by.iter().enumerate() {
-        key.push(read_dimension(row, &format!("d{i}"), *d, backend)?);
-    }
+    let key = read_key(row, query, backend)?;
     let measure: String = row.try_get("", "measure")?;
     let currency: String = row.try_get("", "currency")?;
     let currency = CurrencyCode::parse("currency", &currency).map_err(|_| bad("currency"))?;
@@ -133,9 +130,7 @@ impl Db {
             }
         };
         let backend = ConnectionTrait::get_database_backend(conn);
-        for (i, d) in query.group_by.iter().enumerate() {
-            select.expr_as(grouped_dimension(*d, as_of, backend), Alias::new(format!("d{i}")));
-        }
+        select_key(&mut select, query, as_of, backend);
         let rows = match source {
             Source::Table => Expr::cust("COUNT(*)"),
             Source::Log { .. } => Expr::col((Alias::new("ca"), Alias::new("sign"))),

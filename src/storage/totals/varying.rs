@@ -12,9 +12,7 @@ use sea_orm::{
     sea_query::{Alias, Condition, Expr, ExprTrait, Query},
 };
 
-use super::sql::{
-    AsOf, col, exists_condition, from_counted, grouped_dimension, owner_condition, read_dimension, statement,
-};
+use super::sql::{AsOf, col, exists_condition, from_counted, owner_condition, read_key, select_key, statement};
 use crate::{
     domain::{
         counting::{CountedRow, Rule, flags},
@@ -63,9 +61,7 @@ impl Db {
         // the filter selects it.
         let mut select = from_counted(as_of, query.known_at);
         select.expr_as(col(Ca::CommitmentId), Alias::new("id"));
-        for (i, d) in query.group_by.iter().enumerate() {
-            select.expr_as(grouped_dimension(*d, as_of, conn.get_database_backend()), Alias::new(format!("d{i}")));
-        }
+        select_key(&mut select, query, as_of, conn.get_database_backend());
         let mut members = exists_condition(&query.filter, as_of).add(col(Ca::IsPrimary).eq(1)).add(varies().ne(0));
         if let Some(scope) = scope {
             members = members.add(col(Ca::CommitmentId).is_in(scope.iter().copied()));
@@ -84,15 +80,7 @@ impl Db {
         for row in &rows {
             let id: i64 = row.try_get("", "id")?;
             let selected: i32 = row.try_get("", "selected")?;
-            let key = if selected == 1 {
-                let mut key = Vec::with_capacity(query.group_by.len());
-                for (i, d) in query.group_by.iter().enumerate() {
-                    key.push(read_dimension(row, &format!("d{i}"), *d, conn.get_database_backend())?);
-                }
-                Some(key)
-            } else {
-                None
-            };
+            let key = if selected == 1 { Some(read_key(row, query, conn.get_database_backend())?) } else { None };
             members.insert(id, key);
         }
         let mut ids: Vec<i64> = members.keys().copied().collect();
