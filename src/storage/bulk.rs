@@ -149,6 +149,7 @@ impl BulkImport<'_> {
         }
         self.txn.commit().await?;
         self.db.published(pending);
+        self.db.settle_after(&summary).await;
         Ok(summary)
     }
 
