@@ -262,6 +262,7 @@ pub struct TotalsReport {
     pub(super) groups: Vec<Group>,
     /// The alternative claims the figures are computed under (none: the recorded ones).
     pub(super) claims: Vec<entity::claim::Model>,
+    pub(super) provenance: TotalsProvenance,
 }
 
 impl TotalsReport {
@@ -280,6 +281,12 @@ impl TotalsReport {
     /// The basis of `low`/`high`.
     async fn basis(&self) -> TotalsBasis {
         self.basis
+    }
+    /// Where the figures come from: computed for this request, updated from an earlier
+    /// report with the rows written since, or the engine's cached report; and the data
+    /// version they are exactly the data of.
+    async fn provenance(&self) -> TotalsProvenance {
+        self.provenance
     }
     /// The date the report answers as of, if any.
     async fn as_of(&self) -> Option<Date> {

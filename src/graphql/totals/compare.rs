@@ -27,6 +27,7 @@ pub struct EventComparison {
     pub(super) report: Arc<Report>,
     /// What `totals.low`/`high`, the ratio and the ranking are of.
     pub(super) basis: TotalsBasis,
+    pub(super) provenance: TotalsProvenance,
 }
 
 #[Object]
@@ -73,6 +74,11 @@ impl EventComparison {
     async fn ratio_to_first(&self) -> Option<TotalRatio> {
         self.ratio.map(|(low, high)| TotalRatio { low: Decimal::exact(low), high: Decimal::exact(high) })
     }
+    /// Where the figures come from: computed for this request or from the engine's cache
+    /// (of its total and its pledgers: COMPUTED if either was), and the data version.
+    async fn provenance(&self) -> TotalsProvenance {
+        self.provenance
+    }
     /// The exchange rates applied to this event.
     async fn rates_used(&self) -> Vec<RateUsed> {
         rates_used(&self.report.rates)
@@ -114,6 +120,9 @@ pub struct Foundation {
     /// `pledged` over `target`: low = pledged low / target high, high = pledged high /
     /// target low (6 decimals; null without a target).
     pub share: Option<TotalRatio>,
+    /// Where `pledged` comes from: computed for this request or from the engine's cache,
+    /// and the data version.
+    pub provenance: TotalsProvenance,
     #[graphql(skip)]
     pub(super) query: Arc<TotalsQuery>,
     #[graphql(skip)]

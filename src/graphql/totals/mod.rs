@@ -127,6 +127,37 @@ pub enum TotalsBasis {
     AsAnnounced,
 }
 
+/// How the engine made a totals answer.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::storage::totals::Served")]
+pub enum TotalsServedBy {
+    /// Summed from the counted rows for this request.
+    Computed,
+    /// The report of an earlier data version, brought up to date for this request with the
+    /// rows written since (exactly what a recomputation gives).
+    Updated,
+    /// The report of this data version made for an earlier request, from the engine's cache.
+    Cached,
+}
+
+/// Where a totals answer's figures come from.
+#[derive(async_graphql::SimpleObject, Clone, Copy, Debug)]
+pub struct TotalsProvenance {
+    /// How the engine made the answer. A whole answer replayed from the response cache
+    /// (HTTP header `x-pledgewatch-cache: hit`) repeats what its first answer said here.
+    pub served_by: TotalsServedBy,
+    /// The data version whose data the figures are exactly (every write increments it; the
+    /// change events give it as `dataVersion`). Null under `claims`: a what-if is the data
+    /// of no version.
+    pub data_version: Option<i64>,
+}
+
+impl TotalsProvenance {
+    fn of(answered: &crate::storage::totals::Answered) -> Self {
+        Self { served_by: answered.served.into(), data_version: Some(answered.version) }
+    }
+}
+
 /// Group ordering.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 #[graphql(remote = "crate::domain::totals::Order")]
@@ -241,9 +272,18 @@ impl TotalsRequest {
 
     /// Runs the request (answered from the cache while the data version stands).
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
-        let report = db.totals(&self.query).await.api()?;
+        let answered = db.totals_answered(&self.query).await.api()?;
+        let provenance = TotalsProvenance::of(&answered);
+        let report = answered.report;
         let groups = self.shape.apply(&report.groups);
-        Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups, claims: Vec::new() })
+        Ok(TotalsReport {
+            report,
+            query: Arc::clone(&self.query),
+            basis: self.basis,
+            groups,
+            claims: Vec::new(),
+            provenance,
+        })
     }
 }
 
@@ -387,15 +427,29 @@ impl TotalsQueryRoot {
                 as_of: as_of.map(|d| d.0),
                 known_at: known,
             };
-            let total = db.totals(&base).await.api()?;
+            let total = db.totals_answered(&base).await.api()?;
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
-            let pledger_report = db.totals(&by_pledger).await.api()?;
+            let pledger_answer = db.totals_answered(&by_pledger).await.api()?;
+            // Of the two reports' versions (each read in its own snapshot), the earlier.
+            let provenance = TotalsProvenance {
+                served_by: total.served.and(pledger_answer.served).into(),
+                data_version: Some(total.version.min(pledger_answer.version)),
+            };
+            let (total, pledger_report) = (total.report, pledger_answer.report);
             let mut pledgers = pledger_report.groups.clone();
             order_by(&mut pledgers, RankBy::High, basis.into(), true);
             let counted = total.grand.of_basis(basis.into());
             let base_pair = *first.get_or_insert(counted);
             let ratio = ratio(counted.low, base_pair.low).zip(ratio(counted.high, base_pair.high));
-            out.push(EventComparison { event: Event(event), ratio, pledgers, query: by_pledger, report: total, basis });
+            out.push(EventComparison {
+                event: Event(event),
+                ratio,
+                pledgers,
+                query: by_pledger,
+                report: total,
+                basis,
+                provenance,
+            });
         }
         Ok(out)
     }
@@ -435,7 +489,9 @@ impl TotalsQueryRoot {
             as_of: None,
             known_at: known,
         });
-        let report = db.totals(&query).await.api()?;
+        let answered = db.totals_answered(&query).await.api()?;
+        let provenance = TotalsProvenance::of(&answered);
+        let report = answered.report;
         let pledged = report.grand.counted();
         let share = target.as_ref().and_then(|t| {
             let low = t.amount_low.map(i128::from)?;
@@ -450,6 +506,7 @@ impl TotalsQueryRoot {
             pledged: TotalsAmounts::of(&report.grand, currency, TotalsBasis::NewMoney),
             share,
             actor: Actor(actor),
+            provenance,
             query,
             report,
         }))

@@ -33,6 +33,38 @@ use crate::{
     },
 };
 
+/// How the engine made a totals report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Summed from the counted rows for this request.
+    Computed,
+    /// The report of an earlier data version, brought up to date with the rows written
+    /// since (the change log), for this request.
+    Updated,
+    /// The report of this data version made for an earlier request, from the engine's cache.
+    Cached,
+}
+
+impl Served {
+    /// How an answer made of two reports was made: computed if either was, else updated if
+    /// either was, else cached.
+    pub fn and(self, other: Served) -> Served {
+        match (self, other) {
+            (Served::Computed, _) | (_, Served::Computed) => Served::Computed,
+            (Served::Updated, _) | (_, Served::Updated) => Served::Updated,
+            _ => Served::Cached,
+        }
+    }
+}
+
+/// A totals report, how it was made, and the data version it is exactly the data of.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub report: Arc<Report>,
+    pub served: Served,
+    pub version: i64,
+}
+
 /// Most answers a server keeps (all are dropped when it is full).
 const CACHE_CAPACITY: usize = 512;
 
@@ -134,6 +166,11 @@ impl Db {
     /// A totals report: from the cache when nothing was written since it was made, brought
     /// up to date from the change log when it can be, else computed.
     pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Arc<Report>> {
+        Ok(self.totals_answered(query).await?.report)
+    }
+
+    /// [`Db::totals`], saying how the report was made and of which data version.
+    pub async fn totals_answered(&self, query: &TotalsQuery) -> StorageResult<Answered> {
         let version = data_version(self.conn()).await?;
         let key = format!("{query:?}");
         let cached = {
@@ -142,7 +179,7 @@ impl Db {
                 Some(e) if e.version == version => {
                     let report = Arc::clone(&e.report);
                     cache.hits += 1;
-                    return Ok(report);
+                    return Ok(Answered { report, served: Served::Cached, version });
                 }
                 Some(e) => e.parts.clone().map(|p| (e.version, p)),
                 None => None,
@@ -160,8 +197,11 @@ impl Db {
         .one(&txn)
         .await?
         .unwrap_or(Versions { version: 0, delta_from: 0 });
-        let parts = match cached {
-            Some((from, cached)) if follows && from >= versions.delta_from && from < versions.version => {
+        // A cached answer of an earlier version that the log reaches back to is updated.
+        let update = cached.filter(|(from, _)| follows && *from >= versions.delta_from && *from < versions.version);
+        let served = if update.is_some() { Served::Updated } else { Served::Computed };
+        let parts = match update {
+            Some((from, cached)) => {
                 let mut linear = cached.linear.clone();
                 let source = Source::Log { after: from, upto: versions.version };
                 for (bucket, sums) in self.linear(&txn, query, as_of, source).await? {
@@ -193,7 +233,7 @@ impl Db {
                 self.totals_cache.lock().expect("the cache lock is never poisoned").updates += 1;
                 Parts { linear, varying, rates: cached.rates.clone() }
             }
-            _ => {
+            None => {
                 self.totals_cache.lock().expect("the cache lock is never poisoned").misses += 1;
                 let mut linear = Linear::new();
                 for (bucket, sums) in self.linear(&txn, query, as_of, Source::Table).await? {
@@ -216,7 +256,7 @@ impl Db {
             let parts = follows.then(|| Arc::new(parts));
             cache.entries.insert(key, Entry { version: versions.version, parts, report: Arc::clone(&report) });
         }
-        Ok(report)
+        Ok(Answered { report, served, version: versions.version })
     }
 
     /// Cache hits and misses (answers computed from the counted rows) so far.

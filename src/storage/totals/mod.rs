@@ -14,7 +14,7 @@ mod rates;
 mod sql;
 mod varying;
 
-pub use self::cache::{SharedCache, TotalsCache};
+pub use self::cache::{Answered, Served, SharedCache, TotalsCache};
 use self::{
     cache::{BucketKey, Linear, Sums},
     rates::LoadedRates,
