@@ -235,6 +235,16 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     assert!(note.as_str().unwrap().contains("18 commitments"), "{note}");
     assert!(note.as_str().unwrap().contains("1 EUR = 1.032 USD"), "the rates used are shown: {note}");
 
+    // The figures say how they were made and of which data version: this first view's were
+    // computed for it (some may be shared between its questions, and so cached).
+    let version = crate::helpers::scalar(&app.db, "SELECT version AS n FROM data_versions WHERE id = 1").await;
+    let provenance = browser.eval("document.getElementById('provenance').textContent").await;
+    let provenance = provenance.as_str().unwrap();
+    assert!(
+        provenance.starts_with(&format!("Figures of data version {version}: computed for this view")),
+        "{provenance}"
+    );
+
     // Events side by side, Choose France 2024 among them.
     let events = browser.eval("[...document.querySelectorAll('#events-chart g')].map(g => g.dataset.key)").await;
     let events: Vec<&str> = events.as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -325,6 +335,20 @@ async fn the_dashboard_shows_the_api_figures_and_its_search_filters_the_table() 
     let heading = browser.eval("document.querySelector('h1').textContent").await;
     assert_eq!(heading, json!("Le Sommet pour l'action sur l'IA en un coup d'œil"));
     assert_eq!(browser.eval("document.getElementById('headline-total').textContent").await, json!("318,2 Md EUR"));
+    // The same view as the first (in euros; the language is not in the request), with
+    // nothing written since: every total comes from the engine's cache. The response cache
+    // keeps a query from its second run on, so a third view is served from it whole.
+    assert_eq!(
+        browser.eval("document.getElementById('provenance').textContent").await,
+        json!(format!("Chiffres de la version {version} des données : tirés du cache des totaux du serveur."))
+    );
+    browser.open(&base).await;
+    assert_eq!(
+        browser.eval("document.getElementById('provenance').textContent").await,
+        json!(format!(
+            "Chiffres de la version {version} des données, servis tels quels par le cache de réponses du serveur."
+        ))
+    );
     // Rates in the page's locale too: "1 EUR = 1,0377 USD", not "1.0377".
     let note = browser.eval("document.getElementById('headline-note').textContent").await;
     assert!(note.as_str().unwrap().contains("(1 EUR = 1,0377 USD)"), "{note}");

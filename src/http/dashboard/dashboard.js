@@ -49,6 +49,10 @@ const I18N = {
     footer: "Drawn from pledgewatch's public GraphQL API:",
     live: "Live: updates as the data changes", liveOff: "Live updates unavailable: reload to refresh",
     updated: (t) => `Updated at ${t}`, error: "Could not load the data:",
+    provenance: (v, how) => `Figures of data version ${v}: ${how}.`,
+    replayed: (v) => `Figures of data version ${v}, served whole from the server's response cache.`,
+    servedCOMPUTED: "computed for this view", servedUPDATED: "brought up to date after the latest changes",
+    servedCACHED: "taken from the server's totals cache", and: " and ",
     bn: "bn", m: "m",
     scenarios: (low, high) => `${low} (low scenario) / ${high} (high scenario)`,
   },
@@ -91,6 +95,10 @@ const I18N = {
     footer: "Construit sur l'API GraphQL publique de pledgewatch :",
     live: "En direct : mis à jour à chaque changement", liveOff: "Mises à jour en direct indisponibles : rechargez la page",
     updated: (t) => `Mis à jour à ${t}`, error: "Impossible de charger les données :",
+    provenance: (v, how) => `Chiffres de la version ${v} des données : ${how}.`,
+    replayed: (v) => `Chiffres de la version ${v} des données, servis tels quels par le cache de réponses du serveur.`,
+    servedCOMPUTED: "calculés pour cette vue", servedUPDATED: "mis à jour après les derniers changements",
+    servedCACHED: "tirés du cache des totaux du serveur", and: " et ",
     bn: "Md", m: "M",
     scenarios: (low, high) => `${low} (hypothèse basse) / ${high} (hypothèse haute)`,
   },
@@ -214,7 +222,8 @@ function day(d) {
 
 // ---------- the API ----------
 
-async function gql(query, variables = {}) {
+/** An answer's data, and whether the server's response cache served it whole ("hit"). */
+async function gqlAnswer(query, variables = {}) {
   const response = await fetch("/graphql", {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
@@ -222,34 +231,37 @@ async function gql(query, variables = {}) {
   });
   const body = await response.json();
   if (body.errors && body.errors.length) throw new Error(body.errors.map((e) => e.message).join("; "));
-  return body.data;
+  return { data: body.data, cache: response.headers.get("x-pledgewatch-cache") };
+}
+async function gql(query, variables = {}) {
+  return (await gqlAnswer(query, variables)).data;
 }
 
 const CONTRIBUTIONS =
   "contributions(first: 500) { rule commitment { slug relation } related { slug title } converted { lowScenario highScenario } }";
 const OVERVIEW = `query Overview($currency: String!, $summit: [String!]) {
   summit: totals(filter: { events: $summit }, currency: $currency) {
-    grandTotal { low high count asAnnounced { low high } represented { low high } } ratesUsed { date quote rate }
+    grandTotal { low high count asAnnounced { low high } represented { low high } } ratesUsed { date quote rate } provenance { servedBy dataVersion }
   }
   series: compareEvents(series: "choose-france", currency: $currency) {
-    event { slug name startDate } totals { low high } excluded { reason detail }
+    event { slug name startDate } totals { low high } excluded { reason detail } provenance { servedBy dataVersion }
   }
   events: totals(groupBy: [EVENT], currency: $currency, orderBy: HIGH_DESC) {
     groups { key { value label event { startDate nameFr } } low high count }
-    excluded { reason detail commitment { event { slug name nameFr } } }
+    excluded { reason detail commitment { event { slug name nameFr } } } provenance { servedBy dataVersion }
   }
   pledgers: totals(filter: { events: $summit }, groupBy: [PLEDGER], currency: $currency, orderBy: LOW_DESC) {
-    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
+    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} } provenance { servedBy dataVersion }
   }
   sectors: totals(filter: { events: $summit }, groupBy: [SECTOR], currency: $currency, orderBy: LOW_DESC) {
-    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} }
+    grandTotal { low high } groups { key { value label } low high lowScenario highScenario ${CONTRIBUTIONS} } provenance { servedBy dataVersion }
   }
   foundation(slug: "${FOUNDATION}") {
     actor { name }
     target { low high currency }
     pledged { low high count }
     share { low high }
-    contributions { commitment { slug title pledger { name } sources { url publisher } } original { low high currency } }
+    contributions { commitment { slug title pledger { name } sources { url publisher } } original { low high currency } } provenance { servedBy dataVersion }
   }
   coalitions(first: 50) {
     nodes { slug name nameFr kind counts { signed declined withdrawn total } reported { low high } timeline { points { date cumulative } undated }
@@ -657,7 +669,9 @@ function fail(error) {
 }
 
 async function loadOverview() {
-  state.data = await gql(OVERVIEW, { currency: state.currency, summit: [SUMMIT] });
+  const answer = await gqlAnswer(OVERVIEW, { currency: state.currency, summit: [SUMMIT] });
+  state.data = answer.data;
+  state.overviewCache = answer.cache;
   drawAll();
 }
 
@@ -678,8 +692,24 @@ function drawAll() {
   drawBreakdown(state.data);
   drawFoundation(state.data);
   drawCoalitions(state.data);
+  drawProvenance(state.data);
   if (state.table) drawTable(state.table);
   document.body.dataset.ready = "true";
+}
+
+/** Says whether the figures were computed for this view or came from one of the server's caches. */
+function drawProvenance(d) {
+  const answers = [d.summit, ...(d.series || []), d.events, d.pledgers, d.sectors, d.foundation].filter(Boolean);
+  const versions = answers.map((a) => a.provenance.dataVersion).filter((v) => v != null);
+  const version = versions.length ? Math.min(...versions) : "?";
+  const node = document.getElementById("provenance");
+  if (state.overviewCache === "hit") {
+    node.textContent = t("replayed", version);
+  } else {
+    const ways = ["COMPUTED", "UPDATED", "CACHED"].filter((w) => answers.some((a) => a.provenance.servedBy === w));
+    node.textContent = t("provenance", version, ways.map((w) => t(`served${w}`)).join(t("and")));
+  }
+  node.dataset.version = String(version);
 }
 
 let refreshTimer = null;
