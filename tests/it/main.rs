@@ -19,6 +19,7 @@ mod postgres;
 mod process;
 mod promises;
 mod properties;
+mod provenance;
 mod quotable;
 mod read_api;
 mod reference_data;
@@ -41,6 +42,7 @@ fn main() {
         parity::trials(),
         promises::trials(),
         properties::trials(),
+        provenance::trials(),
         quotable::trials(),
         read_api::trials(),
         reference_data::trials(),

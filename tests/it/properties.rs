@@ -682,8 +682,8 @@ async fn a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one(b
             // A server that never cached anything.
             let fresh = pledgewatch::storage::Db::connect(&url, &Default::default()).await.expect("opens");
             for q in &queries {
-                let kept = db.totals(q).await.expect("total");
-                let afresh = fresh.totals(q).await.expect("total");
+                let kept = db.totals(q).await.expect("total").report;
+                let afresh = fresh.totals(q).await.expect("total").report;
                 assert_eq!(*kept, *afresh, "{label}: {q:?}");
             }
         }

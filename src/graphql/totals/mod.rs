@@ -28,6 +28,7 @@ mod answer;
 mod compare;
 mod contributions;
 mod notes;
+mod provenance;
 mod whatif;
 
 use super::known_version;
@@ -35,6 +36,7 @@ pub use answer::*;
 pub use compare::*;
 pub use contributions::*;
 pub use notes::*;
+pub use provenance::*;
 
 /// Most groups, excluded commitments or warnings one answer lists.
 const MAX_LISTED: u64 = 500;
@@ -125,37 +127,6 @@ pub enum TotalsBasis {
     NewMoney,
     /// Every commitment as announced, money presented again included.
     AsAnnounced,
-}
-
-/// How the engine made a totals answer.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-#[graphql(remote = "crate::storage::totals::Served")]
-pub enum TotalsServedBy {
-    /// Summed from the counted rows for this request.
-    Computed,
-    /// The report of an earlier data version, brought up to date for this request with the
-    /// rows written since (exactly what a recomputation gives).
-    Updated,
-    /// The report of this data version made for an earlier request, from the engine's cache.
-    Cached,
-}
-
-/// Where a totals answer's figures come from.
-#[derive(async_graphql::SimpleObject, Clone, Copy, Debug)]
-pub struct TotalsProvenance {
-    /// How the engine made the answer. A whole answer replayed from the response cache
-    /// (HTTP header `x-pledgewatch-cache: hit`) repeats what its first answer said here.
-    pub served_by: TotalsServedBy,
-    /// The data version whose data the figures are exactly (every write increments it; the
-    /// change events give it as `dataVersion`). Null under `claims`: a what-if is the data
-    /// of no version.
-    pub data_version: Option<i64>,
-}
-
-impl TotalsProvenance {
-    fn of(answered: &crate::storage::totals::Answered) -> Self {
-        Self { served_by: answered.served.into(), data_version: Some(answered.version) }
-    }
 }
 
 /// Group ordering.
@@ -272,7 +243,7 @@ impl TotalsRequest {
 
     /// Runs the request (answered from the cache while the data version stands).
     pub(crate) async fn run(&self, db: &crate::storage::Db) -> Result<TotalsReport, ApiError> {
-        let answered = db.totals_answered(&self.query).await.api()?;
+        let answered = db.totals(&self.query).await.api()?;
         let provenance = TotalsProvenance::of(&answered);
         let report = answered.report;
         let groups = self.shape.apply(&report.groups);
@@ -427,14 +398,10 @@ impl TotalsQueryRoot {
                 as_of: as_of.map(|d| d.0),
                 known_at: known,
             };
-            let total = db.totals_answered(&base).await.api()?;
+            let total = db.totals(&base).await.api()?;
             let by_pledger = Arc::new(TotalsQuery { group_by: vec![Dimension::Pledger], ..base });
-            let pledger_answer = db.totals_answered(&by_pledger).await.api()?;
-            // Of the two reports' versions (each read in its own snapshot), the earlier.
-            let provenance = TotalsProvenance {
-                served_by: total.served.and(pledger_answer.served).into(),
-                data_version: Some(total.version.min(pledger_answer.version)),
-            };
+            let pledger_answer = db.totals(&by_pledger).await.api()?;
+            let provenance = TotalsProvenance::of_both(&total, &pledger_answer);
             let (total, pledger_report) = (total.report, pledger_answer.report);
             let mut pledgers = pledger_report.groups.clone();
             order_by(&mut pledgers, RankBy::High, basis.into(), true);
@@ -489,7 +456,7 @@ impl TotalsQueryRoot {
             as_of: None,
             known_at: known,
         });
-        let answered = db.totals_answered(&query).await.api()?;
+        let answered = db.totals(&query).await.api()?;
         let provenance = TotalsProvenance::of(&answered);
         let report = answered.report;
         let pledged = report.grand.counted();

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{TotalsProvenance, TotalsReport, TotalsRequest, TotalsServedBy};
+use super::{TotalsProvenance, TotalsReport, TotalsRequest};
 use crate::{
     domain::FieldError,
     error::{ApiError, ApiResultExt},
@@ -46,7 +46,7 @@ impl TotalsRequest {
         }
         let report = Arc::new(db.totals_under_claims(&self.query, &claims).await.api()?);
         let groups = self.shape.apply(&report.groups);
-        let provenance = TotalsProvenance { served_by: TotalsServedBy::Computed, data_version: None };
+        let provenance = TotalsProvenance::what_if();
         Ok(TotalsReport { report, query: Arc::clone(&self.query), basis: self.basis, groups, claims, provenance })
     }
 }

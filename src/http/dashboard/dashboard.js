@@ -709,7 +709,6 @@ function drawProvenance(d) {
     const ways = ["COMPUTED", "UPDATED", "CACHED"].filter((w) => answers.some((a) => a.provenance.servedBy === w));
     node.textContent = t("provenance", version, ways.map((w) => t(`served${w}`)).join(t("and")));
   }
-  node.dataset.version = String(version);
 }
 
 let refreshTimer = null;

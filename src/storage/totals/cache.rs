@@ -33,8 +33,8 @@ use crate::{
     },
 };
 
-/// How the engine made a totals report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the engine made a totals report, the least cached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Served {
     /// Summed from the counted rows for this request.
     Computed,
@@ -49,11 +49,7 @@ impl Served {
     /// How an answer made of two reports was made: computed if either was, else updated if
     /// either was, else cached.
     pub fn and(self, other: Served) -> Served {
-        match (self, other) {
-            (Served::Computed, _) | (_, Served::Computed) => Served::Computed,
-            (Served::Updated, _) | (_, Served::Updated) => Served::Updated,
-            _ => Served::Cached,
-        }
+        self.min(other)
     }
 }
 
@@ -164,13 +160,9 @@ fn follows_the_log(query: &TotalsQuery) -> bool {
 
 impl Db {
     /// A totals report: from the cache when nothing was written since it was made, brought
-    /// up to date from the change log when it can be, else computed.
-    pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Arc<Report>> {
-        Ok(self.totals_answered(query).await?.report)
-    }
-
-    /// [`Db::totals`], saying how the report was made and of which data version.
-    pub async fn totals_answered(&self, query: &TotalsQuery) -> StorageResult<Answered> {
+    /// up to date from the change log when it can be, else computed; with which of these
+    /// it was and the data version it is of.
+    pub async fn totals(&self, query: &TotalsQuery) -> StorageResult<Answered> {
         let version = data_version(self.conn()).await?;
         let key = format!("{query:?}");
         let cached = {
