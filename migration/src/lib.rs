@@ -25,6 +25,7 @@ mod m20261128_000011_create_counted_history;
 mod m20261128_000012_create_record_history;
 mod m20261129_000013_counted_varies_statistics;
 mod m20261129_000014_history_per_statement;
+mod m20261129_000015_create_counted_sums;
 
 /// The record tables whose past states the database keeps (`<table>_history`, with the
 /// columns that name one row).
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000012_create_record_history::Migration),
             Box::new(m20261129_000013_counted_varies_statistics::Migration),
             Box::new(m20261129_000014_history_per_statement::Migration),
+            Box::new(m20261129_000015_create_counted_sums::Migration),
         ]
     }
 }

@@ -223,7 +223,7 @@ pub(crate) async fn rebuild_counted<C: ConnectionTrait>(conn: &C) -> Result<(), 
         // instead of using their partial index (0.3 ms), until autovacuum came by.
         conn.execute_unprepared("ANALYZE counted_amounts").await?;
     }
-    Ok(())
+    super::totals::sums::refill(conn).await
 }
 
 /// The counting facts of these commitments, with the rates that compare their amounts
@@ -363,7 +363,8 @@ pub(super) const COUNTED_COLUMNS: &str = "commitment_id, related_id, rule, measu
 
 /// Copies the counted rows of `ids` into the change log with `sign` (−1 before they are
 /// replaced or deleted, +1 once written), under the version this write will commit
-/// (`-1` until [`bump_data_version`] sets it).
+/// (`-1` until [`bump_data_version`] sets it), and adds them to the write-time sums with
+/// the same sign.
 pub(crate) async fn log_counted_rows<C: ConnectionTrait>(conn: &C, ids: &[i64], sign: i32) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
@@ -374,6 +375,8 @@ pub(crate) async fn log_counted_rows<C: ConnectionTrait>(conn: &C, ids: &[i64], 
         id_list(ids)
     );
     conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+    // The write-time sums follow the same rows, with the same sign.
+    super::totals::sums::add_rows_of(conn, ids, sign).await?;
     if sign < 0 { history::close(conn, Some(ids)).await } else { history::open(conn, ids).await }
 }
 
@@ -405,6 +408,7 @@ pub(crate) async fn bump_data_version<C: ConnectionTrait>(conn: &C) -> Result<()
         let prune =
             format!("DELETE FROM counted_changes WHERE version >= 0 AND version <= {}", version - LOGGED_VERSIONS);
         conn.execute_raw(Statement::from_string(backend, prune)).await?;
+        super::totals::sums::drop_empty(conn).await?;
     }
     Ok(())
 }

@@ -292,6 +292,12 @@ impl Db {
         if counting::counted_is_stale(&self.conn).await? {
             self.rebuild_totals().await?;
         }
+        // A database from before the write-time sums gets them now (they change no answer).
+        if !totals::sums::ready(&self.conn).await? {
+            let txn = self.begin_write().await?;
+            totals::sums::refill(&txn).await?;
+            txn.commit().await?;
+        }
         Ok(())
     }
 }

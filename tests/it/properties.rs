@@ -13,6 +13,8 @@
 //! - no group below zero and `low ≤ high` in every grouping and basis;
 //! - a cached total brought up to date from the change log after each write equals the
 //!   same total computed afresh;
+//! - the write-time sums after random writes equal the sums of a full rebuild, and a total
+//!   added up from them equals the same total added up from the counted rows;
 //! - parts dropped by `asOf` leave each package counted once, in full where its parts had
 //!   exceeded it.
 //!
@@ -50,6 +52,7 @@ crate::harness::tests! {
         every_matched_commitment_is_counted_or_excluded_exactly_once,
         dropping_parts_by_as_of_still_counts_each_package_once,
         a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one,
+        totals_from_the_write_time_sums_equal_totals_from_the_counted_rows,
     ]
 }
 
@@ -638,11 +641,48 @@ async fn an_incremental_rebuild_after_random_edits_equals_a_full_rebuild(backend
         }
     }
     let incremental = counted_snapshot(&app).await;
+    let incremental_sums = sums_snapshot(&app).await;
     app.db.rebuild_totals().await.expect("full rebuild");
     let full = counted_snapshot(&app).await;
     let differing: Vec<(&String, &String)> = incremental.iter().zip(&full).filter(|(a, b)| a != b).collect();
     assert_eq!(incremental.len(), full.len(), "the rebuilds have different row counts");
     assert!(differing.is_empty(), "incremental ≠ full: {differing:#?}");
+    // The write-time sums followed every write: they are those of the full rebuild.
+    let full_sums = sums_snapshot(&app).await;
+    assert!(full_sums.len() > 10, "too few sums to compare: {full_sums:?}");
+    assert_eq!(incremental_sums, full_sums, "write-time sums after the edits ≠ after a full rebuild");
+}
+
+/// The rows of the write-time sums that hold counted rows, in key order.
+async fn sums_snapshot(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = app.db.conn();
+    let sql = "SELECT event_id, pledger_country, owner_currency, measure, currency, CAST(rate_date AS TEXT) AS rate_date, \
+               rate_year, n_primary, n_rows, low_h, low_l, high_h, high_l FROM counted_sums WHERE n_rows <> 0 \
+               ORDER BY event_id, pledger_country, owner_currency, measure, currency, rate_date";
+    let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql)).await.expect("sums");
+    rows.iter()
+        .map(|r| {
+            let text = |c: &str| r.try_get::<String>("", c).expect(c);
+            let int = |c: &str| r.try_get::<i64>("", c).expect(c);
+            format!(
+                "{} {} {} {} {} {} {} n={} rows={} low={}:{} high={}:{}",
+                int("event_id"),
+                text("pledger_country"),
+                text("owner_currency"),
+                text("measure"),
+                text("currency"),
+                text("rate_date"),
+                r.try_get::<i32>("", "rate_year").expect("rate_year"),
+                int("n_primary"),
+                int("n_rows"),
+                int("low_h"),
+                int("low_l"),
+                int("high_h"),
+                int("high_l"),
+            )
+        })
+        .collect()
 }
 
 /// The questions a dashboard keeps asking (the change log can serve them: no `asOf`, no
@@ -710,4 +750,96 @@ async fn a_cached_total_brought_up_to_date_after_each_write_equals_a_fresh_one(b
     app.db.rebuild_totals().await.expect("full rebuild");
     check("after a full rebuild".into()).await;
     assert_eq!(app.db.totals_cache_updates(), updates);
+}
+
+/// Questions the write-time sums answer (the default statuses; event, pledger's country
+/// and currency), in several reporting currencies and rate policies.
+fn summed_queries(events: &[String]) -> Vec<pledgewatch::storage::totals::TotalsQuery> {
+    use pledgewatch::{
+        domain::fx::FxPolicy,
+        storage::totals::{Dimension, TotalsQuery},
+    };
+    let eur = CurrencyCode::parse("currency", "EUR").unwrap();
+    let usd = CurrencyCode::parse("currency", "USD").unwrap();
+    let query = |group_by: Vec<Dimension>, currency: CurrencyCode, fx: FxPolicy| TotalsQuery {
+        filter: Default::default(),
+        group_by,
+        currency,
+        fx,
+        as_of: None,
+        known_at: None,
+    };
+    let day = NaiveDate::from_ymd_opt(2025, 2, 10).unwrap();
+    let mut of_events = query(vec![Dimension::Event, Dimension::Currency], eur, FxPolicy::AnnouncementDate);
+    of_events.filter.events = events.to_vec();
+    let mut in_usd = query(vec![Dimension::PledgerCountry], eur, FxPolicy::AnnouncementDate);
+    in_usd.filter.currencies = vec!["USD".into()];
+    in_usd.filter.pledger_countries = vec!["FR".into(), "US".into()];
+    vec![
+        query(vec![], eur, FxPolicy::AnnouncementDate),
+        query(vec![Dimension::Event], eur, FxPolicy::AnnouncementDate),
+        query(vec![Dimension::PledgerCountry, Dimension::Currency], eur, FxPolicy::AnnouncementDate),
+        query(vec![Dimension::Event], usd, FxPolicy::YearlyAverage),
+        query(vec![Dimension::Currency, Dimension::Event], usd, FxPolicy::FixedDate(day)),
+        of_events,
+        in_usd,
+    ]
+}
+
+/// The same question asked of the counted rows: the default statuses named one by one.
+fn of_the_counted_rows(query: &pledgewatch::storage::totals::TotalsQuery) -> pledgewatch::storage::totals::TotalsQuery {
+    use pledgewatch::domain::kinds::CommitmentStatus;
+    let mut twin = query.clone();
+    twin.filter.statuses =
+        CommitmentStatus::ALL.iter().copied().filter(|s| *s != CommitmentStatus::Withdrawn).collect();
+    twin
+}
+
+async fn totals_from_the_write_time_sums_equal_totals_from_the_counted_rows(backend: Backend) {
+    let Some(app) = app_for(backend).await else { return };
+    let mut events = Vec::new();
+    let check = |label: String, events: Vec<String>| {
+        let url = app.url.clone();
+        async move {
+            // A server that never cached anything: every answer is computed.
+            let fresh = pledgewatch::storage::Db::connect(&url, &Default::default()).await.expect("opens");
+            for q in summed_queries(&events) {
+                let before = fresh.totals_from_sums();
+                let summed = fresh.totals(&q).await.expect("total").report;
+                assert_eq!(fresh.totals_from_sums(), before + 1, "{label}: not from the sums: {q:?}");
+                let counted = fresh.totals(&of_the_counted_rows(&q)).await.expect("total").report;
+                assert_eq!(fresh.totals_from_sums(), before + 1, "{label}: the twin came from the sums: {q:?}");
+                assert_eq!(*summed, *counted, "{label}: {q:?}");
+            }
+        }
+    };
+    check("before any write".into(), events.clone()).await;
+    let mut runner = TestRunner::deterministic();
+    let edits = proptest::collection::vec((any::<usize>(), 0_u8..8, 1_i64..3_000), 1..6);
+    for (n, case) in generated(8).iter().enumerate() {
+        let prefix = format!("sums-{n}");
+        events.push(prefix.clone());
+        let mut data = records(case, &prefix, true);
+        app.db.import(&data).await.expect("case imports");
+        check(format!("case {n} imported"), events.clone()).await;
+        for (which, kind, units) in edits.new_tree(&mut runner).expect("edits").current() {
+            let i = which % data.commitments.len();
+            let c = &mut data.commitments[i];
+            match kind {
+                // Another day (another rate bucket) and another currency.
+                6 => c.announced_on = Some(DAYS[(units as usize) % DAYS.len()].into()),
+                7 => c.currency = CURRENCIES[(units as usize) % CURRENCIES.len()].into(),
+                _ => apply_edit(c, kind, units),
+            }
+            let one = DataSet { commitments: vec![data.commitments[i].clone()], ..data.clone() };
+            app.db.import(&one).await.unwrap_or_else(|e| panic!("case {n}: edit {kind} of {i}: {e}"));
+            check(format!("case {n}, edit {kind} of {i}"), events.clone()).await;
+        }
+        // A deletion (of a commitment without parts or overlaps; others are refused).
+        let last = data.commitments.last().expect("a commitment").slug.clone();
+        if app.db.delete_commitment("test", &last, "a test deletion").await.is_ok() {
+            data.commitments.pop();
+            check(format!("case {n}, {last} deleted"), events.clone()).await;
+        }
+    }
 }

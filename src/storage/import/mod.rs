@@ -70,7 +70,7 @@ pub const SETTLE_AFTER_CHANGES: usize = 10_000;
 /// The tables a large import grows that totals, pages and search read (not the history
 /// tables, read only by `knownAt` answers: autovacuum takes them in its own time).
 const SETTLE: &str =
-    "VACUUM (ANALYZE) counted_amounts, commitments, source_links, status_history, actors, \"overlaps\"";
+    "VACUUM (ANALYZE) counted_amounts, counted_sums, commitments, source_links, status_history, actors, \"overlaps\"";
 
 impl Db {
     /// Validates and writes `data` in one transaction; nothing is written when any record

@@ -127,6 +127,8 @@ pub struct TotalsCache {
     hits: u64,
     misses: u64,
     updates: u64,
+    /// Answers added up from the write-time sums.
+    pub(super) from_sums: u64,
 }
 
 /// A shared cache handle.
@@ -255,6 +257,12 @@ impl Db {
     pub fn totals_cache_stats(&self) -> (u64, u64) {
         let cache = self.totals_cache.lock().expect("the cache lock is never poisoned");
         (cache.hits, cache.misses)
+    }
+
+    /// Answers computed from the write-time sums ([`super::sums`]) so far, instead of from
+    /// the counted rows.
+    pub fn totals_from_sums(&self) -> u64 {
+        self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums
     }
 
     /// Cached answers brought up to date from the change log so far.

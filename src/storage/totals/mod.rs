@@ -12,6 +12,7 @@ use sea_orm::{
 mod cache;
 mod rates;
 mod sql;
+pub(crate) mod sums;
 mod varying;
 
 pub use self::cache::{Answered, Served, SharedCache, TotalsCache};
@@ -55,7 +56,12 @@ impl ContributionRow {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Source {
     Table,
-    Log { after: i64, upto: i64 },
+    Log {
+        after: i64,
+        upto: i64,
+    },
+    /// The write-time sums ([`sums`]), for a question they [answer](sums::answer).
+    Sums,
 }
 
 /// One GROUP BY row as a bucket.
@@ -107,7 +113,16 @@ impl Db {
         as_of: Option<AsOf>,
         source: Source,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
-        match self.linear_sums(conn, query, as_of, source, Summing::first(conn)).await {
+        let source = match source {
+            Source::Table if as_of.is_none() && sums::answer(query) => {
+                self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums += 1;
+                Source::Sums
+            }
+            other => other,
+        };
+        // Sums of halves never leave the integer range.
+        let summing = if matches!(source, Source::Sums) { Summing::Split } else { Summing::first(conn) };
+        match self.linear_sums(conn, query, as_of, source, summing).await {
             Err(e) if sum_overflowed(&e) => self.linear_sums(conn, query, as_of, source, Summing::Split).await,
             result => result,
         }
@@ -121,8 +136,11 @@ impl Db {
         source: Source,
         summing: Summing,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        if let Source::Sums = source {
+            return self.linear_from_sums(conn, query).await;
+        }
         let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
-            Source::Table => (from_counted(as_of, query.known_at), col),
+            Source::Table | Source::Sums => (from_counted(as_of, query.known_at), col),
             Source::Log { .. } => {
                 (Query::select().from_as(Alias::new("counted_changes"), Alias::new("ca")).take(), |c| {
                     Expr::col((Alias::new("ca"), Alias::new("sign"))).mul(col(c))
@@ -132,7 +150,7 @@ impl Db {
         let backend = ConnectionTrait::get_database_backend(conn);
         select_key(&mut select, query, as_of, backend);
         let rows = match source {
-            Source::Table => Expr::cust("COUNT(*)"),
+            Source::Table | Source::Sums => Expr::cust("COUNT(*)"),
             Source::Log { .. } => Expr::col((Alias::new("ca"), Alias::new("sign"))),
         };
         select
@@ -141,7 +159,7 @@ impl Db {
             .expr_as(sum(signed(Ca::IsPrimary)), Alias::new("n"))
             .expr_as(
                 match source {
-                    Source::Table => rows,
+                    Source::Table | Source::Sums => rows,
                     Source::Log { .. } => sum(rows),
                 },
                 Alias::new("rows"),
@@ -170,9 +188,48 @@ impl Db {
         if rate.is_some() {
             select.group_by_col(Alias::new("rk"));
         }
-        // Row by row: a grouping by day holds some ten thousand buckets at a million rows,
-        // and each database row costs far more memory than the bucket made of it.
-        let rows = conn.stream_raw(statement(conn, &select)).await?;
+        self.buckets(conn, query, &select, summing).await
+    }
+
+    /// The linear sums of a question the write-time sums answer: the same buckets as from
+    /// the counted rows, added up from their sums.
+    async fn linear_from_sums<C: ConnectionTrait + StreamTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        let backend = ConnectionTrait::get_database_backend(conn);
+        let mut select = sums::from_sums();
+        select_key(&mut select, query, None, backend);
+        select.expr_as(col(Ca::Measure), Alias::new("measure")).expr_as(col(Ca::Currency), Alias::new("currency"));
+        sums::select_sums(&mut select);
+        let rate = rate_key_expr(query);
+        if let Some(rate) = &rate {
+            select.expr_as(rate.clone(), Alias::new("rk"));
+        }
+        select.cond_where(owner_condition(query, self.text_index()));
+        for (i, _) in query.group_by.iter().enumerate() {
+            select.group_by_col(Alias::new(format!("d{i}")));
+        }
+        select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
+        if rate.is_some() {
+            select.group_by_col(Alias::new("rk"));
+        }
+        self.buckets(conn, query, &select, Summing::Split).await
+    }
+
+    /// The buckets of a statement of linear sums, row by row: a grouping by day holds some
+    /// ten thousand buckets at a million rows, and each database row costs far more memory
+    /// than the bucket made of it.
+    async fn buckets<C: ConnectionTrait + StreamTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+        select: &SelectStatement,
+        summing: Summing,
+    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        let backend = ConnectionTrait::get_database_backend(conn);
+        let rows = conn.stream_raw(statement(conn, select)).await?;
         let mut rows = std::pin::pin!(rows);
         let mut buckets = Vec::new();
         while let Some(row) = rows.try_next().await? {

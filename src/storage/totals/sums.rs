@@ -1,0 +1,221 @@
+//! Write-time sums (`counted_sums`, migration 000015): the counted rows a total counts by
+//! default, added up per event, pledger's country and currency (and measure, row currency
+//! and rate day, which conversion needs), inside the transaction that writes them.
+//!
+//! A total that asks nothing else of the rows (no `asOf`, no `knownAt`, the default
+//! statuses, a filter and a grouping on those three dimensions only: the totals dashboards
+//! ask first) adds up these sums, some thousands of rows, instead of the counted rows, a
+//! million. The buckets and their exact sums are the same as the counted rows give, so the
+//! report is the same, converted by the same code.
+//!
+//! The sums follow every change of the counted rows: [`add_rows_of`] runs wherever the
+//! change log copies rows (before a family's rows are deleted, after they are written), and
+//! a full rebuild [`refill`]s them. A claim's what-if runs the same code in its rolled-back
+//! transaction.
+
+use entity::counted_amount::Column as Ca;
+use sea_orm::{
+    ConnectionTrait, DbErr, FromQueryResult, Statement, StatementBuilder,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement},
+};
+
+use super::{
+    sql::{HALF, col, exists_condition},
+    varying::stored_rows_are_linear,
+};
+use crate::domain::{
+    counting::Rule,
+    filters::CommitmentFilter,
+    totals::{Dimension, TotalsQuery},
+};
+
+/// The dimensions the sums keep.
+pub(super) const KEPT: [Dimension; 3] = [Dimension::Event, Dimension::PledgerCountry, Dimension::Currency];
+
+/// The key of a row of sums, and how each counted row's value is written in it (a NULL
+/// becomes `0`, `''` or `0001-01-01`: key columns are NOT NULL, see the migration).
+const KEY: [(&str, &str); 7] = [
+    ("event_id", "COALESCE(ca.event_id, 0)"),
+    ("pledger_country", "COALESCE(ca.pledger_country, '')"),
+    ("owner_currency", "ca.owner_currency"),
+    ("measure", "ca.measure"),
+    ("currency", "ca.currency"),
+    ("rate_date", "COALESCE(ca.rate_date, '0001-01-01')"),
+    ("rate_year", "COALESCE(ca.rate_year, 0)"),
+];
+
+/// The sums of a row, and how each is summed from counted rows.
+fn summed() -> [(&'static str, String); 6] {
+    [
+        ("n_primary", "SUM(ca.is_primary)".to_owned()),
+        ("n_rows", "COUNT(*)".to_owned()),
+        ("low_h", format!("SUM(ca.amount_low / {HALF})")),
+        ("low_l", format!("SUM(ca.amount_low % {HALF})")),
+        ("high_h", format!("SUM(ca.amount_high / {HALF})")),
+        ("high_l", format!("SUM(ca.amount_high % {HALF})")),
+    ]
+}
+
+/// Whether `query` can be added up from the sums: it reads nothing of a counted row but
+/// the kept dimensions, under the default statuses and today's data.
+pub(super) fn answer(query: &TotalsQuery) -> bool {
+    // Every field is named, so that a new filter cannot be forgotten here.
+    let CommitmentFilter {
+        events: _,
+        pledger_countries: _,
+        currencies: _,
+        pledgers,
+        pledger_kinds,
+        beneficiaries,
+        recipient_countries,
+        sectors,
+        kinds,
+        statuses,
+        announced_from,
+        announced_to,
+        amount_min,
+        amount_max,
+        part_of,
+        relations,
+        top_level,
+        text,
+        updated_since,
+        updated_before,
+        known,
+    } = &query.filter;
+    query.as_of.is_none()
+        && query.known_at.is_none()
+        && known.is_none()
+        && pledgers.is_empty()
+        && pledger_kinds.is_empty()
+        && beneficiaries.is_empty()
+        && recipient_countries.is_empty()
+        && sectors.is_empty()
+        && kinds.is_empty()
+        && statuses.is_empty()
+        && announced_from.is_none()
+        && announced_to.is_none()
+        && amount_min.is_none()
+        && amount_max.is_none()
+        && part_of.is_none()
+        && relations.is_empty()
+        && top_level.is_none()
+        && text.as_deref().is_none_or(|t| t.trim().is_empty())
+        && updated_since.is_none()
+        && updated_before.is_none()
+        && query.group_by.iter().all(|d| KEPT.contains(d))
+}
+
+/// The counted rows a total with the default statuses adds up as stored: the rule of
+/// [`super::Db::linear`] for such a total, less its filter.
+fn counted_by_default() -> Condition {
+    exists_condition(&CommitmentFilter::default(), None)
+        .add(col(Ca::Rule).ne(Rule::Unquantified.as_str()))
+        .add(stored_rows_are_linear())
+}
+
+/// Adds `sign` times the counted rows matching `cond` (alias `ca`) to the sums.
+async fn add<C: ConnectionTrait>(conn: &C, cond: Condition, sign: i32) -> Result<(), DbErr> {
+    let mut select = Query::select();
+    select.from_as(entity::counted_amount::Entity, Alias::new("ca"));
+    for (_, expr) in KEY {
+        select.expr(Expr::cust(expr));
+    }
+    for (_, sum) in summed() {
+        select.expr(Expr::cust(format!("{sign} * CAST({sum} AS BIGINT)")));
+    }
+    select.cond_where(counted_by_default().add(cond));
+    select.add_group_by((1..=KEY.len()).map(|i| Expr::cust(i.to_string())));
+    let backend = conn.get_database_backend();
+    let built = StatementBuilder::build(&select, &backend);
+    let keys: Vec<&str> = KEY.iter().map(|(name, _)| *name).collect();
+    let sums: Vec<&str> = summed().iter().map(|(name, _)| *name).collect();
+    let updates: Vec<String> =
+        sums.iter().map(|name| format!("{name} = counted_sums.{name} + excluded.{name}")).collect();
+    let sql = format!(
+        "INSERT INTO counted_sums ({keys}, {sums}) {select} ON CONFLICT ({keys}) DO UPDATE SET {updates}",
+        keys = keys.join(", "),
+        sums = sums.join(", "),
+        select = built.sql,
+        updates = updates.join(", "),
+    );
+    let values = built.values.map(|v| v.0).unwrap_or_default();
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+/// Adds the counted rows of the commitments `ids` to the sums (`sign` 1), or takes them
+/// away (`sign` −1, before they are deleted).
+pub(crate) async fn add_rows_of<C: ConnectionTrait>(conn: &C, ids: &[i64], sign: i32) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids = Expr::cust(format!("ca.commitment_id IN ({})", crate::storage::counting::id_list(ids)));
+    add(conn, Condition::all().add(ids), sign).await
+}
+
+/// Sums every counted row again (after a full rebuild, or once for a database from before
+/// the sums).
+pub(crate) async fn refill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    conn.execute_unprepared("DELETE FROM counted_sums").await?;
+    add(conn, Condition::all(), 1).await?;
+    conn.execute_unprepared("UPDATE data_versions SET sums_ready = 1 WHERE id = 1").await?;
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        conn.execute_unprepared("ANALYZE counted_sums").await?;
+    }
+    Ok(())
+}
+
+/// Drops the rows of sums no counted row is left in (a recomputation would not have them).
+pub(crate) async fn drop_empty<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    conn.execute_unprepared("DELETE FROM counted_sums WHERE n_rows = 0").await?;
+    Ok(())
+}
+
+/// Whether the sums have been filled (a database from before them has not).
+pub(crate) async fn ready<C: ConnectionTrait>(conn: &C) -> Result<bool, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Ready {
+        sums_ready: i32,
+    }
+    let sql = "SELECT sums_ready FROM data_versions WHERE id = 1";
+    let row = Ready::find_by_statement(Statement::from_string(conn.get_database_backend(), sql)).one(conn).await?;
+    Ok(row.is_some_and(|r| r.sums_ready != 0))
+}
+
+/// `FROM` the sums, as alias `ca` with the counted rows' column names and their NULLs, so
+/// that a total's key, filter and rate key read them as they read counted rows.
+pub(super) fn from_sums() -> SelectStatement {
+    let mut rows = Query::select();
+    rows.from(Alias::new("counted_sums"));
+    for (name, _) in KEY {
+        let expr = match name {
+            "event_id" => Expr::cust("NULLIF(event_id, 0)"),
+            "pledger_country" => Expr::cust("NULLIF(pledger_country, '')"),
+            "rate_date" => Expr::cust("NULLIF(rate_date, '0001-01-01')"),
+            "rate_year" => Expr::cust("NULLIF(rate_year, 0)"),
+            _ => Expr::col(Alias::new(name)),
+        };
+        rows.expr_as(expr, Alias::new(name));
+    }
+    for (name, _) in summed() {
+        rows.column(Alias::new(name));
+    }
+    rows.and_where(Expr::col(Alias::new("n_rows")).ne(0));
+    Query::select().from_subquery(rows, Alias::new("ca")).take()
+}
+
+/// Selects the sums of a total over [`from_sums`], named as [`super::Db::linear`] reads
+/// them (the amounts as the two halves of [`super::sql::Summing::Split`]).
+pub(super) fn select_sums(select: &mut SelectStatement) {
+    for (name, column) in [
+        ("n", "n_primary"),
+        ("rows", "n_rows"),
+        ("low_h", "low_h"),
+        ("low_l", "low_l"),
+        ("high_h", "high_h"),
+        ("high_l", "high_l"),
+    ] {
+        select.expr_as(super::sql::sum(Expr::col((Alias::new("ca"), Alias::new(column)))), Alias::new(name));
+    }
+}
