@@ -25,6 +25,7 @@ crate::harness::tests! {
     nested_requests_of_any_kind_are_refused_and_the_server_stays_up,
     a_token_revoked_while_a_socket_is_open_stops_working_at_once,
     concurrent_creates_of_one_key_give_one_row_and_clear_refusals,
+    concurrent_writes_crossing_the_same_sums_all_land_and_keep_them_exact,
     no_accepted_amount_can_make_a_total_fail,
     costly_queries_are_refused_before_they_run_and_a_busy_pool_is_not_an_outage,
     websocket_operations_and_made_up_tokens_are_rate_limited,
@@ -694,4 +695,39 @@ async fn a_request_during_a_postgres_outage_waits_one_acquire_timeout() {
         assert!(waited < Duration::from_millis(4_500), "waited {waited:?}, more than one acquire timeout of 3 s");
     }
     cluster.up();
+}
+
+/// Concurrent updates that each move a commitment between the same two rows of the
+/// write-time sums, in opposite directions (EUR → USD and USD → EUR): every one lands (no
+/// deadlock between the writers' sums), and the sums stay those of a full rebuild.
+async fn concurrent_writes_crossing_the_same_sums_all_land_and_keep_them_exact(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let editor = app.token("desk", Role::Editor).await;
+    let create = r#"mutation C($slug: String!, $currency: String!) { createCommitment(input: { slug: $slug,
+        title: "Crossing test", pledger: "france", event: "ai-action-summit-2025", announcedOn: "2025-02-10",
+        amountLow: "1000000.00", amountHigh: "1000000.00", currency: $currency, kind: INVESTMENT,
+        sources: ["rtl-sommet-ia-2025"] }) { slug } }"#;
+    let update = r#"mutation U($slug: String!, $v: Int!, $currency: String!) { updateCommitment(slug: $slug,
+        expectedVersion: $v, patch: { currency: $currency, sources: ["rtl-sommet-ia-2025"] }) { version } }"#;
+    let currencies = ["EUR", "USD"];
+    let slugs: Vec<String> = (0..12).map(|i| format!("crossing-{i}")).collect();
+    for (i, slug) in slugs.iter().enumerate() {
+        let (_, body) =
+            app.as_token(Some(&editor), create, json!({ "slug": slug, "currency": currencies[i % 2] })).await;
+        assert_eq!(body["data"]["createCommitment"]["slug"], *slug, "{body}");
+    }
+    for round in 0..4 {
+        let results = join_all(slugs.iter().enumerate().map(|(i, slug)| {
+            let to = currencies[(i + round + 1) % 2];
+            app.as_token(Some(&editor), update, json!({ "slug": slug, "v": round + 1, "currency": to }))
+        }))
+        .await;
+        for (status, body) in &results {
+            assert_eq!(*status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "round {round}: every crossing write lands: {body}");
+        }
+    }
+    let written = crate::properties::sums_snapshot(&app).await;
+    app.db.rebuild_totals().await.expect("full rebuild");
+    assert_eq!(written, crate::properties::sums_snapshot(&app).await, "the sums after the crossing writes");
 }

@@ -654,7 +654,7 @@ async fn an_incremental_rebuild_after_random_edits_equals_a_full_rebuild(backend
 }
 
 /// The rows of the write-time sums that hold counted rows, in key order.
-async fn sums_snapshot(app: &TestApp) -> Vec<String> {
+pub(crate) async fn sums_snapshot(app: &TestApp) -> Vec<String> {
     use sea_orm::{ConnectionTrait, Statement};
     let conn = app.db.conn();
     let sql = "SELECT event_id, pledger_country, owner_currency, measure, currency, CAST(rate_date AS TEXT) AS rate_date, \

@@ -116,6 +116,14 @@ fn counted_by_default() -> Condition {
 
 /// Adds `sign` times the counted rows matching `cond` (alias `ca`) to the sums.
 async fn add<C: ConnectionTrait>(conn: &C, cond: Condition, sign: i32) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        // Writers queue here for the data version's row, which each of them updates at its
+        // end anyway, before they lock rows of sums: two writes moving money between the
+        // same two rows in opposite directions would otherwise each hold one and wait for
+        // the other (a deadlock, tested). SQLite's BEGIN IMMEDIATE already queues them.
+        conn.execute_unprepared("SELECT version FROM data_versions WHERE id = 1 FOR UPDATE").await?;
+    }
     let mut select = Query::select();
     select.from_as(entity::counted_amount::Entity, Alias::new("ca"));
     for (_, expr) in KEY {
@@ -126,7 +134,6 @@ async fn add<C: ConnectionTrait>(conn: &C, cond: Condition, sign: i32) -> Result
     }
     select.cond_where(counted_by_default().add(cond));
     select.add_group_by((1..=KEY.len()).map(|i| Expr::cust(i.to_string())));
-    let backend = conn.get_database_backend();
     let built = StatementBuilder::build(&select, &backend);
     let keys: Vec<&str> = KEY.iter().map(|(name, _)| *name).collect();
     let sums: Vec<&str> = summed().iter().map(|(name, _)| *name).collect();
