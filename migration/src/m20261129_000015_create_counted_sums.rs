@@ -3,13 +3,14 @@
 //! such a total adds up some thousand sums instead of a million rows.
 //!
 //! One row per (event, pledger country, owner currency, measure, row currency, rate day,
-//! rate year): key columns are NOT NULL so that a write can add to its row with an
-//! upsert on both databases (SQLite never finds a conflict on a NULL), with `0`, `''`
-//! and `0001-01-01` standing for "none". Amounts are summed in two halves (`/ 2^32` and
-//! `% 2^32`, as the totals engine sums them on overflow), so that no number of rows makes
-//! a sum leave the BIGINT range. The storage fills the table (`data_versions.sums_ready`
-//! says it has), keeps it in step inside every write transaction, and refills it after
-//! every full rebuild of the counted amounts.
+//! rate year) at level 0, and two roll-ups: by event alone at level 1 (pledger country and
+//! owner currency `''`), and over all events at level 2 (event `0`). Key columns are NOT
+//! NULL so that a write can add to its row with an upsert on both databases (SQLite never
+//! finds a conflict on a NULL), with `0`, `''` and `0001-01-01` standing for "none".
+//! Amounts are summed in two halves (`/ 2^32` and `% 2^32`, as the totals engine sums them
+//! on overflow), so that no number of rows makes a sum leave the BIGINT range. The storage
+//! fills the table (`data_versions.sums_ready` says it has), keeps it in step inside every
+//! write transaction, and refills it after every full rebuild of the counted amounts.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -21,8 +22,8 @@ fn name(s: &str) -> Alias {
 }
 
 /// The key of a row of `counted_sums`.
-const KEY: [&str; 7] =
-    ["event_id", "pledger_country", "owner_currency", "measure", "currency", "rate_date", "rate_year"];
+const KEY: [&str; 8] =
+    ["level", "event_id", "pledger_country", "owner_currency", "measure", "currency", "rate_date", "rate_year"];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -30,6 +31,7 @@ impl MigrationTrait for Migration {
         let mut table = Table::create();
         table
             .table(name("counted_sums"))
+            .col(integer(name("level")))
             .col(big_integer(name("event_id")))
             .col(text(name("pledger_country")))
             .col(text(name("owner_currency")))

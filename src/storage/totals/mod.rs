@@ -60,8 +60,8 @@ pub(super) enum Source {
         after: i64,
         upto: i64,
     },
-    /// The write-time sums ([`sums`]), for a question they [answer](sums::answer).
-    Sums,
+    /// The write-time sums ([`sums`]) at the level that [answers](sums::answer) the question.
+    Sums(sums::Level),
 }
 
 /// One GROUP BY row as a bucket.
@@ -114,14 +114,17 @@ impl Db {
         source: Source,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
         let source = match source {
-            Source::Table if as_of.is_none() && sums::answer(query) => {
-                self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums += 1;
-                Source::Sums
-            }
+            Source::Table if as_of.is_none() => match sums::answer(query) {
+                Some(level) => {
+                    self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums += 1;
+                    Source::Sums(level)
+                }
+                None => Source::Table,
+            },
             other => other,
         };
         // Sums of halves never leave the integer range.
-        let summing = if matches!(source, Source::Sums) { Summing::Split } else { Summing::first(conn) };
+        let summing = if matches!(source, Source::Sums(_)) { Summing::Split } else { Summing::first(conn) };
         match self.linear_sums(conn, query, as_of, source, summing).await {
             Err(e) if sum_overflowed(&e) => self.linear_sums(conn, query, as_of, source, Summing::Split).await,
             result => result,
@@ -136,11 +139,11 @@ impl Db {
         source: Source,
         summing: Summing,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
-        if let Source::Sums = source {
-            return self.linear_from_sums(conn, query).await;
+        if let Source::Sums(level) = source {
+            return self.linear_from_sums(conn, query, level).await;
         }
         let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
-            Source::Table | Source::Sums => (from_counted(as_of, query.known_at), col),
+            Source::Table | Source::Sums(_) => (from_counted(as_of, query.known_at), col),
             Source::Log { .. } => {
                 (Query::select().from_as(Alias::new("counted_changes"), Alias::new("ca")).take(), |c| {
                     Expr::col((Alias::new("ca"), Alias::new("sign"))).mul(col(c))
@@ -150,7 +153,7 @@ impl Db {
         let backend = ConnectionTrait::get_database_backend(conn);
         select_key(&mut select, query, as_of, backend);
         let rows = match source {
-            Source::Table | Source::Sums => Expr::cust("COUNT(*)"),
+            Source::Table | Source::Sums(_) => Expr::cust("COUNT(*)"),
             Source::Log { .. } => Expr::col((Alias::new("ca"), Alias::new("sign"))),
         };
         select
@@ -159,7 +162,7 @@ impl Db {
             .expr_as(sum(signed(Ca::IsPrimary)), Alias::new("n"))
             .expr_as(
                 match source {
-                    Source::Table | Source::Sums => rows,
+                    Source::Table | Source::Sums(_) => rows,
                     Source::Log { .. } => sum(rows),
                 },
                 Alias::new("rows"),
@@ -197,9 +200,10 @@ impl Db {
         &self,
         conn: &C,
         query: &TotalsQuery,
+        level: sums::Level,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
         let backend = ConnectionTrait::get_database_backend(conn);
-        let mut select = sums::from_sums();
+        let mut select = sums::from_sums(level);
         select_key(&mut select, query, None, backend);
         select.expr_as(col(Ca::Measure), Alias::new("measure")).expr_as(col(Ca::Currency), Alias::new("currency"));
         sums::select_sums(&mut select);

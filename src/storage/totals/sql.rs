@@ -78,7 +78,17 @@ pub(super) fn select_key(
 
 /// The group key of a row selected with [`select_key`].
 pub(super) fn read_key(row: &QueryResult, query: &TotalsQuery, backend: DatabaseBackend) -> Result<GroupKey, DbErr> {
-    query.group_by.iter().enumerate().map(|(i, d)| read_dimension(row, &format!("d{i}"), *d, backend)).collect()
+    query.group_by.iter().enumerate().map(|(i, d)| read_dimension(row, &key_column(i), *d, backend)).collect()
+}
+
+/// The name of a group key's column `i` (`d{i}`), without formatting it again for every row
+/// of a statement that may return ten thousand.
+fn key_column(i: usize) -> std::borrow::Cow<'static, str> {
+    const NAMES: [&str; 8] = ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"];
+    match NAMES.get(i) {
+        Some(name) => (*name).into(),
+        None => format!("d{i}").into(),
+    }
 }
 
 /// The value of `dimension` in column `name` of a row made by [`grouped_dimension`], typed.
@@ -399,7 +409,12 @@ impl Summing {
 
     /// The exact sum selected by [`Summing::select`], read from `row`.
     pub(super) fn read(self, row: &QueryResult, name: &str) -> Result<i128, DbErr> {
-        let high = format!("{name}_h");
+        // The two names a total reads for every row, without formatting them for each.
+        let (high, low): (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) = match name {
+            "low" => ("low_h".into(), "low_l".into()),
+            "high" => ("high_h".into(), "high_l".into()),
+            _ => (format!("{name}_h").into(), format!("{name}_l").into()),
+        };
         match self {
             Self::Numeric => match row.try_get::<Option<String>>("", &high)? {
                 None => Ok(0),
@@ -410,7 +425,7 @@ impl Summing {
             Self::Plain => Ok(i128::from(row.try_get::<Option<i64>>("", &high)?.unwrap_or(0))),
             Self::Split => {
                 let h = row.try_get::<Option<i64>>("", &high)?.unwrap_or(0);
-                let l = row.try_get::<Option<i64>>("", &format!("{name}_l"))?.unwrap_or(0);
+                let l = row.try_get::<Option<i64>>("", &low)?.unwrap_or(0);
                 Ok(i128::from(h) * i128::from(HALF) + i128::from(l))
             }
         }
