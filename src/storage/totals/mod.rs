@@ -56,12 +56,7 @@ impl ContributionRow {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Source {
     Table,
-    Log {
-        after: i64,
-        upto: i64,
-    },
-    /// The write-time sums ([`sums`]) at the level that [answers](sums::answer) the question.
-    Sums(sums::Level),
+    Log { after: i64, upto: i64 },
 }
 
 /// One GROUP BY row as a bucket.
@@ -113,19 +108,12 @@ impl Db {
         as_of: Option<AsOf>,
         source: Source,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
-        let source = match source {
-            Source::Table if as_of.is_none() => match sums::answer(query) {
-                Some(level) => {
-                    self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums += 1;
-                    Source::Sums(level)
-                }
-                None => Source::Table,
-            },
-            other => other,
-        };
-        // Sums of halves never leave the integer range.
-        let summing = if matches!(source, Source::Sums(_)) { Summing::Split } else { Summing::first(conn) };
-        match self.linear_sums(conn, query, as_of, source, summing).await {
+        // A question the write-time sums hold is added up from them.
+        if let (Source::Table, None, Some(level)) = (source, as_of, sums::answer(query)) {
+            self.totals_cache.lock().expect("the cache lock is never poisoned").from_sums += 1;
+            return self.linear_from_sums(conn, query, level).await;
+        }
+        match self.linear_sums(conn, query, as_of, source, Summing::first(conn)).await {
             Err(e) if sum_overflowed(&e) => self.linear_sums(conn, query, as_of, source, Summing::Split).await,
             result => result,
         }
@@ -139,11 +127,8 @@ impl Db {
         source: Source,
         summing: Summing,
     ) -> StorageResult<Vec<(BucketKey, Sums)>> {
-        if let Source::Sums(level) = source {
-            return self.linear_from_sums(conn, query, level).await;
-        }
         let (mut select, signed): (SelectStatement, fn(Ca) -> Expr) = match source {
-            Source::Table | Source::Sums(_) => (from_counted(as_of, query.known_at), col),
+            Source::Table => (from_counted(as_of, query.known_at), col),
             Source::Log { .. } => {
                 (Query::select().from_as(Alias::new("counted_changes"), Alias::new("ca")).take(), |c| {
                     Expr::col((Alias::new("ca"), Alias::new("sign"))).mul(col(c))
@@ -153,7 +138,7 @@ impl Db {
         let backend = ConnectionTrait::get_database_backend(conn);
         select_key(&mut select, query, as_of, backend);
         let rows = match source {
-            Source::Table | Source::Sums(_) => Expr::cust("COUNT(*)"),
+            Source::Table => Expr::cust("COUNT(*)"),
             Source::Log { .. } => Expr::col((Alias::new("ca"), Alias::new("sign"))),
         };
         select
@@ -162,17 +147,13 @@ impl Db {
             .expr_as(sum(signed(Ca::IsPrimary)), Alias::new("n"))
             .expr_as(
                 match source {
-                    Source::Table | Source::Sums(_) => rows,
+                    Source::Table => rows,
                     Source::Log { .. } => sum(rows),
                 },
                 Alias::new("rows"),
             );
         for (name, column) in [("low", Ca::AmountLow), ("high", Ca::AmountHigh)] {
             summing.select(&mut select, name, signed(column));
-        }
-        let rate = rate_key_expr(query);
-        if let Some(rate) = &rate {
-            select.expr_as(rate.clone(), Alias::new("rk"));
         }
         // An unquantified commitment adds nothing and is listed as excluded instead: it is
         // not counted, so that each matched commitment is counted or excluded, once.
@@ -184,13 +165,7 @@ impl Db {
             cond = cond.add(version.clone().gt(after)).add(version.lte(upto));
         }
         select.cond_where(cond);
-        for (i, _) in query.group_by.iter().enumerate() {
-            select.group_by_col(Alias::new(format!("d{i}")));
-        }
-        select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
-        if rate.is_some() {
-            select.group_by_col(Alias::new("rk"));
-        }
+        by_bucket(&mut select, query);
         self.buckets(conn, query, &select, summing).await
     }
 
@@ -206,19 +181,10 @@ impl Db {
         let mut select = sums::from_sums(level);
         select_key(&mut select, query, None, backend);
         select.expr_as(col(Ca::Measure), Alias::new("measure")).expr_as(col(Ca::Currency), Alias::new("currency"));
+        // Sums of halves never leave the integer range.
         sums::select_sums(&mut select);
-        let rate = rate_key_expr(query);
-        if let Some(rate) = &rate {
-            select.expr_as(rate.clone(), Alias::new("rk"));
-        }
         select.cond_where(owner_condition(query, self.text_index()));
-        for (i, _) in query.group_by.iter().enumerate() {
-            select.group_by_col(Alias::new(format!("d{i}")));
-        }
-        select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
-        if rate.is_some() {
-            select.group_by_col(Alias::new("rk"));
-        }
+        by_bucket(&mut select, query);
         self.buckets(conn, query, &select, Summing::Split).await
     }
 
@@ -520,6 +486,18 @@ impl Db {
         }
         let rows = Id::find_by_statement(statement(self.conn(), select)).all(self.conn()).await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}
+
+/// Selects a statement's rate key (`rk`, when the policy has one) and groups it into
+/// buckets: group key, measure, currency, rate key.
+fn by_bucket(select: &mut SelectStatement, query: &TotalsQuery) {
+    for (i, _) in query.group_by.iter().enumerate() {
+        select.group_by_col(Alias::new(format!("d{i}")));
+    }
+    select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
+    if let Some(rate) = rate_key_expr(query) {
+        select.expr_as(rate, Alias::new("rk")).group_by_col(Alias::new("rk"));
     }
 }
 

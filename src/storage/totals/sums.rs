@@ -51,18 +51,18 @@ impl Level {
     const ALL: [Level; 3] = [Level::Full, Level::ByEvent, Level::AllEvents];
 }
 
-/// The key of a row of sums, and how each counted row's value is written in it at each
-/// [`Level`] (a NULL becomes `0`, `''` or `0001-01-01`: key columns are NOT NULL, see the
-/// migration).
-const KEY: [(&str, [&str; 3]); 8] = [
-    ("level", ["0", "1", "2"]),
-    ("event_id", ["COALESCE(ca.event_id, 0)", "COALESCE(ca.event_id, 0)", "0"]),
-    ("pledger_country", ["COALESCE(ca.pledger_country, '')", "''", "COALESCE(ca.pledger_country, '')"]),
-    ("owner_currency", ["ca.owner_currency", "''", "ca.owner_currency"]),
-    ("measure", ["ca.measure"; 3]),
-    ("currency", ["ca.currency"; 3]),
-    ("rate_date", ["COALESCE(ca.rate_date, '0001-01-01')"; 3]),
-    ("rate_year", ["COALESCE(ca.rate_year, 0)"; 3]),
+/// The key of a row of sums: each column, the value that stands for "none" in it (key
+/// columns are NOT NULL, see the migration), and how each counted row's value is written
+/// in it at each [`Level`].
+const KEY: [(&str, Option<&str>, [&str; 3]); 8] = [
+    ("level", None, ["0", "1", "2"]),
+    ("event_id", Some("0"), ["COALESCE(ca.event_id, 0)", "COALESCE(ca.event_id, 0)", "0"]),
+    ("pledger_country", Some("''"), ["COALESCE(ca.pledger_country, '')", "''", "COALESCE(ca.pledger_country, '')"]),
+    ("owner_currency", None, ["ca.owner_currency", "''", "ca.owner_currency"]),
+    ("measure", None, ["ca.measure"; 3]),
+    ("currency", None, ["ca.currency"; 3]),
+    ("rate_date", Some("'0001-01-01'"), ["COALESCE(ca.rate_date, '0001-01-01')"; 3]),
+    ("rate_year", Some("0"), ["COALESCE(ca.rate_year, 0)"; 3]),
 ];
 
 /// The sums of a row, and how each is summed from counted rows.
@@ -162,7 +162,7 @@ async fn add<C: ConnectionTrait>(conn: &C, cond: Condition, sign: i32) -> Result
     let level = |level: Level| {
         let mut select = Query::select();
         select.from_as(entity::counted_amount::Entity, Alias::new("ca"));
-        for (_, at) in KEY {
+        for (_, _, at) in KEY {
             select.expr(Expr::cust(at[level as usize]));
         }
         for (_, sum) in summed() {
@@ -177,7 +177,7 @@ async fn add<C: ConnectionTrait>(conn: &C, cond: Condition, sign: i32) -> Result
         select.union(sea_orm::sea_query::UnionType::All, level(*other));
     }
     let built = StatementBuilder::build(&select, &backend);
-    let keys: Vec<&str> = KEY.iter().map(|(name, _)| *name).collect();
+    let keys: Vec<&str> = KEY.iter().map(|(name, _, _)| *name).collect();
     let sums: Vec<&str> = summed().iter().map(|(name, _)| *name).collect();
     let updates: Vec<String> =
         sums.iter().map(|name| format!("{name} = counted_sums.{name} + excluded.{name}")).collect();
@@ -238,13 +238,10 @@ pub(crate) async fn ready<C: ConnectionTrait>(conn: &C) -> Result<bool, DbErr> {
 pub(super) fn from_sums(level: Level) -> SelectStatement {
     let mut rows = Query::select();
     rows.from(Alias::new("counted_sums"));
-    for (name, _) in KEY.iter().skip(1) {
-        let expr = match *name {
-            "event_id" => Expr::cust("NULLIF(event_id, 0)"),
-            "pledger_country" => Expr::cust("NULLIF(pledger_country, '')"),
-            "rate_date" => Expr::cust("NULLIF(rate_date, '0001-01-01')"),
-            "rate_year" => Expr::cust("NULLIF(rate_year, 0)"),
-            _ => Expr::col(Alias::new(*name)),
+    for (name, none, _) in KEY.iter().skip(1) {
+        let expr = match none {
+            Some(none) => Expr::cust(format!("NULLIF({name}, {none})")),
+            None => Expr::col(Alias::new(*name)),
         };
         rows.expr_as(expr, Alias::new(*name));
     }
