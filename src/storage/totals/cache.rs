@@ -14,17 +14,22 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use chrono::NaiveDate;
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, IsolationLevel, Statement,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, IsolationLevel, QueryResult,
+    Statement, TransactionTrait,
 };
 
-use super::{LoadedRates, Source, TotalsQuery, varying::Resolved};
+use super::{
+    LoadedRates, Source, TotalsQuery,
+    sql::{Summing, read_key},
+    varying::Resolved,
+};
 use crate::{
     domain::{
         codes::CurrencyCode,
         counting::Measure,
-        fx::RateKey,
+        fx::{FxPolicy, RateKey},
         report::{GroupKey, Report},
     },
     storage::{
@@ -90,6 +95,44 @@ impl Sums {
         self.count += other.count;
         self.rows += other.rows;
     }
+}
+
+/// One GROUP BY row of linear sums as a bucket.
+pub(super) fn bucket(
+    row: &QueryResult,
+    query: &TotalsQuery,
+    summing: Summing,
+    backend: sea_orm::DatabaseBackend,
+) -> StorageResult<(BucketKey, Sums)> {
+    let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
+    let key = read_key(row, query, backend)?;
+    let measure: String = row.try_get("", "measure")?;
+    let currency: String = row.try_get("", "currency")?;
+    let currency = CurrencyCode::parse("currency", &currency).map_err(|_| bad("currency"))?;
+    let rate_key = if currency == query.currency {
+        RateKey::Identity
+    } else {
+        match query.fx {
+            FxPolicy::FixedDate(day) => RateKey::Day(day),
+            FxPolicy::AnnouncementDate => match row.try_get::<Option<NaiveDate>>("", "rk")? {
+                Some(day) => RateKey::Day(day),
+                None => RateKey::Undated,
+            },
+            FxPolicy::YearlyAverage => match row.try_get::<Option<String>>("", "rk")? {
+                Some(year) => RateKey::Year(year.parse().map_err(|_| bad("year"))?),
+                None => RateKey::Undated,
+            },
+        }
+    };
+    let bucket =
+        BucketKey { key, measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?, currency, rate_key };
+    let sums = Sums {
+        low: summing.read(row, "low")?,
+        high: summing.read(row, "high")?,
+        count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
+        rows: row.try_get::<Option<i64>>("", "rows")?.unwrap_or(0),
+    };
+    Ok((bucket, sums))
 }
 
 /// The linear sums of one answer.

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use entity::counted_amount::Column as Ca;
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, FromQueryResult, Order, QueryResult, StreamTrait,
+    ConnectionTrait, FromQueryResult, Order, StreamTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
@@ -17,7 +17,7 @@ mod varying;
 
 pub use self::cache::{Answered, Served, SharedCache, TotalsCache};
 use self::{
-    cache::{BucketKey, Linear, Sums},
+    cache::{BucketKey, Linear, Sums, bucket},
     rates::LoadedRates,
     sql::*,
     varying::{Resolved, stored_rows_are_linear},
@@ -25,8 +25,7 @@ use self::{
 use super::{Db, StorageResult, counting::RETRACTED};
 pub use crate::domain::totals::{Dimension, Excluded, ExclusionReason, Flagged, TotalsQuery};
 use crate::domain::{
-    codes::CurrencyCode,
-    counting::{Measure, Rule, flags},
+    counting::{Rule, flags},
     fx::{FxPolicy, RateKey, rate_window},
     kinds::CommitmentStatus,
     report::{Bucket, GroupKey, Report, build},
@@ -57,44 +56,6 @@ impl ContributionRow {
 pub(super) enum Source {
     Table,
     Log { after: i64, upto: i64 },
-}
-
-/// One GROUP BY row as a bucket.
-fn bucket(
-    row: &QueryResult,
-    query: &TotalsQuery,
-    summing: Summing,
-    backend: sea_orm::DatabaseBackend,
-) -> StorageResult<(BucketKey, Sums)> {
-    let bad = |what: &str| sea_orm::DbErr::Custom(format!("totals: unexpected {what} in counted_amounts"));
-    let key = read_key(row, query, backend)?;
-    let measure: String = row.try_get("", "measure")?;
-    let currency: String = row.try_get("", "currency")?;
-    let currency = CurrencyCode::parse("currency", &currency).map_err(|_| bad("currency"))?;
-    let rate_key = if currency == query.currency {
-        RateKey::Identity
-    } else {
-        match query.fx {
-            FxPolicy::FixedDate(day) => RateKey::Day(day),
-            FxPolicy::AnnouncementDate => match row.try_get::<Option<NaiveDate>>("", "rk")? {
-                Some(day) => RateKey::Day(day),
-                None => RateKey::Undated,
-            },
-            FxPolicy::YearlyAverage => match row.try_get::<Option<String>>("", "rk")? {
-                Some(year) => RateKey::Year(year.parse().map_err(|_| bad("year"))?),
-                None => RateKey::Undated,
-            },
-        }
-    };
-    let bucket =
-        BucketKey { key, measure: Measure::parse(&measure).ok_or_else(|| bad("measure"))?, currency, rate_key };
-    let sums = Sums {
-        low: summing.read(row, "low")?,
-        high: summing.read(row, "high")?,
-        count: row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
-        rows: row.try_get::<Option<i64>>("", "rows")?.unwrap_or(0),
-    };
-    Ok((bucket, sums))
 }
 
 impl Db {
@@ -167,25 +128,6 @@ impl Db {
         select.cond_where(cond);
         by_bucket(&mut select, query);
         self.buckets(conn, query, &select, summing).await
-    }
-
-    /// The linear sums of a question the write-time sums answer: the same buckets as from
-    /// the counted rows, added up from their sums.
-    async fn linear_from_sums<C: ConnectionTrait + StreamTrait>(
-        &self,
-        conn: &C,
-        query: &TotalsQuery,
-        level: sums::Level,
-    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
-        let backend = ConnectionTrait::get_database_backend(conn);
-        let mut select = sums::from_sums(level);
-        select_key(&mut select, query, None, backend);
-        select.expr_as(col(Ca::Measure), Alias::new("measure")).expr_as(col(Ca::Currency), Alias::new("currency"));
-        // Sums of halves never leave the integer range.
-        sums::select_sums(&mut select);
-        select.cond_where(owner_condition(query, self.text_index()));
-        by_bucket(&mut select, query);
-        self.buckets(conn, query, &select, Summing::Split).await
     }
 
     /// The buckets of a statement of linear sums, row by row: a grouping by day holds some
@@ -486,18 +428,6 @@ impl Db {
         }
         let rows = Id::find_by_statement(statement(self.conn(), select)).all(self.conn()).await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
-    }
-}
-
-/// Selects a statement's rate key (`rk`, when the policy has one) and groups it into
-/// buckets: group key, measure, currency, rate key.
-fn by_bucket(select: &mut SelectStatement, query: &TotalsQuery) {
-    for (i, _) in query.group_by.iter().enumerate() {
-        select.group_by_col(Alias::new(format!("d{i}")));
-    }
-    select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
-    if let Some(rate) = rate_key_expr(query) {
-        select.expr_as(rate, Alias::new("rk")).group_by_col(Alias::new("rk"));
     }
 }
 

@@ -448,3 +448,15 @@ pub(super) fn sum_overflowed(error: &crate::storage::StorageError) -> bool {
 pub(super) fn statement<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> Statement {
     StatementBuilder::build(select, &conn.get_database_backend())
 }
+
+/// Selects a statement's rate key (`rk`, when the policy has one) and groups it into
+/// buckets: group key, measure, currency, rate key.
+pub(super) fn by_bucket(select: &mut SelectStatement, query: &TotalsQuery) {
+    for (i, _) in query.group_by.iter().enumerate() {
+        select.group_by_col(Alias::new(format!("d{i}")));
+    }
+    select.group_by_col(Alias::new("measure")).group_by_col(Alias::new("currency"));
+    if let Some(rate) = rate_key_expr(query) {
+        select.expr_as(rate, Alias::new("rk")).group_by_col(Alias::new("rk"));
+    }
+}

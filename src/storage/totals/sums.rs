@@ -15,12 +15,13 @@
 
 use entity::counted_amount::Column as Ca;
 use sea_orm::{
-    ConnectionTrait, DbErr, FromQueryResult, Statement, StatementBuilder,
+    ConnectionTrait, DbErr, FromQueryResult, Statement, StatementBuilder, StreamTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{
-    sql::{HALF, col, exists_condition},
+    cache::{BucketKey, Sums},
+    sql::{HALF, Summing, by_bucket, col, exists_condition, owner_condition, select_key},
     varying::stored_rows_are_linear,
 };
 use crate::domain::{
@@ -28,6 +29,7 @@ use crate::domain::{
     filters::CommitmentFilter,
     totals::{Dimension, TotalsQuery},
 };
+use crate::storage::{Db, StorageResult};
 
 /// The dimensions the sums keep.
 pub(super) const KEPT: [Dimension; 3] = [Dimension::Event, Dimension::PledgerCountry, Dimension::Currency];
@@ -264,6 +266,27 @@ pub(super) fn select_sums(select: &mut SelectStatement) {
         ("high_l", "high_l"),
     ] {
         select.expr_as(super::sql::sum(Expr::col((Alias::new("ca"), Alias::new(column)))), Alias::new(name));
+    }
+}
+
+impl Db {
+    /// The linear sums of a question the write-time sums answer: the same buckets as from
+    /// the counted rows, added up from their sums.
+    pub(super) async fn linear_from_sums<C: ConnectionTrait + StreamTrait>(
+        &self,
+        conn: &C,
+        query: &TotalsQuery,
+        level: Level,
+    ) -> StorageResult<Vec<(BucketKey, Sums)>> {
+        let backend = ConnectionTrait::get_database_backend(conn);
+        let mut select = from_sums(level);
+        select_key(&mut select, query, None, backend);
+        select.expr_as(col(Ca::Measure), Alias::new("measure")).expr_as(col(Ca::Currency), Alias::new("currency"));
+        // Sums of halves never leave the integer range.
+        select_sums(&mut select);
+        select.cond_where(owner_condition(query, self.text_index()));
+        by_bucket(&mut select, query);
+        self.buckets(conn, query, &select, Summing::Split).await
     }
 }
 
